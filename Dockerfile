@@ -1,0 +1,84 @@
+# GPU image for repro (see docs/container.md).
+#
+#   docker build -t repro:0.1.0 .
+#   docker run --rm --gpus all --ipc=host -v "$PWD/data:/data" repro:0.1.0 all
+#
+# Base image: official NVIDIA CUDA 13.0 runtime on Ubuntu 24.04, pinned by digest so a
+# rebuild cannot silently pick up a different OS or CUDA layer. CUDA 13.0 because the
+# PyPI wheel of torch 2.13.0 (required exactly by vllm 0.32.0) is built for CUDA 13.0;
+# the torch wheels bring their own CUDA user-space libraries, and the base image's CUDA
+# matches them. The host needs an NVIDIA driver of the 580 series or newer.
+#
+# Digest source: not pulled while writing this file. Taken from public GitHub projects
+# that pin this exact reference (tag plus digest) of the Docker Hub image: the same
+# 64-hex digest appears, character for character, in the Dockerfiles and build files of
+# several unrelated projects, one of which keeps it current with Dependabot's Docker
+# updater; it is used there for both linux/amd64 and linux/arm64 builds, i.e. it is the
+# multi-platform index digest. Confirm it before a release with:
+#   docker buildx imagetools inspect nvidia/cuda:13.0.1-runtime-ubuntu24.04
+FROM nvidia/cuda:13.0.1-runtime-ubuntu24.04@sha256:c3fde347d52d578c84fd644bc177bc7ec333feaf11550d990da4084d7612e4c7
+
+# The public repository URL is not fixed yet: pass it at build time with
+#   docker build --build-arg REPRO_SOURCE_URL=https://... -t repro:0.1.0 .
+ARG REPRO_SOURCE_URL=""
+ARG REPRO_VERSION=0.1.0
+LABEL org.opencontainers.image.title="repro" \
+      org.opencontainers.image.description="Reproduction of 'Does Reinforcement Learning Really Incentivize Reasoning Capacity in LLMs Beyond the Base Model?' (arXiv 2504.13837): pass@k of base and RLVR-trained models, rerun with vLLM and compared with the paper" \
+      org.opencontainers.image.version="${REPRO_VERSION}" \
+      org.opencontainers.image.licenses="Apache-2.0" \
+      org.opencontainers.image.source="${REPRO_SOURCE_URL}" \
+      org.opencontainers.image.base.name="nvidia/cuda:13.0.1-runtime-ubuntu24.04"
+
+ENV DEBIAN_FRONTEND=noninteractive \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+
+# Ubuntu 24.04's own Python (3.12; vllm 0.32.0 accepts 3.11-3.14).
+# python3-dev and build-essential are runtime needs, not build leftovers: Triton (used by
+# vLLM) compiles a small C launcher with the system compiler and Python headers the first
+# time it runs.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends \
+        python3 python3-venv python3-dev build-essential ca-certificates \
+    && rm -rf /var/lib/apt/lists/*
+
+# A virtual environment keeps pip away from the distribution's Python (PEP 668).
+RUN python3 -m venv /opt/venv
+ENV VIRTUAL_ENV=/opt/venv \
+    PATH=/opt/venv/bin:$PATH
+
+WORKDIR /opt/repro
+
+# Same two steps as the CPU install in .ci/run: first the pinned dependencies, then the
+# package itself without dependency resolution, so only requirements/gpu.txt decides
+# versions. Copying the requirements alone first keeps this large layer cached when
+# only the source changes.
+COPY requirements/gpu.txt requirements/gpu.txt
+RUN pip install -r requirements/gpu.txt
+COPY . .
+RUN pip install --no-deps . \
+    && repro --help > /dev/null
+# A regular (non-editable) install puts the package in site-packages, away from the
+# project's top-level expected/ folder; point the package at the copy kept here.
+ENV REPRO_EXPECTED_DIR=/opt/repro/expected
+
+# Everything that grows lives under the /data volume: model weights and datasets are
+# downloaded at run time from the hub into HF_HOME (at the pinned revisions), runs and
+# reports go to REPRO_HOME, and compile caches (vLLM, Triton) go under XDG_CACHE_HOME so
+# that a second run starts faster. Under Apptainer the image is read-only, so these
+# paths must be a bind mount there too.
+ENV HF_HOME=/data/hf \
+    REPRO_HOME=/data/runs \
+    XDG_CACHE_HOME=/data/cache \
+    HF_HUB_DISABLE_TELEMETRY=1
+RUN mkdir -p /data/hf /data/runs /data/cache
+VOLUME ["/data"]
+
+# The image keeps the root user on purpose: the code-execution sandbox for model-written
+# programs may need to create namespaces (unshare), which an unprivileged user inside
+# Docker usually cannot. Under Apptainer the container runs as the calling user anyway.
+WORKDIR /data
+
+ENTRYPOINT ["repro"]
+CMD ["--help"]

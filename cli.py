@@ -1,0 +1,143 @@
+"""The `repro` command line. Thin by design: each command parses its options and calls
+one function of `repro.commands`; heavy imports happen there, so `--help` is instant.
+
+Errors meant for the user (`repro.errors.ReproError`) print one line and exit 2.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+app = typer.Typer(
+    name="repro",
+    help=(
+        "Rerun the experiments of 'Does Reinforcement Learning Really Incentivize Reasoning Capacity in LLMs "
+        "Beyond the Base Model?' (arXiv 2504.13837) and diff every pass@k number against the paper.\n\n"
+        "Start with `repro list`, then `repro all --tier smoke` (CPU, minutes) or `repro all` (GPUs)."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,
+)
+
+# Shared options, declared once.
+TierOption = Annotated[str, typer.Option("--tier", "-t", help="full (paper settings, GPUs), quick (n<=32, GPUs) "
+                                          "or smoke (CPU: tiny models + simulation; checks the machinery).")]
+BackendOption = Annotated[Optional[str], typer.Option("--backend", "-b", help="vllm, hf or simulated. Default: "
+                                                     "vllm for full/quick; all three for smoke.")]
+OutOption = Annotated[Optional[Path], typer.Option("--out", "-o", help="Folder for samples, results and reports. "
+                                                  "Default: $REPRO_HOME or ./runs.")]
+SeedOption = Annotated[int, typer.Option("--seed", help="Run seed; every sample's seed derives from (seed, problem, "
+                                         "round).")]
+ExperimentsArgument = Annotated[list[str], typer.Argument(help="Experiment ids (see `repro list`).",
+                                                          show_default=False)]
+
+
+def _guard(call):
+    """Run a command: user errors become one line on stderr and exit code 2."""
+    from repro.errors import ReproError
+
+    try:
+        code = call()
+    except ReproError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(error.exit_code) from None
+    except KeyboardInterrupt:
+        typer.echo("interrupted: finished chunks are kept; rerun the same command to continue", err=True)
+        raise typer.Exit(130) from None
+    raise typer.Exit(code or 0)
+
+
+def _root(out: Optional[Path]) -> Path:
+    from repro.commands import default_root
+
+    return out if out is not None else default_root()
+
+
+def _progress():
+    from repro.progress import terminal_progress
+
+    return terminal_progress
+
+
+@app.command("list")
+def list_command(models: Annotated[bool, typer.Option("--models", help="List the model catalogue instead.")] = False):
+    """List every experiment of the paper with its figures, benchmarks and what runs today."""
+    from repro.commands import list_experiments
+
+    _guard(lambda: typer.echo(list_experiments(models)))
+
+
+@app.command()
+def plan(experiments: Annotated[Optional[list[str]], typer.Argument(help="Experiment ids; default: all.")] = None,
+         tier: TierOption = "full"):
+    """Say how many samples (and GPU-hours, estimated) a tier needs, before anything starts."""
+    from repro.commands import plan as plan_command
+
+    _guard(lambda: typer.echo(plan_command(experiments or [], tier)))
+
+
+@app.command()
+def run(experiments: ExperimentsArgument, tier: TierOption = "full", backend: BackendOption = None,
+        out: OutOption = None,
+        shard: Annotated[Optional[str], typer.Option("--shard", help="Run shard i of N (e.g. 0/4): problems with "
+                                                     "index % N == i. Shards share one store.")] = None,
+        seed: SeedOption = 0):
+    """Run experiments end to end: sample, grade, compute pass@k, compare with the paper, report.
+
+    Interrupted runs resume where they stopped: rerun the same command.
+    """
+    from repro.commands import run as run_command
+
+    _guard(lambda: run_command(experiments, tier, backend, _root(out), shard, seed, _progress()))
+
+
+@app.command("all")
+def all_command(tier: TierOption = "full", backend: BackendOption = None, out: OutOption = None,
+                seed: SeedOption = 0):
+    """Run every experiment that can run in the tier (the container's main job); list the others."""
+    from repro.commands import run_all
+
+    _guard(lambda: run_all(tier, backend, _root(out), seed, _progress()))
+
+
+@app.command()
+def grade(experiments: ExperimentsArgument, tier: TierOption = "full", backend: BackendOption = None,
+          out: OutOption = None, seed: SeedOption = 0):
+    """Re-grade stored samples (never samples anything) and redo the comparison."""
+    from repro.commands import grade as grade_command
+
+    _guard(lambda: grade_command(experiments, tier, backend, _root(out), seed, _progress()))
+
+
+@app.command()
+def compare(experiment: Annotated[str, typer.Argument(help="Experiment id.")], tier: TierOption = "full",
+            backend: BackendOption = None, out: OutOption = None,
+            results: Annotated[Optional[Path], typer.Option("--results", help="Folder of per-problem CSVs from a run "
+                                                           "made elsewhere: <arm>__<benchmark>.csv with columns "
+                                                           "problem_id,n,correct.")] = None,
+            show_all: Annotated[bool, typer.Option("--all-points", help="Show every k, not just powers of two.")] = False):
+    """Diff pass@k against the paper with statistical tolerances; exit 1 if a point or claim fails."""
+    from repro.commands import compare as compare_command
+
+    _guard(lambda: compare_command(experiment, tier, backend, _root(out), results, show_all))
+
+
+@app.command()
+def report(tier: TierOption = "full", out: OutOption = None):
+    """Rebuild the Markdown/HTML report (with plots) from results on disk."""
+    from repro.commands import report as report_command
+
+    _guard(lambda: report_command(tier, _root(out)))
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,124 @@
+"""The declarative shape of one paper experiment."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# Paper §3 "Evaluation protocol".
+PAPER_TEMPERATURE = 0.6
+PAPER_TOP_P = 0.95
+MATH_MAX_NEW_TOKENS = 16384
+CODE_MAX_NEW_TOKENS = 32768
+MAX_MODEL_LEN = 32768
+
+
+@dataclass(frozen=True)
+class Arm:
+    """One model sampled under one setting; `name` is unique within its experiment."""
+
+    name: str
+    model: str  # key of repro.models.MODELS
+    role: str  # base, rl, instruct or distill
+    temperature: float = PAPER_TEMPERATURE
+
+
+@dataclass(frozen=True)
+class CurveRef:
+    """Selects one expected curve: a row group of expected/passk_curves.csv."""
+
+    figure: str
+    panel: str
+    family: str
+    curve: str
+
+
+@dataclass(frozen=True)
+class Panel:
+    """One plotted panel: a benchmark, the paper's n there, and which arm drew which curve."""
+
+    benchmark: str
+    n: int
+    curves: tuple[tuple[str, CurveRef], ...]  # (arm name, expected curve)
+
+    @property
+    def figure(self) -> str:
+        return self.curves[0][1].figure
+
+    @property
+    def title(self) -> str:
+        ref = self.curves[0][1]
+        return f"{ref.figure}: {ref.panel} ({ref.family})"
+
+
+@dataclass(frozen=True)
+class HistogramRef:
+    """An accuracy histogram of the paper (expected/histogram_bars.csv) and the arm behind it."""
+
+    arm: str
+    benchmark: str
+    figure: str
+    panel: str
+    family: str
+    series: str
+
+
+@dataclass(frozen=True)
+class SolvedSetRef:
+    """A printed set of solved problems (expected/solved_sets.csv)."""
+
+    arm: str
+    benchmark: str
+    source: str  # "Table 4" / "Table 5"
+    model: str  # the row name in the table
+    first_index: int = 0  # the table covers problem indices first_index..last_index
+    last_index: int | None = None
+
+
+@dataclass(frozen=True)
+class Experiment:
+    id: str
+    title: str
+    section: str  # A..F of EXPERIMENTS.md
+    figures: tuple[str, ...]
+    kind: str  # math, code, visual, analysis, training
+    arms: tuple[Arm, ...]
+    panels: tuple[Panel, ...] = ()
+    histograms: tuple[HistogramRef, ...] = ()
+    solved_sets: tuple[SolvedSetRef, ...] = ()
+    claims: tuple = ()  # repro.claims.Claim objects
+    max_new_tokens: int = MATH_MAX_NEW_TOKENS
+    max_model_len: int = MAX_MODEL_LEN
+    top_p: float = PAPER_TOP_P
+    needs: tuple[str, ...] = ()  # stages beyond generate/grade:math (see repro.experiments.stages)
+    notes: tuple[str, ...] = field(default=())
+
+    def arm(self, name: str) -> Arm:
+        for arm in self.arms:
+            if arm.name == name:
+                return arm
+        raise KeyError(f"{self.id} has no arm {name!r}")
+
+    def runs(self) -> dict[tuple[str, str], int]:
+        """(arm, benchmark) -> the paper's n: every sample set the experiment needs."""
+        wanted: dict[tuple[str, str], int] = {}
+        for panel in self.panels:
+            for arm_name, _ in panel.curves:
+                key = (arm_name, panel.benchmark)
+                wanted[key] = max(wanted.get(key, 0), panel.n)
+        for ref in (*self.histograms, *self.solved_sets):
+            key = (ref.arm, ref.benchmark)
+            wanted.setdefault(key, _default_n(ref.benchmark))
+        return wanted
+
+    def expected_curve(self, arm: str, benchmark: str) -> CurveRef | None:
+        """The paper curve that calibrates a simulated arm: the fullest one available."""
+        candidates = [ref for panel in self.panels if panel.benchmark == benchmark
+                      for name, ref in panel.curves if name == arm]
+        # Figure 8 keeps only parts of its curves: prefer any other figure.
+        candidates.sort(key=lambda ref: ref.figure == "Figure 8")
+        return candidates[0] if candidates else None
+
+
+def _default_n(benchmark: str) -> int:
+    # App. A.2: n = 1024 for AIME24 and AMC23, 128 elsewhere.
+    return 1024 if benchmark in ("aime24", "amc23") else 128

@@ -1,0 +1,125 @@
+"""Catalogue of every model the paper evaluates.
+
+Revisions are pinned where a source pins them (see docs/models.md for the sources); where
+no public source records the revision the paper used, `revision` is None and the commit
+that the hub resolves at download time is written into the run manifest instead.
+
+Stop strings are declared per model, explicitly. The paper's evaluator added Qwen's stop
+token ids only when the model *path* contained "qwen2"; we never derive stopping from a
+path.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from repro.errors import UnknownNameError
+
+# Stop strings of the paper's evaluator, by template family (its math_eval.py).
+_BASE_STOPS = ("</s>", "<|im_end|>", "<|endoftext|>")
+QWEN_BOXED_STOPS = _BASE_STOPS + ("assistant", "user", "_end", "_start")
+DAPO_STOPS = _BASE_STOPS + ("Question:", "Answer:")
+R1_STOPS = _BASE_STOPS + ("\nProblem", "User:", "Assistant:", "</answer>")
+
+
+@dataclass(frozen=True)
+class Model:
+    key: str
+    hf_id: str
+    revision: str | None  # None: record the resolved commit at download time
+    context_length: int  # the model's max_position_embeddings
+    template: str  # prompt template name (repro.prompts)
+    stop: tuple[str, ...]
+    tensor_parallel_size: int = 1
+    released: bool = True  # False: must be trained first (training configs, later issue)
+    note: str = ""
+
+    @property
+    def size_b(self) -> float:
+        """Rough size in billions of parameters, from the id (for planning only)."""
+        for token in self.hf_id.replace("-", " ").replace("_", " ").split():
+            if token.lower().endswith("b") and token[:-1].replace(".", "").isdigit():
+                return float(token[:-1])
+        return 7.0
+
+
+def _m(*args, **kwargs) -> Model:
+    model = Model(*args, **kwargs)
+    return model
+
+
+MODELS: dict[str, Model] = {
+    m.key: m
+    for m in (
+        # --- A: SimpleRL-Zoo pairs (qwen-boxed prompt for models and bases, official README)
+        _m("qwen2.5-7b", "Qwen/Qwen2.5-7B", "d149729398750b98c0af14eb82c78cfe92750796", 131072,
+           "qwen-boxed", QWEN_BOXED_STOPS, note="revision used by third-party reproductions"),
+        _m("simplerl-zoo-qwen2.5-7b", "hkust-nlp/Qwen-2.5-7B-SimpleRL-Zoo",
+           "d630142f26acc8adf8051298cba8023232169d56", 131072, "qwen-boxed", QWEN_BOXED_STOPS),
+        _m("qwen2.5-14b", "Qwen/Qwen2.5-14B", None, 131072, "qwen-boxed", QWEN_BOXED_STOPS),
+        _m("simplerl-zoo-qwen2.5-14b", "hkust-nlp/Qwen-2.5-14B-SimpleRL-Zoo", None, 131072,
+           "qwen-boxed", QWEN_BOXED_STOPS),
+        _m("qwen2.5-32b", "Qwen/Qwen2.5-32B", None, 131072, "qwen-boxed", QWEN_BOXED_STOPS,
+           tensor_parallel_size=4),
+        _m("simplerl-zoo-qwen2.5-32b", "hkust-nlp/Qwen-2.5-32B-SimpleRL-Zoo", None, 131072,
+           "qwen-boxed", QWEN_BOXED_STOPS, tensor_parallel_size=4),
+        _m("llama3.1-8b", "meta-llama/Llama-3.1-8B", None, 131072, "qwen-boxed", QWEN_BOXED_STOPS,
+           note="gated on the hub; template choice documented in docs/models.md"),
+        _m("simplerl-zoo-llama3.1-8b", "hkust-nlp/Llama-3.1-8B-SimpleRL-Zoo", None, 131072,
+           "qwen-boxed", QWEN_BOXED_STOPS),
+        # --- Oat-Zero and Fig 7 (Qwen2.5-Math-7B family has a 4,096-token context)
+        _m("qwen2.5-math-7b", "Qwen/Qwen2.5-Math-7B", None, 4096, "qwen-boxed", QWEN_BOXED_STOPS),
+        _m("oat-zero-7b", "sail/Qwen2.5-Math-7B-Oat-Zero", None, 4096, "qwen-boxed", QWEN_BOXED_STOPS),
+        _m("qwen2.5-math-7b-instruct", "Qwen/Qwen2.5-Math-7B-Instruct", None, 4096, "qwen-boxed",
+           QWEN_BOXED_STOPS),
+        _m("r1-distill-qwen-7b", "deepseek-ai/DeepSeek-R1-Distill-Qwen-7B", None, 131072,
+           "qwen-boxed", QWEN_BOXED_STOPS),
+        # --- DAPO (old prompt and weights, pinned by the official README)
+        _m("dapo-qwen-32b", "BytedTsinghua-SIA/DAPO-Qwen-32B",
+           "38b8075427d3f7d12075377d1e40495875066189", 131072, "dapo", DAPO_STOPS,
+           tensor_parallel_size=4),
+        _m("qwen2.5-32b-dapo-prompt", "Qwen/Qwen2.5-32B", None, 131072, "dapo", DAPO_STOPS,
+           tensor_parallel_size=4, note="the base of DAPO, evaluated with DAPO's prompt"),
+        # --- B: code
+        _m("qwen2.5-7b-instruct-1m", "Qwen/Qwen2.5-7B-Instruct-1M", None, 1010000, "lcb-codeqwen",
+           _BASE_STOPS),
+        _m("coder1-zero-7b", "ganler/CodeR1-Zero-Qwen2.5-7B-12k-832", None, 32768, "lcb-codeqwen",
+           _BASE_STOPS),
+        _m("r1-distill-qwen-14b", "deepseek-ai/DeepSeek-R1-Distill-Qwen-14B", None, 131072,
+           "deepcoder", _BASE_STOPS),
+        _m("deepcoder-14b", "agentica-org/DeepCoder-14B-Preview", None, 131072, "deepcoder",
+           _BASE_STOPS),
+        # --- C: visual
+        _m("qwen2.5-vl-7b-instruct", "Qwen/Qwen2.5-VL-7B-Instruct", None, 128000, "visual-r1",
+           _BASE_STOPS),
+        _m("qwen2.5-vl-7b-easyr1", "(trained locally: EasyR1 GRPO on Geometry3K)", None, 128000,
+           "visual-r1", _BASE_STOPS, released=False,
+           note="never released; pass a trained checkpoint with --checkpoint"),
+        # --- E: VeRL runs on Omni-MATH-Rule (never released; trained from Qwen2.5-7B)
+        *(
+            _m(f"verl-{name}", f"(trained locally: VeRL {label} on Omni-MATH-Rule train)", None,
+               131072, "r1-zero", R1_STOPS, released=False)
+            for name, label in (
+                ("grpo-step150", "GRPO, step 150"),
+                ("grpo-step300", "GRPO, step 300"),
+                ("grpo-step450", "GRPO, step 450"),
+                ("ppo", "PPO, 450 steps"),
+                ("reinforce-pp", "Reinforce++, 450 steps"),
+                ("rloo", "RLOO, 450 steps"),
+                ("remax", "ReMax, 450 steps"),
+                ("dapo", "DAPO, 450 steps"),
+                ("grpo-kl0.001", "GRPO with KL 0.001, 450 steps"),
+                ("grpo-n32", "GRPO with 32 rollouts, 220 steps"),
+            )
+        ),
+        _m("qwen2.5-7b-r1-prompt", "Qwen/Qwen2.5-7B", "d149729398750b98c0af14eb82c78cfe92750796",
+           131072, "r1-zero", R1_STOPS, note="the base of the VeRL runs, with their prompt"),
+    )
+}
+
+
+def get_model(key: str) -> Model:
+    try:
+        return MODELS[key]
+    except KeyError:
+        raise UnknownNameError(f"unknown model {key!r}; see `repro list --models`") from None

@@ -1,0 +1,348 @@
+"""One experiment from problems to per-problem results.
+
+For every (arm, benchmark) of an experiment and every backend of the tier:
+problems -> prompts -> samples (seeded per request, streamed into the store, topped up on
+resume) -> verdicts (stored per chunk, so re-grading never regenerates) -> per-problem
+counts (n_i, c_i), written as `problem_id,n,correct` CSV: the same format a reviewer
+gives `repro compare` for a run made elsewhere.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import shutil
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from repro import __version__
+from repro.benchmarks.loading import LoadedBenchmark, load_benchmark
+from repro.errors import EnvironmentNotSupportedError, ReproError
+from repro.experiments import Arm, Experiment
+from repro.grading import math_basic
+from repro.models import Model, get_model
+from repro.problems import Problem
+from repro.prompts import get_template
+from repro.results import RunResult
+from repro.sampling.base import Backend, Request, SamplingParams
+from repro.sampling.seeds import request_seed
+from repro.stages import missing_stages, runnable_benchmarks
+from repro.store import WHOLE, SampleStore, Shard
+from repro.tiers import SAMPLES_PER_ROUND, Tier
+
+DEFAULT_RUN_SEED = 0
+# Requests per chunk: a killed run loses at most one chunk of work.
+CHUNK_REQUESTS = {"simulated": 256, "vllm": 64, "hf": 4}
+GRADER_NAME = "math-basic-v1"
+
+# Progress reporting: a callable (label, total) -> context manager yielding an update(n) function.
+ProgressFactory = Callable[[str, int], Any]
+
+
+@contextmanager
+def no_progress(label: str, total: int) -> Iterator[Callable[[int], None]]:
+    yield lambda done: None
+
+
+@dataclass
+class RunContext:
+    """Settings shared by every run of one command."""
+
+    root: Path
+    tier: Tier
+    backends: tuple[str, ...]
+    run_seed: int = DEFAULT_RUN_SEED
+    shard: Shard = WHOLE
+    progress: ProgressFactory = no_progress
+    regrade: bool = False  # drop stored verdicts of this grader and grade again
+    generate_missing: bool = True  # False: refuse to sample (re-grading must never regenerate)
+    _engines: dict[tuple[str, str], Backend] = field(default_factory=dict)
+
+    def close(self) -> None:
+        for engine in self._engines.values():
+            engine.close()
+        self._engines.clear()
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    experiment: str
+    backend: str
+    result: RunResult | None
+    arm: str
+    benchmark: str
+    note: str = ""
+
+
+# ----------------------------------------------------------------------------- models
+
+
+def tiny_model_for(arm: Arm) -> str:
+    return "tiny-base" if arm.role == "base" else "tiny-rl"
+
+
+def _engine(context: RunContext, backend: str, arm: Arm, model: Model, experiment: Experiment) -> Backend:
+    """Create (once per command) the engine for a backend and model."""
+    if context.tier.name == "smoke":
+        from repro.sampling.tiny_models import tiny_model_path
+
+        model_path, revision, tensor_parallel = str(tiny_model_path(tiny_model_for(arm), context.root / "tiny-models")), None, 1
+    else:
+        model_path, revision, tensor_parallel = model.hf_id, model.revision, model.tensor_parallel_size
+        if not model.released:
+            raise ReproError(f"{model.key} was never released: train it first and pass its checkpoint")
+    key = (backend, model_path)
+    if key not in context._engines:
+        if backend == "vllm":
+            from repro.sampling.vllm_backend import VllmBackend
+
+            context._engines[key] = VllmBackend(model_path, revision=revision, tensor_parallel_size=tensor_parallel,
+                                                max_model_len=_max_model_len(context, experiment))
+        elif backend == "hf":
+            from repro.sampling.hf_backend import HfBackend
+
+            context._engines[key] = HfBackend(model_path, revision=revision)
+        else:
+            raise ReproError(f"backend {backend!r} has no engine")
+    return context._engines[key]
+
+
+def _max_model_len(context: RunContext, experiment: Experiment) -> int:
+    if context.tier.engine_max_new_tokens is not None:
+        return 1024  # tiny models: prompt + a few dozen tokens
+    return experiment.max_model_len
+
+
+def sampling_params(context: RunContext, experiment: Experiment, arm: Arm, model: Model, backend: str) -> SamplingParams:
+    max_new = experiment.max_new_tokens
+    if backend != "simulated" and context.tier.engine_max_new_tokens is not None:
+        max_new = context.tier.engine_max_new_tokens
+    return SamplingParams(temperature=arm.temperature, top_p=experiment.top_p, max_new_tokens=max_new,
+                          stop=model.stop, max_model_len=_max_model_len(context, experiment))
+
+
+# ----------------------------------------------------------------------------- simulated
+
+
+def simulated_backend(experiment: Experiment, arm: Arm, benchmark: str, problems: list[Problem]) -> Backend:
+    """A simulated backend shaped like the paper's result for this arm: its pass@k curve
+    where the experiment plots one, else its accuracy histogram."""
+    from repro.sampling.simulated import SimulatedBackend
+
+    probabilities = _calibrated_probabilities(experiment, arm, benchmark, len(problems))
+    # Problems keep one difficulty order for every arm (sorted by id hash), so the arms'
+    # solved sets nest as real models' do.
+    order = sorted(problems, key=lambda p: hashlib.sha256(p.problem_id.encode()).hexdigest())
+    success = {problem.problem_id: float(p) for problem, p in zip(order, probabilities)}
+    return SimulatedBackend(success, {p.problem_id: p.answer for p in problems})
+
+
+def _calibrated_probabilities(experiment: Experiment, arm: Arm, benchmark: str, count: int) -> np.ndarray:
+    from repro.expected import curve_points, histogram_series, load_curves, load_histograms
+    from repro.sampling.calibration import fit_success_probabilities, probabilities_from_histogram
+
+    ref = experiment.expected_curve(arm.name, benchmark)
+    if ref is not None:
+        points = curve_points(load_curves(), ref.figure, ref.panel, ref.family, ref.curve)
+        return fit_success_probabilities({p.k: p.value for p in points}, count)
+    for hist in experiment.histograms:
+        if (hist.arm, hist.benchmark) == (arm.name, benchmark):
+            bars = histogram_series(load_histograms(), hist.figure, hist.panel, hist.family, hist.series)
+            return probabilities_from_histogram([bar.count for bar in sorted(bars, key=lambda b: b.bin_index)], count)
+    # Arms that the paper only reports as sets (Table 4): borrow the curve of the same
+    # model on the same benchmark from another experiment.
+    from repro.experiments import EXPERIMENTS
+
+    for other in EXPERIMENTS:
+        for other_arm in other.arms:
+            if (other_arm.model, other_arm.temperature) == (arm.model, arm.temperature):
+                if other.expected_curve(other_arm.name, benchmark) is not None:
+                    return _calibrated_probabilities(other, other_arm, benchmark, count)
+    raise ReproError(f"{experiment.id}: nothing in the paper to calibrate a simulation of {arm.name} on {benchmark}")
+
+
+# ----------------------------------------------------------------------------- one run
+
+
+def store_key(experiment: Experiment, model: Model, loaded: LoadedBenchmark, params: SamplingParams,
+              backend: Backend, template_name: str, samples_per_round: int, run_seed: int) -> dict[str, Any]:
+    """Everything that changes a sample. (Not n: round r is the same whatever n is.)"""
+    template = get_template(template_name)
+    return {
+        "model": {"key": model.key, "hf_id": model.hf_id, "revision": model.revision},
+        "benchmark": loaded.key,
+        "dataset_sha256": loaded.checksum,
+        "template": {"name": template.name, "sha256": hashlib.sha256(template.text.encode()).hexdigest()},
+        "sampling": params.as_dict(),
+        "samples_per_round": samples_per_round,
+        "run_seed": run_seed,
+        "seed_rule": "sha256(run_seed, problem_id, round) mod 2^31",
+        "engine": backend.describe(),
+    }
+
+
+def store_path(context: RunContext, backend_name: str, model: Model, benchmark: str, temperature: float,
+               key: dict[str, Any]) -> Path:
+    from repro.store import key_digest
+
+    return (context.root / "samples" / backend_name / model.key / benchmark
+            / f"T{temperature:g}-{key_digest(key)[:16]}")
+
+
+def _wanted_units(problems: list[Problem], rounds: int, shard: Shard) -> list[tuple[Problem, int]]:
+    return [(problem, r) for problem in problems if shard.owns(problem.index) for r in range(rounds)]
+
+
+def generate(store: SampleStore, backend: Backend, problems: list[Problem], template_name: str,
+             params: SamplingParams, samples_per_round: int, rounds: int, context: RunContext, label: str) -> int:
+    """Top up the store with every missing (problem, round) of this shard; returns units made."""
+    done = store.done_units()
+    missing = [(p, r) for p, r in _wanted_units(problems, rounds, context.shard) if (p.problem_id, r) not in done]
+    if not missing:
+        return 0
+    template = get_template(template_name)
+    chunk = CHUNK_REQUESTS.get(backend.name, 64)
+    with context.progress(f"generate {label}", len(missing)) as advance:
+        for start in range(0, len(missing), chunk):
+            batch = missing[start : start + chunk]
+            requests = [
+                Request(problem.problem_id, r, template.render(problem.question),
+                        request_seed(context.run_seed, problem.problem_id, r), samples_per_round)
+                for problem, r in batch
+            ]
+            outputs = backend.generate(requests, params)
+            records = [
+                {"problem_id": request.problem_id, "round": request.round, "seed": request.seed,
+                 "samples": [{"text": c.text, "finish_reason": c.finish_reason, "num_tokens": c.num_tokens}
+                             for c in completions]}
+                for request, completions in zip(requests, outputs)
+            ]
+            store.append_chunk(context.shard, records)
+            advance(len(batch))
+    return len(missing)
+
+
+def grade_store(store: SampleStore, problems: dict[str, Problem], context: RunContext, label: str) -> dict[tuple[str, int], list[bool]]:
+    """Verdicts of every sample in the store, grading only chunks not yet graded."""
+    verdicts: dict[tuple[str, int], list[bool]] = {}
+    listing = store.chunk_listing()
+    with context.progress(f"grade {label}", len(listing)) as advance:
+        for name, entry in sorted(listing.items()):
+            cached = store.read_grades(GRADER_NAME, name, entry["sha256"])
+            if cached is None:
+                records = store.read_chunk(name, entry["sha256"])
+                graded = []
+                for record in records:
+                    problem = problems.get(record["problem_id"])
+                    if problem is None:
+                        continue  # a problem outside this benchmark's selection
+                    marks = [math_basic.grade(problem, s["text"]).correct for s in record["samples"]]
+                    graded.append((record["problem_id"], int(record["round"]), marks))
+                store.write_grades(GRADER_NAME, name, entry["sha256"], graded)
+                cached = {(pid, r): marks for pid, r, marks in graded}
+            verdicts.update(cached)
+            advance(1)
+    return verdicts
+
+
+def counts(problems: list[Problem], verdicts: dict[tuple[str, int], list[bool]], n: int,
+           samples_per_round: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """(n_i, c_i) from the first n samples of each problem, or None if any are missing."""
+    rounds = math.ceil(n / samples_per_round)
+    n_arr = np.full(len(problems), n, dtype=np.int64)
+    c_arr = np.zeros(len(problems), dtype=np.int64)
+    for i, problem in enumerate(problems):
+        marks: list[bool] = []
+        for r in range(rounds):
+            unit = verdicts.get((problem.problem_id, r))
+            if unit is None:
+                return None
+            marks.extend(unit)
+        c_arr[i] = sum(marks[:n])
+    return n_arr, c_arr
+
+
+def _require_samples(store: SampleStore, problems: list[Problem], rounds: int, context: RunContext,
+                     label: str) -> None:
+    done = store.done_units()
+    missing = [u for u in _wanted_units(problems, rounds, context.shard) if (u[0].problem_id, u[1]) not in done]
+    if missing:
+        raise ReproError(f"{label}: {len(missing)} of {len(problems) * rounds} sample rounds are not in the store "
+                         f"({store.root}); run `repro run` first")
+
+
+def run_one(context: RunContext, experiment: Experiment, arm: Arm, benchmark: str, paper_n: int,
+            backend_name: str) -> RunOutcome:
+    tier = context.tier
+    model = get_model(arm.model)
+    loaded = load_benchmark(benchmark, allow_synthetic=tier.name == "smoke")
+    limit = tier.problem_limit(backend_name)
+    problems = loaded.problems[:limit] if limit else loaded.problems
+    n = tier.n_for(backend_name, paper_n)
+    samples_per_round = min(SAMPLES_PER_ROUND, n)
+    rounds = math.ceil(n / samples_per_round)
+    params = sampling_params(context, experiment, arm, model, backend_name)
+    if backend_name == "simulated":
+        backend = simulated_backend(experiment, arm, benchmark, problems)
+    else:
+        backend = _engine(context, backend_name, arm, model, experiment)
+    key = store_key(experiment, model, loaded, params, backend, model.template, samples_per_round, context.run_seed)
+    store = SampleStore.open(store_path(context, backend_name, model, benchmark, arm.temperature, key), key)
+    label = f"{experiment.id}/{arm.name}/{benchmark} [{backend_name}]"
+    if not context.generate_missing:
+        _require_samples(store, problems, rounds, context, label)
+    if context.regrade:
+        shutil.rmtree(store.root / "grades" / GRADER_NAME, ignore_errors=True)
+    generate(store, backend, problems, model.template, params, samples_per_round, rounds, context, label)
+    verdicts = grade_store(store, {p.problem_id: p for p in problems}, context, label)
+    table = counts(problems, verdicts, n, samples_per_round)
+    if table is None:
+        return RunOutcome(experiment.id, backend_name, None, arm.name, benchmark,
+                          "incomplete: other shards still to run")
+    result = RunResult(arm.name, benchmark, tuple(p.problem_id for p in problems), tuple(p.index for p in problems),
+                       table[0], table[1], backend=backend_name, synthetic=loaded.synthetic)
+    note = "synthetic stand-in problems (no data found)" if loaded.synthetic else ""
+    return RunOutcome(experiment.id, backend_name, result, arm.name, benchmark, note)
+
+
+# ----------------------------------------------------------------------------- experiment
+
+
+def check_environment(tier: Tier, backends: tuple[str, ...]) -> None:
+    if tier.needs_gpu and any(b != "simulated" for b in backends) and not gpu_available():
+        raise EnvironmentNotSupportedError(
+            f"--tier {tier.name} runs real models and needs a CUDA GPU, and none is visible; "
+            "use --tier smoke on this machine"
+        )
+
+
+def gpu_available() -> bool:
+    try:
+        import torch
+    except ImportError:
+        return False
+    return bool(torch.cuda.is_available())
+
+
+def run_experiment(context: RunContext, experiment: Experiment) -> list[RunOutcome]:
+    """Run every (arm, benchmark) of an experiment for every backend of the context."""
+    blocked = missing_stages(experiment, context.tier.name)
+    if blocked:
+        raise ReproError(f"{experiment.id} cannot run in the {context.tier.name} tier yet: needs {', '.join(blocked)}")
+    benchmarks = runnable_benchmarks(experiment)
+    outcomes = []
+    for backend_name in context.backends:
+        for (arm_name, benchmark), paper_n in experiment.runs().items():
+            if benchmark not in benchmarks:
+                continue
+            outcomes.append(run_one(context, experiment, experiment.arm(arm_name), benchmark, paper_n, backend_name))
+    return outcomes
+
+
+def results_dir(root: Path, experiment_id: str, tier: str, backend: str) -> Path:
+    return root / "experiments" / experiment_id / tier / backend / "results"

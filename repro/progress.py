@@ -1,0 +1,22 @@
+"""Progress bars for long stages, on stderr so that stdout stays clean for tables."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+
+@contextmanager
+def terminal_progress(label: str, total: int) -> Iterator[Callable[[int], None]]:
+    """A rich progress bar when stderr is a terminal; one line per stage otherwise (logs, CI)."""
+    if not sys.stderr.isatty():
+        print(f"{label}: {total} to do", file=sys.stderr, flush=True)
+        yield lambda done: None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                  transient=True) as bar:
+        task = bar.add_task(label, total=total)
+        yield lambda done: bar.advance(task, done)

@@ -1,0 +1,243 @@
+"""The reproduction report: Markdown and HTML with summary, claims, and for every panel a
+plot of the rerun over the paper plus a table of differences and tolerances."""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tabulate import tabulate
+
+from repro.compare import FAIL, ExperimentComparison, PointComparison
+from repro.expected import histogram_series, load_curves, load_histograms, load_solved_sets
+from repro.experiments import Experiment
+from repro.report.plots import plot_panel
+from repro.results import RunResult
+from repro.store import atomic_write
+
+SMOKE_BANNER = (
+    "**This is a smoke-tier report. It checks the machinery, not the paper.** "
+    "No real model ran: the *simulated* backend draws samples from success probabilities fitted to the "
+    "paper's own curves (so its agreement with the paper is by construction), and the *vllm* and *hf* "
+    "backends ran tiny random-weight models on a few problems (so their curves are near zero by "
+    "construction). Run `--tier quick` or `--tier full` on GPUs to test the paper's claims."
+)
+
+# Points shown in the Markdown tables (all points are in points.csv).
+_SHOWN_K = {1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048}
+
+
+@dataclass
+class ExperimentSection:
+    experiment: Experiment
+    comparisons: dict[str, ExperimentComparison] = field(default_factory=dict)  # backend -> comparison
+    results: dict[str, dict[tuple[str, str], RunResult]] = field(default_factory=dict)  # backend -> results
+    skipped: str = ""  # why the experiment did not run
+    notes: list[str] = field(default_factory=list)
+
+
+def _pct(value: float | None, signed: bool = False) -> str:
+    if value is None:
+        return "-"
+    return f"{100 * value:+.2f}" if signed else f"{100 * value:.2f}"
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+def _point_rows(points: list[PointComparison], everything: bool = False) -> list[list[str]]:
+    rows = []
+    for p in points:
+        if not everything and p.k not in _SHOWN_K and p.verdict != FAIL:
+            continue
+        rows.append([p.curve, p.k, _pct(p.paper), _pct(p.rerun), _pct(p.difference, signed=True),
+                     _pct(p.tolerance), p.verdict])
+    return rows
+
+
+_POINT_HEADERS = ["curve", "k", "paper %", "rerun %", "diff (pts)", "tolerance (pts)", "verdict"]
+
+
+def write_report(out_dir: Path, tier: str, sections: list[ExperimentSection],
+                 counted_backends: tuple[str, ...]) -> Path:
+    """Write report.md, report.html, points.csv and plots/; returns the Markdown path."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    expected = load_curves()
+    md: list[str] = [f"# Reproduction report (tier: {tier})", ""]
+    md += ["Paper: Yue et al., *Does Reinforcement Learning Really Incentivize Reasoning Capacity in LLMs "
+           "Beyond the Base Model?*, arXiv 2504.13837.", ""]
+    if tier == "smoke":
+        md += [SMOKE_BANNER, ""]
+    md += ["How to read it: each paper point is compared with the rerun at the same k. The tolerance is "
+           "z × sqrt(Var rerun + Var paper) + the paper value's own rounding error, where both variances "
+           "are sampling variances on the same problems and z is a per-panel Bonferroni z (5% chance of "
+           "any false alarm in a panel). See docs/statistics.md.", ""]
+    md += _summary(sections, counted_backends)
+    md += _claims(sections)
+    csv_lines = ["experiment,backend,panel,curve,arm,benchmark,k,paper,paper_error,rerun,sd_rerun,sd_paper,z,tolerance,verdict"]
+    for section in sections:
+        md += _section(section, out_dir, expected, csv_lines)
+    atomic_write(out_dir / "points.csv", ("\n".join(csv_lines) + "\n").encode())
+    markdown = "\n".join(md) + "\n"
+    atomic_write(out_dir / "report.md", markdown.encode())
+    atomic_write(out_dir / "report.html", _to_html(markdown, tier).encode())
+    return out_dir / "report.md"
+
+
+def _summary(sections: list[ExperimentSection], counted: tuple[str, ...]) -> list[str]:
+    rows = []
+    for section in sections:
+        if section.skipped:
+            rows.append([section.experiment.id, "-", "-", "-", "-", "not run: " + section.skipped])
+            continue
+        for backend, comparison in section.comparisons.items():
+            tally = comparison.counts()
+            claims = [c.verdict for c in comparison.claims]
+            claim_text = ", ".join(f"{claims.count(v)} {v}" for v in ("holds", "fails", "inconclusive", "not run")
+                                   if claims.count(v))
+            role = "verdict" if backend in counted else "engine check only"
+            rows.append([section.experiment.id, backend, tally["pass"], tally["fail"], tally["not run"],
+                         f"{claim_text or 'no claims'} ({role})"])
+    return ["## Summary", "",
+            tabulate(rows, headers=["experiment", "backend", "points pass", "fail", "not run", "claims"],
+                     tablefmt="github"), ""]
+
+
+def _claims(sections: list[ExperimentSection]) -> list[str]:
+    rows = []
+    for section in sections:
+        for backend, comparison in section.comparisons.items():
+            for claim in comparison.claims:
+                rows.append([claim.paper_claim, section.experiment.id, backend, claim.scope, claim.verdict,
+                             claim.evidence])
+    if not rows:
+        return []
+    return ["## Claims", "",
+            "Verdicts answer: on these problems, do the samples show the stated direction beyond sampling "
+            "noise (difference beyond 2.58 sd)? *holds* / *fails* (the opposite is shown) / *inconclusive*.", "",
+            tabulate(rows, headers=["claim", "experiment", "backend", "scope", "verdict", "evidence"],
+                     tablefmt="github"), ""]
+
+
+def _section(section: ExperimentSection, out_dir: Path, expected, csv_lines: list[str]) -> list[str]:
+    experiment = section.experiment
+    md = [f"## {experiment.id}: {experiment.title}", "",
+          f"Figures: {', '.join(experiment.figures)}. Models: "
+          + ", ".join(f"{arm.name} = {arm.model} (T={arm.temperature:g})" for arm in experiment.arms) + ".", ""]
+    for note in (*experiment.notes, *section.notes):
+        md += [f"- {note}"]
+    md += [""]
+    if section.skipped:
+        return md + [f"Not run: {section.skipped}.", ""]
+    for panel in experiment.panels:
+        image = Path("plots") / f"{_slug(experiment.id)}--{_slug(panel.title)}.png"
+        plot_panel(out_dir / image, panel, expected, section.results)
+        md += [f"### {panel.title}", "", f"![{panel.title}]({image.as_posix()})", ""]
+        for backend, comparison in section.comparisons.items():
+            points = [p for p in comparison.points if p.panel == panel.title]
+            for p in points:
+                csv_lines.append(",".join(str(x) for x in (
+                    experiment.id, backend, f'"{p.panel}"', f'"{p.curve}"', p.arm, p.benchmark, p.k, p.paper,
+                    p.paper_error, "" if p.rerun is None else p.rerun, "" if p.sd_rerun is None else p.sd_rerun,
+                    "" if p.sd_paper is None else p.sd_paper, "" if p.z is None else p.z,
+                    "" if p.tolerance is None else p.tolerance, p.verdict)))
+            rows = _point_rows(points)
+            if rows:
+                md += [f"Backend {backend} (powers of two and every failure; all points in points.csv):", "",
+                       tabulate(rows, headers=_POINT_HEADERS, tablefmt="github"), ""]
+    md += _histograms(section)
+    md += _solved_sets(section)
+    return md
+
+
+def _histograms(section: ExperimentSection) -> list[str]:
+    if not section.experiment.histograms:
+        return []
+    bars = load_histograms()
+    md = ["### Accuracy histograms (problems per accuracy bin)", ""]
+    rows = []
+    for ref in section.experiment.histograms:
+        paper = [b.count for b in sorted(histogram_series(bars, ref.figure, ref.panel, ref.family, ref.series),
+                                         key=lambda b: b.bin_index)]
+        rows.append([f"{ref.family} {ref.series}", ref.panel, "paper", *paper])
+        for backend, results in section.results.items():
+            result = results.get((ref.arm, ref.benchmark))
+            if result is not None:
+                rows.append([f"{ref.family} {ref.series}", ref.panel, backend, *result.histogram()])
+    from repro.metrics import HISTOGRAM_BINS
+
+    md += [tabulate(rows, headers=["model", "benchmark", "source", *HISTOGRAM_BINS], tablefmt="github"), ""]
+    return md
+
+
+def _solved_sets(section: ExperimentSection) -> list[str]:
+    if not section.experiment.solved_sets:
+        return []
+    printed = load_solved_sets()
+    md = ["### Problems solved at least once", ""]
+    rows = []
+    for ref in section.experiment.solved_sets:
+        paper = sorted(printed.get((ref.source, ref.model), frozenset()))
+        rows.append([ref.source, ref.model, "paper", len(paper), " ".join(map(str, paper))])
+        for backend, results in section.results.items():
+            result = results.get((ref.arm, ref.benchmark))
+            if result is None:
+                continue
+            last = ref.last_index if ref.last_index is not None else max(result.problem_indices)
+            solved = sorted(i for i in result.solved_indices() if ref.first_index <= i <= last)
+            rows.append([ref.source, ref.model, backend, len(solved), " ".join(map(str, solved))])
+    md += [tabulate(rows, headers=["table", "model", "source", "count", "problem indices"], tablefmt="github"), ""]
+    return md
+
+
+def _to_html(markdown: str, tier: str) -> str:
+    """A small Markdown-to-HTML conversion for the report's own subset (headings, lists,
+    images, GitHub tables, bold/italic/code spans)."""
+    body: list[str] = []
+    lines = markdown.splitlines()
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        if line.startswith("|"):
+            table = []
+            while i < len(lines) and lines[i].startswith("|"):
+                table.append(lines[i])
+                i += 1
+            body.append(_html_table(table))
+            continue
+        if line.startswith("#"):
+            level = len(line) - len(line.lstrip("#"))
+            body.append(f"<h{level}>{_inline(line[level:].strip())}</h{level}>")
+        elif line.startswith("!["):
+            match = re.match(r"!\[(.*)\]\((.*)\)", line)
+            if match:
+                body.append(f'<p><img alt="{html.escape(match.group(1))}" src="{html.escape(match.group(2))}"></p>')
+        elif line.startswith("- "):
+            body.append(f"<ul><li>{_inline(line[2:])}</li></ul>")
+        elif line.strip():
+            body.append(f"<p>{_inline(line)}</p>")
+        i += 1
+    style = ("body{font-family:sans-serif;max-width:1100px;margin:auto;padding:1em}"
+             "table{border-collapse:collapse;font-size:12px;margin:0.5em 0}td,th{border:1px solid #ccc;padding:2px 6px}"
+             "img{max-width:520px}")
+    return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>Reproduction report ({tier})</title>"
+            f"<style>{style}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n")
+
+
+def _inline(text: str) -> str:
+    text = html.escape(text)
+    text = re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", text)
+    text = re.sub(r"\*(.+?)\*", r"<em>\1</em>", text)
+    return re.sub(r"`(.+?)`", r"<code>\1</code>", text)
+
+
+def _html_table(lines: list[str]) -> str:
+    rows = [[cell.strip() for cell in line.strip().strip("|").split("|")] for line in lines]
+    header, body = rows[0], [r for r in rows[2:]]
+    head = "".join(f"<th>{_inline(c)}</th>" for c in header)
+    cells = "".join("<tr>" + "".join(f"<td>{_inline(c)}</td>" for c in row) + "</tr>" for row in body)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{cells}</tbody></table>"

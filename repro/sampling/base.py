@@ -1,0 +1,70 @@
+"""The one small interface every sampling backend implements.
+
+A backend turns requests into completions. Each request carries its own seed, derived
+from (run seed, problem id, round) by `repro.sampling.seeds.request_seed`, so a sample
+never depends on batching, sharding or the point where a run was resumed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True)
+class SamplingParams:
+    """Generation settings shared by all requests of one run."""
+
+    temperature: float
+    top_p: float
+    max_new_tokens: int
+    stop: tuple[str, ...] = ()
+    max_model_len: int | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "temperature": self.temperature,
+            "top_p": self.top_p,
+            "max_new_tokens": self.max_new_tokens,
+            "stop": list(self.stop),
+            "max_model_len": self.max_model_len,
+        }
+
+
+@dataclass(frozen=True)
+class Request:
+    """Ask for `n` samples of one prompt with one seed (one "round" of one problem)."""
+
+    problem_id: str
+    round: int
+    prompt: str
+    seed: int
+    n: int
+
+
+@dataclass(frozen=True)
+class Completion:
+    """One sampled continuation."""
+
+    text: str
+    finish_reason: str  # "stop", "length", or backend-specific
+    num_tokens: int
+
+
+class Backend(Protocol):
+    """What the pipeline needs from a sampling engine."""
+
+    name: str
+
+    def describe(self) -> dict[str, Any]:
+        """Everything about the engine that changes samples (name, version, model
+        revision, engine options). Goes into the store key."""
+        ...
+
+    def generate(self, requests: list[Request], params: SamplingParams) -> list[list[Completion]]:
+        """Return, for each request in order, exactly `request.n` completions."""
+        ...
+
+    def close(self) -> None:
+        """Release the engine (memory, worker processes)."""
+        ...

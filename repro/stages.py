@@ -1,0 +1,83 @@
+"""Which stages of each experiment exist, per tier and backend.
+
+The registry is complete; stages arrive issue by issue. This module is the single place
+that says what can run now, so `repro list`, `repro run` and the report agree.
+"""
+
+from __future__ import annotations
+
+from repro.experiments import Experiment
+
+# Stages that exist in this version.
+IMPLEMENTED = frozenset({"generate", "grade:math", "compare", "report"})
+
+# What each experiment kind needs to be graded.
+_GRADER_STAGE = {"math": "grade:math", "code": "grade:code", "visual": "grade:visual"}
+
+# Needs that a stand-in satisfies: the simulated backend and the tiny models replace the
+# trained checkpoints and a filter list, and use the paper's matched temperatures.
+_SMOKE_STANDS_IN_FOR = frozenset({"training", "aime24-filter-list", "entropy"})
+
+STAGE_HELP = {
+    "grade:code": "sandboxed code execution (code issue)",
+    "grade:visual": "visual loaders, prompt and grader (visual issue)",
+    "training": "VeRL/EasyR1 training of the unreleased checkpoints",
+    "perplexity": "prompt log-prob scoring",
+    "entropy": "output-entropy measurement",
+    "manual-check": "export of chains of thought for manual checking",
+    "aime24-filter-list": "the paper's list of 18 kept AIME24 problems (unpublished)",
+}
+
+
+def required_stages(experiment: Experiment) -> list[str]:
+    stages = ["generate"]
+    if experiment.kind in _GRADER_STAGE:
+        stages.append(_GRADER_STAGE[experiment.kind])
+    stages += [need for need in experiment.needs if need not in stages]
+    if experiment.panels or experiment.histograms or experiment.solved_sets:
+        stages.append("compare")
+    return stages
+
+
+def missing_stages(experiment: Experiment, tier: str) -> list[str]:
+    """Stages that block this experiment in this tier (empty: it can run)."""
+    missing = []
+    for stage in required_stages(experiment):
+        if stage in IMPLEMENTED:
+            continue
+        # A training experiment produces a checkpoint: nothing can stand in for that.
+        if tier == "smoke" and stage in _SMOKE_STANDS_IN_FOR and experiment.kind != "training":
+            continue
+        missing.append(stage)
+    return missing
+
+
+def runnable_benchmarks(experiment: Experiment) -> set[str]:
+    """Benchmarks of the experiment whose grader exists (coverage mixes math and code)."""
+    from repro.benchmarks import get_benchmark
+
+    return {
+        benchmark
+        for _, benchmark in experiment.runs()
+        if _GRADER_STAGE[get_benchmark(benchmark).kind] in IMPLEMENTED
+    }
+
+
+def ungraded_benchmarks(experiment: Experiment) -> list[str]:
+    return sorted({benchmark for _, benchmark in experiment.runs()} - runnable_benchmarks(experiment))
+
+
+def status_line(experiment: Experiment) -> str:
+    """One honest line for `repro list`: what runs now, in which tiers."""
+    smoke = missing_stages(experiment, "smoke")
+    full = missing_stages(experiment, "full")
+    if not full:
+        line = "runs (all tiers)"
+    elif not smoke:
+        line = "smoke only; full needs " + ", ".join(full)
+    else:
+        return "not yet: needs " + ", ".join(smoke)
+    skipped = ungraded_benchmarks(experiment)
+    if skipped and runnable_benchmarks(experiment):
+        line += "; without " + ", ".join(skipped) + " (no grader yet)"
+    return line

@@ -1,0 +1,234 @@
+"""Append-only sample store.
+
+Layout of one store (one model x benchmark x configuration):
+
+    manifest.json            the key (everything that changes samples) and its sha256
+    chunks/<shard>-<seq>.jsonl    samples, one JSON line per unit (problem, round)
+    index-<shard>.json       chunk file -> sha256 and the units it holds, one per shard
+    grades/<grader>/<chunk>.json  verdicts of one chunk by one grader
+
+Every file is written to a temporary name and renamed, so a killed run leaves either the
+old or the new file, never half of one. A chunk is listed in its shard's index only
+after it is complete on disk; a chunk that is not listed (the one in flight when a run
+died) is ignored and regenerated. Reading checks each listed chunk's sha256 and names the
+corrupt file.
+
+A unit is one request: `samples_per_round` samples of one problem with one seed. The
+number of samples wanted (n) is not part of the key: round r of a problem has the same
+samples whatever n is, so raising n tops up the missing rounds instead of starting over.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from repro.errors import StoreError
+
+MANIFEST = "manifest.json"
+FORMAT_VERSION = 1
+
+Unit = tuple[str, int]  # (problem id, round)
+
+
+def canonical_json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def key_digest(key: dict[str, Any]) -> str:
+    return hashlib.sha256(canonical_json(key).encode()).hexdigest()
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write data to path so that readers see the old file or the whole new one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+@dataclass(frozen=True)
+class Shard:
+    index: int
+    count: int
+
+    @classmethod
+    def parse(cls, text: str) -> Shard:
+        try:
+            left, right = text.split("/")
+            shard = cls(int(left), int(right))
+        except ValueError:
+            raise StoreError(f"shard {text!r} is not of the form i/N (e.g. 0/4)") from None
+        if shard.count < 1 or not 0 <= shard.index < shard.count:
+            raise StoreError(f"shard {text!r}: need 0 <= i < N")
+        return shard
+
+    @property
+    def tag(self) -> str:
+        return f"shard{self.index}of{self.count}"
+
+    def owns(self, problem_index: int) -> bool:
+        # Interleaved, so each shard gets easy and hard problems alike.
+        return problem_index % self.count == self.index
+
+
+WHOLE = Shard(0, 1)
+
+
+class SampleStore:
+    def __init__(self, root: Path):
+        self.root = Path(root)
+
+    # ----- manifest -------------------------------------------------------------------
+    @classmethod
+    def open(cls, root: Path, key: dict[str, Any]) -> SampleStore:
+        """Open (creating if needed) the store for `key`; refuse a store made for another key."""
+        store = cls(root)
+        digest = key_digest(key)
+        manifest_path = store.root / MANIFEST
+        if manifest_path.exists():
+            manifest = store.manifest()
+            if manifest.get("key_sha256") != digest:
+                raise StoreError(
+                    f"{manifest_path} belongs to another configuration (key {manifest.get('key_sha256', '?')[:12]}, "
+                    f"wanted {digest[:12]}); use another folder"
+                )
+        else:
+            manifest = {"format": FORMAT_VERSION, "key": key, "key_sha256": digest}
+            atomic_write(manifest_path, (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode())
+        return store
+
+    def manifest(self) -> dict[str, Any]:
+        path = self.root / MANIFEST
+        try:
+            manifest = json.loads(path.read_text())
+        except FileNotFoundError:
+            raise StoreError(f"{self.root} is not a sample store (no {MANIFEST})") from None
+        except json.JSONDecodeError as error:
+            raise StoreError(f"{path} is corrupt: {error}") from None
+        if manifest.get("key_sha256") != key_digest(manifest.get("key", {})):
+            raise StoreError(f"{path} is corrupt: its key does not match its key_sha256")
+        return manifest
+
+    # ----- index ----------------------------------------------------------------------
+    def _index_path(self, shard: Shard) -> Path:
+        return self.root / f"index-{shard.tag}.json"
+
+    def _read_index(self, path: Path) -> dict[str, Any]:
+        try:
+            index = json.loads(path.read_text())
+        except json.JSONDecodeError as error:
+            raise StoreError(f"{path} is corrupt: {error}") from None
+        if not isinstance(index, dict) or not isinstance(index.get("chunks"), dict):
+            raise StoreError(f"{path} is corrupt: no chunk list")
+        return index
+
+    def chunk_listing(self) -> dict[str, dict[str, Any]]:
+        """chunk file name -> {"sha256", "units"} over all shards; refuses overlaps."""
+        listing: dict[str, dict[str, Any]] = {}
+        owner: dict[Unit, str] = {}
+        for path in sorted(self.root.glob("index-*.json")):
+            for name, entry in self._read_index(path)["chunks"].items():
+                for pid, round_index in entry["units"]:
+                    unit = (pid, int(round_index))
+                    if unit in owner:
+                        raise StoreError(
+                            f"{self.root}: problem {pid} round {round_index} is in both {owner[unit]} and {name} "
+                            "(overlapping shards); remove one of them"
+                        )
+                    owner[unit] = name
+                listing[name] = entry
+        return listing
+
+    def done_units(self) -> set[Unit]:
+        return {(pid, int(r)) for entry in self.chunk_listing().values() for pid, r in entry["units"]}
+
+    # ----- writing --------------------------------------------------------------------
+    def append_chunk(self, shard: Shard, records: list[dict[str, Any]]) -> str:
+        """Write one chunk of unit records, then list it in the shard's index."""
+        if not records:
+            raise ValueError("empty chunk")
+        index_path = self._index_path(shard)
+        index = self._read_index(index_path) if index_path.exists() else {"chunks": {}}
+        sequence = len(index["chunks"])
+        name = f"{shard.tag}-{sequence:06d}.jsonl"
+        while name in index["chunks"] or (self.root / "chunks" / name).exists():
+            # A leftover from a killed run (never indexed): don't reuse its name.
+            sequence += 1
+            name = f"{shard.tag}-{sequence:06d}.jsonl"
+        data = "".join(canonical_json(record) + "\n" for record in records).encode()
+        atomic_write(self.root / "chunks" / name, data)
+        index["chunks"][name] = {
+            "sha256": hashlib.sha256(data).hexdigest(),
+            "units": [[record["problem_id"], record["round"]] for record in records],
+        }
+        atomic_write(index_path, (canonical_json(index) + "\n").encode())
+        return name
+
+    # ----- reading --------------------------------------------------------------------
+    def read_chunk(self, name: str, expected_sha256: str) -> list[dict[str, Any]]:
+        path = self.root / "chunks" / name
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            raise StoreError(f"chunk {path} is listed in the index but missing") from None
+        actual = hashlib.sha256(data).hexdigest()
+        if actual != expected_sha256:
+            raise StoreError(
+                f"chunk {path} is corrupt (sha256 {actual[:12]}, index says {expected_sha256[:12]}); "
+                "delete it and its index entry, or rerun to regenerate"
+            )
+        return [json.loads(line) for line in data.decode().splitlines()]
+
+    def iter_chunks(self) -> Iterator[tuple[str, list[dict[str, Any]]]]:
+        for name, entry in sorted(self.chunk_listing().items()):
+            yield name, self.read_chunk(name, entry["sha256"])
+
+    def verify(self) -> int:
+        """Check every listed chunk; returns how many were checked."""
+        checked = 0
+        for _ in self.iter_chunks():
+            checked += 1
+        return checked
+
+    def samples(self) -> dict[Unit, list[dict[str, Any]]]:
+        return {
+            (record["problem_id"], int(record["round"])): record["samples"]
+            for _, records in self.iter_chunks()
+            for record in records
+        }
+
+    # ----- grades ---------------------------------------------------------------------
+    def grades_path(self, grader: str, chunk_name: str) -> Path:
+        return self.root / "grades" / grader / (chunk_name.removesuffix(".jsonl") + ".json")
+
+    def read_grades(self, grader: str, chunk_name: str, chunk_sha256: str) -> dict[Unit, list[bool]] | None:
+        """Verdicts of a chunk by a grader, or None if absent or made from other samples."""
+        path = self.grades_path(grader, chunk_name)
+        if not path.exists():
+            return None
+        try:
+            content = json.loads(path.read_text())
+        except json.JSONDecodeError:
+            return None  # a torn grades file is simply regraded
+        if content.get("chunk_sha256") != chunk_sha256:
+            return None
+        return {(pid, int(r)): verdicts for pid, r, verdicts in content["verdicts"]}
+
+    def write_grades(self, grader: str, chunk_name: str, chunk_sha256: str,
+                     verdicts: Iterable[tuple[str, int, list[bool]]]) -> None:
+        content = {"chunk_sha256": chunk_sha256, "verdicts": [[p, r, v] for p, r, v in verdicts]}
+        atomic_write(self.grades_path(grader, chunk_name), (canonical_json(content) + "\n").encode())

@@ -1,0 +1,177 @@
+"""The sample store: resume after a crash, corruption, overlapping shards, key changes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from repro.errors import StoreError
+from repro.pipeline import RunContext, generate, grade_store
+from repro.problems import Problem
+from repro.sampling.base import SamplingParams
+from repro.sampling.simulated import SimulatedBackend
+from repro.store import SampleStore, Shard
+from repro.tiers import get_tier
+
+PROJECT = Path(__file__).resolve().parent.parent
+PARAMS = SamplingParams(temperature=0.6, top_p=0.95, max_new_tokens=16)
+KEY = {"test": "store", "version": 1}
+
+
+def make_problems(count: int = 23) -> list[Problem]:
+    return [Problem(f"bench/{i:03d}", i, f"What is {i} + 1?", str(i + 1)) for i in range(count)]
+
+
+def make_backend(problems: list[Problem]) -> SimulatedBackend:
+    return SimulatedBackend({p.problem_id: (p.index % 5) / 5 for p in problems}, {p.problem_id: p.answer for p in problems})
+
+
+def fill(root: Path, shard: Shard = Shard(0, 1), rounds: int = 3) -> SampleStore:
+    problems = make_problems()
+    store = SampleStore.open(root, KEY)
+    context = RunContext(root.parent, get_tier("smoke"), ("simulated",), run_seed=5, shard=shard)
+    generate(store, make_backend(problems), problems, "qwen-boxed", PARAMS, 4, rounds, context, "test")
+    return store
+
+
+# A separate process that generates with tiny chunks and dies (os._exit: no cleanup, no
+# finally blocks) in the middle of the 4th chunk's generation.
+KILLED_RUN = textwrap.dedent("""
+    import os, sys
+    from pathlib import Path
+    sys.path.insert(0, {project!r})
+    sys.path.insert(0, {tests!r})
+    import repro.pipeline as pipeline
+    from test_store import KEY, PARAMS, make_backend, make_problems
+    from repro.pipeline import RunContext, generate
+    from repro.store import SampleStore
+    from repro.tiers import get_tier
+
+    pipeline.CHUNK_REQUESTS["simulated"] = 5
+    problems = make_problems()
+    backend = make_backend(problems)
+    real_generate = backend.generate
+    calls = []
+
+    def dying_generate(requests, params):
+        calls.append(1)
+        if len(calls) == 4:
+            os._exit(9)
+        return real_generate(requests, params)
+
+    backend.generate = dying_generate
+    root = Path(sys.argv[1])
+    store = SampleStore.open(root, KEY)
+    context = RunContext(root.parent, get_tier("smoke"), ("simulated",), run_seed=5)
+    generate(store, backend, problems, "qwen-boxed", PARAMS, 4, 3, context, "test")
+""")
+
+
+def test_killed_and_resumed_run_equals_uninterrupted_run(tmp_path):
+    script = tmp_path / "killed_run.py"
+    script.write_text(KILLED_RUN.format(project=str(PROJECT), tests=str(PROJECT / "tests")))
+    killed_root = tmp_path / "killed" / "store"
+    done = subprocess.run([sys.executable, str(script), str(killed_root)], capture_output=True, text=True)
+    assert done.returncode == 9, done.stderr
+    partial = SampleStore(killed_root)
+    assert len(partial.done_units()) == 15  # three chunks of five requests survived
+    # Leave the debris a crash can leave: a temporary file and an unlisted chunk.
+    (killed_root / "chunks" / ".shard0of1-000003.jsonl.123.tmp").write_text("half a line")
+    (killed_root / "chunks" / "shard0of1-000003.jsonl").write_text('{"problem_id": "bench/000", "round": 0}\n')
+
+    resumed = fill(killed_root)
+    uninterrupted = fill(tmp_path / "clean" / "store")
+    assert resumed.samples() == uninterrupted.samples()
+    assert len(resumed.samples()) == 23 * 3
+
+
+def test_rerun_tops_up_only_what_is_missing(tmp_path):
+    store = fill(tmp_path / "s", rounds=2)
+    before = store.samples()
+    chunks_before = set(store.chunk_listing())
+    store = fill(tmp_path / "s", rounds=3)  # raise n: one more round per problem
+    after = store.samples()
+    assert {unit: after[unit] for unit in before} == before
+    assert len(after) == 23 * 3
+    again = fill(tmp_path / "s", rounds=3)
+    assert set(again.chunk_listing()) == set(store.chunk_listing()) != chunks_before
+
+
+def test_shards_merge_into_the_same_samples(tmp_path):
+    whole = fill(tmp_path / "whole")
+    for index in range(3):
+        fill(tmp_path / "sharded", shard=Shard(index, 3))
+    assert SampleStore(tmp_path / "sharded").samples() == whole.samples()
+
+
+def test_overlapping_shards_are_refused(tmp_path):
+    fill(tmp_path / "s", shard=Shard(0, 2))
+    # A concurrent run with another split writes the same units under its own index.
+    store = SampleStore.open(tmp_path / "s", KEY)
+    record = next(iter(store.iter_chunks()))[1][0]
+    store.append_chunk(Shard(0, 3), [record])
+    with pytest.raises(StoreError, match="overlapping shards"):
+        store.samples()
+
+
+def test_corrupt_chunk_is_detected_and_named(tmp_path):
+    store = fill(tmp_path / "s")
+    name = sorted(store.chunk_listing())[0]
+    path = tmp_path / "s" / "chunks" / name
+    data = bytearray(path.read_bytes())
+    data[10] = ord("X") if data[10] != ord("X") else ord("Y")
+    path.write_bytes(bytes(data))
+    with pytest.raises(StoreError, match=f"chunk .*{name} is corrupt"):
+        store.verify()
+
+
+def test_missing_chunk_and_corrupt_index_are_named(tmp_path):
+    store = fill(tmp_path / "s")
+    name = sorted(store.chunk_listing())[0]
+    (tmp_path / "s" / "chunks" / name).unlink()
+    with pytest.raises(StoreError, match="listed in the index but missing"):
+        store.verify()
+    (tmp_path / "s" / "index-shard0of1.json").write_text("{not json")
+    with pytest.raises(StoreError, match="index-shard0of1.json is corrupt"):
+        store.done_units()
+
+
+def test_a_store_refuses_another_configuration(tmp_path):
+    fill(tmp_path / "s")
+    with pytest.raises(StoreError, match="belongs to another configuration"):
+        SampleStore.open(tmp_path / "s", {**KEY, "version": 2})
+    manifest = tmp_path / "s" / "manifest.json"
+    content = json.loads(manifest.read_text())
+    content["key"]["version"] = 3  # edited by hand: the key no longer matches its hash
+    manifest.write_text(json.dumps(content))
+    with pytest.raises(StoreError, match="corrupt"):
+        SampleStore(tmp_path / "s").manifest()
+
+
+def test_grades_are_reused_and_redone_when_samples_change(tmp_path):
+    store = fill(tmp_path / "s")
+    problems = {p.problem_id: p for p in make_problems()}
+    context = RunContext(tmp_path, get_tier("smoke"), ("simulated",))
+    first = grade_store(store, problems, context, "test")
+    grades = sorted((tmp_path / "s" / "grades").rglob("*.json"))
+    stamps = [g.stat().st_mtime_ns for g in grades]
+    assert grade_store(store, problems, context, "test") == first
+    assert [g.stat().st_mtime_ns for g in grades] == stamps, "cached verdicts must be reused"
+    # Simulated sample texts carry the answer: the verdicts must match the probabilities'
+    # extremes (p = 0 never right).
+    for (pid, _), marks in first.items():
+        if problems[pid].index % 5 == 0:
+            assert not any(marks)
+    assert len(first) == 23 * 3
+
+
+@pytest.mark.parametrize("text", ["3", "a/b", "3/2", "-1/2", "2/0"])
+def test_bad_shard_specifications_are_refused(text):
+    with pytest.raises(StoreError):
+        Shard.parse(text)
