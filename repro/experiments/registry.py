@@ -176,19 +176,22 @@ def _temperature() -> Experiment:
 
 
 # Figure 17: RL temperature chosen to match the base's output entropy at T = 0.6.
-_ENTROPY_PANELS = (("aime24", "AIME24 (E_base = 0.47)", 1.5, 1024), ("amc23", "AMC23 (E_base = 0.51)", 0.9, 1024),
-                   ("gsm8k", "GSM8K (E_base = 0.75)", 1.0, 128), ("math500", "MATH500 (E_base = 0.72)", 0.85, 128),
-                   ("minerva", "Minerva (E_base = 0.63)", 0.85, 128), ("olympiad", "Olympiad (E_base = 0.5)", 1.0, 128))
+# (benchmark, panel, RL temperature, its legend text, n)
+_ENTROPY_PANELS = (("aime24", "AIME24 (E_base = 0.47)", 1.5, "1.5", 1024),
+                   ("amc23", "AMC23 (E_base = 0.51)", 0.9, "0.9", 1024),
+                   ("gsm8k", "GSM8K (E_base = 0.75)", 1.0, "1.0", 128),
+                   ("math500", "MATH500 (E_base = 0.72)", 0.85, "0.85", 128),
+                   ("minerva", "Minerva (E_base = 0.63)", 0.85, "0.85", 128),
+                   ("olympiad", "Olympiad (E_base = 0.5)", 1.0, "1.0", 128))
 
 
 def _entropy() -> Experiment:
     arms = {"base": Arm("base", "qwen2.5-7b", "base"), "rl": Arm("rl", "simplerl-zoo-qwen2.5-7b", "rl")}
     panels = []
     claims = []
-    for bench, panel, temperature, n in _ENTROPY_PANELS:
+    for bench, panel, temperature, label, n in _ENTROPY_PANELS:
         matched = f"rl-t{temperature}"
         arms[matched] = Arm(matched, "simplerl-zoo-qwen2.5-7b", "rl", temperature)
-        label = f"{temperature:g}"
         panels.append(Panel(bench, n, (
             ("base", CurveRef("Figure 17", panel, "Qwen-2.5-7B", "Base (T=0.6)")),
             ("rl", CurveRef("Figure 17", panel, "Qwen-2.5-7B", "RL (T=0.6)")),

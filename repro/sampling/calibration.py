@@ -6,8 +6,11 @@ realistic numbers. They are a fit, not a claim about the real models.
 
 Method: a curve is a mixture, over problems, of the functions k -> 1-(1-p)^k. We fit
 non-negative mixture weights on a fixed grid of p (non-negative least squares, with the
-weights' sum tied to 1 by a heavily weighted extra row), then give each of the N
-problems the p at its quantile of the fitted mixture.
+weights' sum tied to 1 by a heavily weighted extra row), give each of the N problems the
+p at its quantile of the fitted mixture, then correct what N discrete problems miss:
+single problems move between grid values (small benchmarks), and finally all move
+continuously (Gauss-Newton). Fit errors on the paper's curves: at most 0.3 points for
+AIME24 and AMC23 (30 and 40 problems), less for larger benchmarks.
 """
 
 from __future__ import annotations
@@ -19,6 +22,9 @@ import numpy as np
 # p = 0 plus a log-spaced grid from 1e-5 to 1: large-k curves are decided by rare successes.
 _GRID = np.concatenate([[0.0], np.logspace(-5, 0, 160)])
 _SUM_TO_ONE_WEIGHT = 100.0
+# Above this many problems, quantiles alone are within 1/(2N) of the curve, and moving
+# problems one at a time (a Python loop) would cost seconds.
+_MAX_PROBLEMS_MOVED = 400
 
 
 def fit_success_probabilities(curve: Mapping[int, float], count: int) -> np.ndarray:
@@ -33,7 +39,10 @@ def fit_success_probabilities(curve: Mapping[int, float], count: int) -> np.ndar
     wanted = np.concatenate([targets, [_SUM_TO_ONE_WEIGHT]])
     weights = nonnegative_least_squares(design, wanted)
     weights = weights / weights.sum()
-    return _quantiles_of_mixture(weights, count)
+    start = _quantiles_of_mixture(weights, count)
+    if count <= _MAX_PROBLEMS_MOVED:
+        start = _move_one_at_a_time(start, ks, targets)
+    return _refine(start, ks, targets)
 
 
 def _quantiles_of_mixture(weights: np.ndarray, count: int) -> np.ndarray:
@@ -44,6 +53,76 @@ def _quantiles_of_mixture(weights: np.ndarray, count: int) -> np.ndarray:
     levels = (np.arange(count) + 0.5) / count
     picks = np.searchsorted(cumulative, levels, side="left")
     return _GRID[order][np.minimum(picks, len(order) - 1)]
+
+
+def _move_one_at_a_time(p: np.ndarray, ks: np.ndarray, targets: np.ndarray, sweeps: int = 4) -> np.ndarray:
+    """Coordinate descent over the grid: move single problems to the grid value that most
+    reduces the squared error. Quantiles leave groups of identical problems that a smooth
+    method cannot separate; this step can (e.g. make one never-solved problem rare-solved
+    when the curve's large-k end asks for it)."""
+    p = p.copy()
+    count = len(p)
+    basis = 1.0 - (1.0 - _GRID[None, :]) ** ks[:, None]  # (K, G)
+    curve = (1.0 - (1.0 - p[None, :]) ** ks[:, None]).mean(axis=1)
+    for _ in range(sweeps):
+        moved = False
+        for i in range(count):
+            own = 1.0 - (1.0 - p[i]) ** ks
+            trial = (curve - own / count)[:, None] + basis / count  # curve with problem i at each grid p
+            errors = ((trial - targets[:, None]) ** 2).sum(axis=0)
+            best = int(np.argmin(errors))
+            if errors[best] < ((curve - targets) ** 2).sum() - 1e-15:
+                p[i] = _GRID[best]
+                curve = trial[:, best]
+                moved = True
+        if not moved:
+            break
+    return p
+
+
+def _refine(p: np.ndarray, ks: np.ndarray, targets: np.ndarray, steps: int = 60) -> np.ndarray:
+    """Nudge the problems' probabilities so their mean curve meets the targets.
+
+    Quantiles of a mixture over N problems miss the curve by up to about 1/(2N); small
+    benchmarks (AIME's 30 problems) need this step. Gauss-Newton in logit space with the
+    minimum-norm step (fewer equations than problems). Problems at p = 0 start at
+    p = 1e-6 so that they can move when the curve's large-k end asks for it; always-solved
+    problems (p = 1) stay fixed.
+    """
+    p = np.where(p == 0.0, 1e-6, p)
+    active = p < 1
+    if not active.any():
+        return p
+    theta = np.log(p[active] / (1 - p[active]))
+    count = len(p)
+    fixed_sum = (1.0 - (1.0 - p[~active][None, :]) ** ks[:, None]).sum(axis=1)
+    def residual_of(theta_values: np.ndarray) -> np.ndarray:
+        q = 1.0 / (1.0 + np.exp(-theta_values))
+        return (fixed_sum + (1.0 - (1.0 - q)[None, :] ** ks[:, None]).sum(axis=1)) / count - targets
+
+    residual = residual_of(theta)
+    for _ in range(steps):
+        if np.max(np.abs(residual)) < 1e-7:
+            break
+        q = 1.0 / (1.0 + np.exp(-theta))
+        # d mean / d theta_i = k (1 - q)^(k - 1) q (1 - q) / N = k (1 - q)^k q / N
+        jacobian = ks[:, None] * (1.0 - q)[None, :] ** ks[:, None] * q[None, :] / count
+        gram = jacobian @ jacobian.T
+        step = jacobian.T @ np.linalg.solve(gram + 1e-10 * np.trace(gram) * np.eye(len(ks)), residual)
+        # Backtrack: the curve is far from linear in theta, so take a full step only if it helps.
+        scale = 1.0
+        while scale > 1e-4:
+            candidate = np.clip(theta - scale * step, -30.0, 30.0)
+            candidate_residual = residual_of(candidate)
+            if np.sum(candidate_residual**2) < np.sum(residual**2):
+                theta, residual = candidate, candidate_residual
+                break
+            scale /= 2
+        else:
+            break
+    out = p.copy()
+    out[active] = 1.0 / (1.0 + np.exp(-theta))
+    return out
 
 
 def nonnegative_least_squares(a: np.ndarray, b: np.ndarray, max_iterations: int = 500) -> np.ndarray:

@@ -156,6 +156,8 @@ class HfBackend:
             torch.cuda.empty_cache()
 
     def _generate_one(self, request: Request, params: SamplingParams) -> list[Completion]:
+        if self._model is None:
+            raise ReproError("the hf backend was closed")
         prompt_ids = self._tokenizer(request.prompt, return_tensors="pt").input_ids.to(self.device)
         prompt_len = prompt_ids.shape[1]
         max_new_tokens = fit_max_new_tokens(prompt_len, params)

@@ -37,6 +37,10 @@ def _default_enforce_eager(device: str) -> bool:
     return device == "cpu"
 
 
+# Engines of this process that are not closed yet (several may be open at once, e.g. one
+# per model of an experiment); see `close`.
+_open_engines = 0
+
 # Not part of the determinism contract (see the module docstring); fixed anyway.
 ENGINE_SEED = 0
 
@@ -86,6 +90,8 @@ class VllmBackend:
             enforce_eager=self.enforce_eager,
             **engine_options,
         )
+        global _open_engines
+        _open_engines += 1
         model_config = self._llm.llm_engine.model_config
         self.max_model_len: int = model_config.max_model_len
         self.dtype = str(model_config.dtype).removeprefix("torch.")
@@ -120,15 +126,20 @@ class VllmBackend:
         ]
 
     def close(self) -> None:
+        global _open_engines
         if self._llm is None:
             return
         self._llm.llm_engine.engine_core.shutdown()
         self._llm = None
-        # In-process engines keep torch.distributed groups alive; a later engine in the
-        # same process cannot start until they are torn down.
-        from vllm.distributed.parallel_state import cleanup_dist_env_and_memory
+        _open_engines -= 1
+        if _open_engines == 0:
+            # In-process engines share this process's torch.distributed groups: tearing
+            # them down while another engine is open breaks it ("pipeline model parallel
+            # group is not initialized"); leaving them up after the last one is closed
+            # keeps memory and the process group alive.
+            from vllm.distributed.parallel_state import cleanup_dist_env_and_memory
 
-        cleanup_dist_env_and_memory()
+            cleanup_dist_env_and_memory()
         gc.collect()
 
     def _engine(self):

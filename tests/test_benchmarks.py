@@ -1,0 +1,77 @@
+"""Benchmark loading: checksums, ground truth as the paper's evaluator takes it, stand-ins."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+
+from repro.benchmarks.loading import load_benchmark
+from repro.benchmarks.math_files import MATH_FILES, DataMissingError, last_boxed, omni_split
+from repro.errors import ReproError
+from repro.grading.math_basic import grade
+from repro.problems import Problem
+
+SIZES = {"gsm8k": 1319, "math500": 500, "minerva": 272, "olympiad": 675, "aime24": 30, "amc23": 40,
+         "omni-math-train": 2000, "omni-math-test": 821}
+
+
+def test_real_files_load_with_the_papers_ground_truth(data_dir, monkeypatch):
+    monkeypatch.setenv("REPRO_DATA_DIR", str(data_dir))
+    for key, size in SIZES.items():
+        loaded = load_benchmark(key, allow_synthetic=False)
+        assert not loaded.synthetic and len(loaded.problems) == size, key
+    assert load_benchmark("gsm8k", allow_synthetic=False).problems[0].answer == "18"
+    assert load_benchmark("aime24", allow_synthetic=False).problems[0].answer == "204"
+    assert load_benchmark("amc23", allow_synthetic=False).problems[0].answer == "27.0"
+    math500 = load_benchmark("math500", allow_synthetic=False).problems[0]
+    assert math500.answer == "\\left( 3, \\frac{\\pi}{2} \\right)"
+    train = {p.problem_id for p in load_benchmark("omni-math-train", allow_synthetic=False).problems}
+    test = {p.problem_id for p in load_benchmark("omni-math-test", allow_synthetic=False).problems}
+    assert not train & test and len(train | test) == 2821
+
+
+def test_an_altered_file_is_refused_naming_the_expected_hash(tmp_path, monkeypatch):
+    folder = tmp_path / "math" / MATH_FILES["aime24"][0]
+    folder.mkdir(parents=True)
+    (folder / "test.jsonl").write_text('{"question": "q", "answer": "1"}\n')
+    monkeypatch.setenv("REPRO_DATA_DIR", str(tmp_path))
+    with pytest.raises(ReproError, match=MATH_FILES["aime24"][1]):
+        load_benchmark("aime24", allow_synthetic=False)
+
+
+def test_missing_data_is_an_error_outside_the_smoke_tier(tmp_path, monkeypatch):
+    monkeypatch.setenv("REPRO_DATA_DIR", str(tmp_path))
+    with pytest.raises(DataMissingError, match="REPRO_DATA_DIR"):
+        load_benchmark("math500", allow_synthetic=False)
+    stand_in = load_benchmark("math500", allow_synthetic=True)
+    assert stand_in.synthetic and len(stand_in.problems) == 500
+    assert stand_in.checksum == load_benchmark("math500", allow_synthetic=True).checksum
+
+
+def test_omni_split_is_deterministic_and_order_free():
+    rows = [{"problem": f"problem {i}"} for i in range(2821)]
+    train, test = omni_split(rows)
+    assert (len(train), len(test)) == (2000, 821)
+    reversed_train, _ = omni_split(rows[::-1])
+    texts = {rows[i]["problem"] for i in train}
+    assert texts == {rows[::-1][i]["problem"] for i in reversed_train}
+
+
+def test_last_boxed_matches_braces():
+    assert last_boxed("a \\boxed{1} b \\boxed{\\frac{1}{2}}") == "\\frac{1}{2}"
+    assert last_boxed("no answer") is None
+    assert last_boxed("\\boxed{unclosed") is None
+
+
+@pytest.mark.parametrize("output,truth,correct", [
+    ("so \\boxed{27}", "27.0", True),
+    ("\\boxed{\\frac{54}{2}}", "27", True),
+    ("\\boxed{\\dfrac{1}{2}}", "0.5", True),
+    ("\\boxed{28}", "27.0", False),
+    ("the answer is 27", "27", False),  # the basic grader reads \\boxed{} only
+    ("\\boxed{\\text{(B)}}", "(B)", True),
+    ("\\boxed{90^\\circ}", "90", True),
+])
+def test_basic_math_grader(output, truth, correct):
+    assert grade(Problem("p", 0, "q", truth), output).correct is correct
