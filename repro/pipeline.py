@@ -101,8 +101,10 @@ def _engine(context: RunContext, backend: str, arm: Arm, model: Model, experimen
         if backend == "vllm":
             from repro.sampling.vllm_backend import VllmBackend
 
+            # Tiny models are fp32 (vLLM's "auto" would pick bfloat16 on CPU).
+            dtype = "float32" if context.tier.name == "smoke" else "auto"
             context._engines[key] = VllmBackend(model_path, revision=revision, tensor_parallel_size=tensor_parallel,
-                                                max_model_len=_max_model_len(context, experiment))
+                                                max_model_len=_max_model_len(context, experiment), dtype=dtype)
         elif backend == "hf":
             from repro.sampling.hf_backend import HfBackend
 

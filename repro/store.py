@@ -3,7 +3,7 @@
 Layout of one store (one model x benchmark x configuration):
 
     manifest.json            the key (everything that changes samples) and its sha256
-    chunks/<shard>-<seq>.jsonl    samples, one JSON line per unit (problem, round)
+    chunks/<shard>-<seq>.jsonl.gz samples, one JSON line per unit (problem, round), gzipped
     index-<shard>.json       chunk file -> sha256 and the units it holds, one per shard
     grades/<grader>/<chunk>.json  verdicts of one chunk by one grader
 
@@ -20,6 +20,7 @@ samples whatever n is, so raising n tops up the missing rounds instead of starti
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 import os
@@ -32,6 +33,7 @@ from typing import Any
 from repro.errors import StoreError
 
 MANIFEST = "manifest.json"
+CHUNK_SUFFIX = ".jsonl.gz"
 FORMAT_VERSION = 1
 
 Unit = tuple[str, int]  # (problem id, round)
@@ -164,12 +166,13 @@ class SampleStore:
         index_path = self._index_path(shard)
         index = self._read_index(index_path) if index_path.exists() else {"chunks": {}}
         sequence = len(index["chunks"])
-        name = f"{shard.tag}-{sequence:06d}.jsonl"
+        name = f"{shard.tag}-{sequence:06d}{CHUNK_SUFFIX}"
         while name in index["chunks"] or (self.root / "chunks" / name).exists():
             # A leftover from a killed run (never indexed): don't reuse its name.
             sequence += 1
-            name = f"{shard.tag}-{sequence:06d}.jsonl"
-        data = "".join(canonical_json(record) + "\n" for record in records).encode()
+            name = f"{shard.tag}-{sequence:06d}{CHUNK_SUFFIX}"
+        # mtime=0: the same records always give the same bytes (and the same sha256).
+        data = gzip.compress("".join(canonical_json(record) + "\n" for record in records).encode(), mtime=0)
         atomic_write(self.root / "chunks" / name, data)
         index["chunks"][name] = {
             "sha256": hashlib.sha256(data).hexdigest(),
@@ -191,7 +194,7 @@ class SampleStore:
                 f"chunk {path} is corrupt (sha256 {actual[:12]}, index says {expected_sha256[:12]}); "
                 "delete it and its index entry, or rerun to regenerate"
             )
-        return [json.loads(line) for line in data.decode().splitlines()]
+        return [json.loads(line) for line in gzip.decompress(data).decode().splitlines()]
 
     def iter_chunks(self) -> Iterator[tuple[str, list[dict[str, Any]]]]:
         for name, entry in sorted(self.chunk_listing().items()):
@@ -213,7 +216,7 @@ class SampleStore:
 
     # ----- grades ---------------------------------------------------------------------
     def grades_path(self, grader: str, chunk_name: str) -> Path:
-        return self.root / "grades" / grader / (chunk_name.removesuffix(".jsonl") + ".json")
+        return self.root / "grades" / grader / (chunk_name.removesuffix(CHUNK_SUFFIX) + ".json")
 
     def read_grades(self, grader: str, chunk_name: str, chunk_sha256: str) -> dict[Unit, list[bool]] | None:
         """Verdicts of a chunk by a grader, or None if absent or made from other samples."""

@@ -94,7 +94,7 @@ def test_run_compare_grade_report_on_the_simulated_backend(tmp_path):
 def test_grade_never_samples(tmp_path):
     result = invoke("grade", "math-oat-zero", "--tier", "smoke", "--backend", "simulated", "--out", str(tmp_path))
     assert result.exit_code == 2 and "run `repro run` first" in result.output
-    assert not list(tmp_path.rglob("*.jsonl"))
+    assert not list(tmp_path.rglob("*.jsonl.gz"))
 
 
 def _write(path: Path, rows: list[str]) -> None:

@@ -93,21 +93,17 @@ def texts(results: dict[Key, list[Completion]]) -> dict[Key, list[str]]:
 
 
 def pick_stop_string(results: dict[Key, list[Completion]]) -> tuple[Key, str]:
-    """A short stop string that the model really produced, taken from the middle of the
-    sample with the longest run of plain characters (not from its start, so that the
-    expected output is a non-empty prefix)."""
+    """A short stop string that the model really produced: three letters or digits from
+    after the first third of a sample 0 (not its start, so that the expected output is a
+    non-empty prefix; plain characters, so that no byte-level decoding subtlety is involved)."""
     plain = set(string.ascii_letters + string.digits)
-    best: tuple[int, Key, str] | None = None
     for key, completions in sorted(results.items()):
         text = completions[0].text
-        for start in range(len(text) // 3, len(text) - 2):
+        for start in range(max(1, len(text) // 3), len(text) - 2):
             window = text[start : start + 3]
             if set(window) <= plain and text.index(window) > 0:
-                if best is None or start > best[0]:
-                    best = (start, key, window)
-                break
-    assert best is not None, "no sample contains three plain characters; the tiny model output changed"
-    return best[1], best[2]
+                return key, window
+    raise AssertionError("no sample contains three plain characters; the tiny model output changed")
 
 
 def expected_with_stop(completion: Completion, stop: str) -> tuple[str, str]:
@@ -132,6 +128,8 @@ def run_scenario(create_backend) -> dict:
         stop_request = next(r for r in requests if (r.problem_id, r.round) == key)
         stop_params = SamplingParams(temperature=1.0, top_p=1.0, max_new_tokens=PARAMS.max_new_tokens, stop=(stop,))
         recorded["stop"] = (key, stop, generate_by_key(backend, [stop_request], stop_params)[key])
+        greedy = SamplingParams(temperature=0.0, top_p=1.0, max_new_tokens=PARAMS.max_new_tokens)
+        recorded["greedy"] = generate_by_key(backend, requests[:2], greedy)
         # The pipeline keeps one engine per model open: a second engine must work beside
         # the first and keep working when the first is closed.
         second = create_backend()
@@ -250,6 +248,38 @@ def test_stop_string_is_excluded_from_the_output(results):
         assert (after.text, after.finish_reason) == (expected_text, expected_reason), stop
         assert stop not in after.text
         assert after.num_tokens <= before.num_tokens
+
+
+def test_greedy_gives_n_equal_samples(results):
+    for key, completions in results["greedy"].items():
+        assert len(completions) == N_SAMPLES, key
+        assert len(set(completions)) == 1, key
+
+
+def test_hf_ignores_sampling_defaults_of_the_checkpoint(hf_results, tiny_model, tmp_path):
+    """Qwen2.5 instruct checkpoints ship top_k, top_p, repetition_penalty...; vLLM ignores
+    them when given explicit sampling parameters, and so must the hf backend."""
+    import json
+    import shutil
+
+    import torch
+
+    from repro.sampling.hf_backend import HfBackend
+
+    model = shutil.copytree(tiny_model, tmp_path / "model")
+    config_path = model / "generation_config.json"
+    config = json.loads(config_path.read_text())
+    config.update(top_k=1, top_p=0.1, temperature=0.05, repetition_penalty=2.0, min_p=0.5)
+    config_path.write_text(json.dumps(config))
+    requests = make_requests(RUN_SEED)[:2]
+    with preserved_process_state():
+        torch.set_num_threads(1)
+        backend = HfBackend(str(model))
+        try:
+            results = generate_by_key(backend, requests)
+        finally:
+            backend.close()
+    assert texts(results) == {key: texts(hf_results["all"])[key] for key in results}
 
 
 def test_describe_names_backend_and_model(results, tiny_model):

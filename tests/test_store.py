@@ -82,8 +82,8 @@ def test_killed_and_resumed_run_equals_uninterrupted_run(tmp_path):
     partial = SampleStore(killed_root)
     assert len(partial.done_units()) == 15  # three chunks of five requests survived
     # Leave the debris a crash can leave: a temporary file and an unlisted chunk.
-    (killed_root / "chunks" / ".shard0of1-000003.jsonl.123.tmp").write_text("half a line")
-    (killed_root / "chunks" / "shard0of1-000003.jsonl").write_text('{"problem_id": "bench/000", "round": 0}\n')
+    (killed_root / "chunks" / ".shard0of1-000003.jsonl.gz.123.tmp").write_text("half a file")
+    (killed_root / "chunks" / "shard0of1-000003.jsonl.gz").write_text("an unlisted chunk")
 
     resumed = fill(killed_root)
     uninterrupted = fill(tmp_path / "clean" / "store")

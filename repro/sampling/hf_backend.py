@@ -115,16 +115,27 @@ class HfBackend:
         device: str = "cpu",
     ) -> None:
         if dtype not in _DTYPES:
-            raise ReproError(f"unsupported dtype {dtype!r} for the hf backend; choose one of: {', '.join(_DTYPES)}")
+            choices = ", ".join(_DTYPES)
+            raise ReproError(f"unsupported dtype {dtype!r} for the hf backend; choose one of: {choices}")
         self.model_path = model_path
         self.revision = revision
         self.dtype = dtype
         self.device = device
         self._tokenizer = AutoTokenizer.from_pretrained(model_path, revision=revision)
-        self._model = AutoModelForCausalLM.from_pretrained(model_path, revision=revision, dtype=_DTYPES[dtype])
+        self._model = AutoModelForCausalLM.from_pretrained(
+            model_path, revision=revision, dtype=_DTYPES[dtype]
+        )
         self._model.to(device).eval()
         self._eos_ids = self._end_of_sequence_ids()
         self._pad_id = self._eos_ids[0]
+        # transformers fills every knob a call leaves unset (None) from the model's
+        # generation config first: keep only its token ids there, so that sampling follows
+        # `SamplingParams` and transformers' neutral global defaults alone.
+        self._model.generation_config = GenerationConfig(
+            bos_token_id=self._model.generation_config.bos_token_id,
+            eos_token_id=self._eos_ids,
+            pad_token_id=self._pad_id,
+        )
         self._identity = model_identity(model_path, revision)
 
     def _end_of_sequence_ids(self) -> list[int]:
@@ -175,13 +186,14 @@ class HfBackend:
                 generation_config=config,
                 tokenizer=self._tokenizer,  # stop_strings needs it
             )
-        completions = [self._completion(row[prompt_len:].tolist(), params.stop, max_new_tokens) for row in output]
+        completions = [
+            self._completion(row[prompt_len:].tolist(), params.stop, max_new_tokens) for row in output
+        ]
         return completions * request.n if greedy else completions
 
     def _generation_config(self, params: SamplingParams, n: int, max_new_tokens: int) -> GenerationConfig:
-        # Every sampling knob is set explicitly: transformers fills unset (None) ones from the
-        # checkpoint's generation_config.json, and its global default top_k is 50, unlike
-        # vLLM's "no top-k".
+        # The sampling knobs are set explicitly: transformers' global default top_k is 50,
+        # unlike vLLM's "no top-k".
         if params.temperature == 0:
             sampling: dict[str, Any] = {"do_sample": False}
         else:

@@ -170,7 +170,7 @@ def _train_tokenizer():
     return tokenizer
 
 
-def _save_tokenizer(directory: Path) -> "object":
+def _save_tokenizer(directory: Path):
     from transformers import PreTrainedTokenizerFast
 
     hf_tokenizer = PreTrainedTokenizerFast(
@@ -206,8 +206,9 @@ def _save_model(directory: Path, tokenizer, seed: int) -> None:
         pad_token_id=eos_id,
         dtype="float32",
     )
-    torch.manual_seed(seed)
-    model = Qwen2ForCausalLM(config).to(torch.float32).eval()
+    with torch.random.fork_rng(devices=[]):  # leave the caller's random state alone
+        torch.manual_seed(seed)
+        model = Qwen2ForCausalLM(config).to(torch.float32).eval()
     model.generation_config = GenerationConfig(
         bos_token_id=eos_id, eos_token_id=[eos_id, chat_end_id], pad_token_id=eos_id
     )

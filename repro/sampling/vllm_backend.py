@@ -37,10 +37,6 @@ def _default_enforce_eager(device: str) -> bool:
     return device == "cpu"
 
 
-# Engines of this process that are not closed yet (several may be open at once, e.g. one
-# per model of an experiment); see `close`.
-_open_engines = 0
-
 # Not part of the determinism contract (see the module docstring); fixed anyway.
 ENGINE_SEED = 0
 
@@ -90,12 +86,12 @@ class VllmBackend:
             enforce_eager=self.enforce_eager,
             **engine_options,
         )
-        global _open_engines
-        _open_engines += 1
         model_config = self._llm.llm_engine.model_config
         self.max_model_len: int = model_config.max_model_len
         self.dtype = str(model_config.dtype).removeprefix("torch.")
         self._multiprocessing = v1_multiprocessing_enabled()
+        if not self._multiprocessing:
+            _in_process.open += 1
         self._identity = model_identity(model_path, revision)
 
     def describe(self) -> dict[str, Any]:
@@ -126,20 +122,13 @@ class VllmBackend:
         ]
 
     def close(self) -> None:
-        global _open_engines
         if self._llm is None:
             return
-        self._llm.llm_engine.engine_core.shutdown()
-        self._llm = None
-        _open_engines -= 1
-        if _open_engines == 0:
-            # In-process engines share this process's torch.distributed groups: tearing
-            # them down while another engine is open breaks it ("pipeline model parallel
-            # group is not initialized"); leaving them up after the last one is closed
-            # keeps memory and the process group alive.
-            from vllm.distributed.parallel_state import cleanup_dist_env_and_memory
-
-            cleanup_dist_env_and_memory()
+        llm, self._llm = self._llm, None
+        if self._multiprocessing:
+            llm.llm_engine.engine_core.shutdown()  # ends the engine's own process
+        else:
+            _close_in_process(llm)
         gc.collect()
 
     def _engine(self):
@@ -182,3 +171,32 @@ def _completions(output) -> list[Completion]:
         )
         for sample in output.outputs
     ]
+
+
+class _InProcessEngines:
+    """Book-keeping for engines that run in this process (VLLM_ENABLE_V1_MULTIPROCESSING=0).
+
+    Such engines share this process's torch.distributed state, and shutting one down
+    (explicitly, or through the finalizer that runs when it is garbage-collected) tears
+    that state down: any other open engine then fails with "pipeline model parallel group
+    is not initialized". So an engine closed while others are open is kept, unused, and
+    shut down together with the last one. Peak memory is unchanged (those engines were open
+    together anyway); only its release is delayed.
+    """
+
+    def __init__(self) -> None:
+        self.open = 0
+        self.closed_pending_shutdown: list[Any] = []
+
+
+_in_process = _InProcessEngines()
+
+
+def _close_in_process(llm) -> None:
+    _in_process.open -= 1
+    _in_process.closed_pending_shutdown.append(llm)
+    if _in_process.open > 0:
+        return
+    for pending in _in_process.closed_pending_shutdown:
+        pending.llm_engine.engine_core.shutdown()
+    _in_process.closed_pending_shutdown.clear()
