@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import math
 import os
-import shutil
-import sys
 from pathlib import Path
 
 from tabulate import tabulate
@@ -14,14 +11,14 @@ from repro.compare import FAIL, ExperimentComparison, compare_experiment
 from repro.errors import ReproError
 from repro.experiments import EXPERIMENTS, Experiment, get_experiment
 from repro.models import MODELS, get_model
-from repro.pipeline import GRADER_NAME, RunContext, check_environment, results_dir, run_experiment
+from repro.pipeline import RunContext, check_environment, results_dir, run_experiment
 from repro.report import ExperimentSection, write_report
 from repro.results import RunResult
 from repro.results_csv import file_name, read_results_csv, write_results_csv
 from repro.sampling import check_backend_name
 from repro.stages import missing_stages, status_line
 from repro.store import WHOLE, Shard
-from repro.tiers import SAMPLES_PER_ROUND, Tier, get_tier
+from repro.tiers import Tier, get_tier
 
 HOME_ENV = "REPRO_HOME"
 
@@ -247,7 +244,7 @@ def compare(experiment_id: str, tier_name: str, backend: str | None, root: Path,
         expected = ", ".join(file_name(a, b) for a, b in experiment.runs())
         raise ReproError(f"no results for {experiment.id} in {', '.join(str(d) for d in sources.values())}; "
                          f"expected files named like: {expected}")
-    for name, comparison in section.comparisons.items():
+    for comparison in section.comparisons.values():
         _say(comparison_table(comparison, show_all))
         _say()
     counted = tuple(section.comparisons) if results_path else _counted(tier, tuple(section.comparisons))

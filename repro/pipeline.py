@@ -20,7 +20,6 @@ from typing import Any
 
 import numpy as np
 
-from repro import __version__
 from repro.benchmarks.loading import LoadedBenchmark, load_benchmark
 from repro.errors import EnvironmentNotSupportedError, ReproError
 from repro.experiments import Arm, Experiment

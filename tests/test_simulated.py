@@ -3,7 +3,6 @@ analytic pass@k, and its calibration to the paper's curves."""
 
 from __future__ import annotations
 
-import csv
 import math
 
 import numpy as np

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import textwrap
@@ -16,7 +15,7 @@ from repro.pipeline import RunContext, generate, grade_store
 from repro.problems import Problem
 from repro.sampling.base import SamplingParams
 from repro.sampling.simulated import SimulatedBackend
-from repro.store import SampleStore, Shard
+from repro.store import WHOLE, SampleStore, Shard
 from repro.tiers import get_tier
 
 PROJECT = Path(__file__).resolve().parent.parent
@@ -32,7 +31,7 @@ def make_backend(problems: list[Problem]) -> SimulatedBackend:
     return SimulatedBackend({p.problem_id: (p.index % 5) / 5 for p in problems}, {p.problem_id: p.answer for p in problems})
 
 
-def fill(root: Path, shard: Shard = Shard(0, 1), rounds: int = 3) -> SampleStore:
+def fill(root: Path, shard: Shard = WHOLE, rounds: int = 3) -> SampleStore:
     problems = make_problems()
     store = SampleStore.open(root, KEY)
     context = RunContext(root.parent, get_tier("smoke"), ("simulated",), run_seed=5, shard=shard)
