@@ -16,7 +16,7 @@ from repro.report import ExperimentSection, write_report
 from repro.results import RunResult
 from repro.results_csv import file_name, read_results_csv, write_results_csv
 from repro.sampling import check_backend_name
-from repro.stages import missing_stages, status_line
+from repro.stages import STAGE_HELP, missing_stages, status_line
 from repro.store import WHOLE, Shard
 from repro.tiers import Tier, get_tier
 
@@ -69,8 +69,10 @@ def list_experiments(show_models: bool = False) -> str:
             notes.append("basic math grader")
         rows.append([experiment.id, experiment.section, ", ".join(experiment.figures), len(experiment.arms),
                      ", ".join(benchmarks) or "-", status_line(experiment), "; ".join(notes)])
-    return tabulate(rows, headers=["experiment", "sec", "figures / tables", "arms", "benchmarks", "status", "caveats"],
-                    tablefmt="simple")
+    table = tabulate(rows, headers=["experiment", "sec", "figures / tables", "arms", "benchmarks", "status",
+                                    "caveats"], tablefmt="simple")
+    legend = "\n".join(f"  {stage}: {meaning}" for stage, meaning in STAGE_HELP.items())
+    return f"{table}\n\nMissing stages:\n{legend}"
 
 
 # ----------------------------------------------------------------------------- plan

@@ -43,61 +43,56 @@ class Model:
         return 7.0
 
 
-def _m(*args, **kwargs) -> Model:
-    model = Model(*args, **kwargs)
-    return model
-
-
 MODELS: dict[str, Model] = {
     m.key: m
     for m in (
         # --- A: SimpleRL-Zoo pairs (qwen-boxed prompt for models and bases, official README)
-        _m("qwen2.5-7b", "Qwen/Qwen2.5-7B", "d149729398750b98c0af14eb82c78cfe92750796", 131072,
+        Model("qwen2.5-7b", "Qwen/Qwen2.5-7B", "d149729398750b98c0af14eb82c78cfe92750796", 131072,
            "qwen-boxed", QWEN_BOXED_STOPS, note="revision used by third-party reproductions"),
-        _m("simplerl-zoo-qwen2.5-7b", "hkust-nlp/Qwen-2.5-7B-SimpleRL-Zoo",
+        Model("simplerl-zoo-qwen2.5-7b", "hkust-nlp/Qwen-2.5-7B-SimpleRL-Zoo",
            "d630142f26acc8adf8051298cba8023232169d56", 131072, "qwen-boxed", QWEN_BOXED_STOPS),
-        _m("qwen2.5-14b", "Qwen/Qwen2.5-14B", None, 131072, "qwen-boxed", QWEN_BOXED_STOPS),
-        _m("simplerl-zoo-qwen2.5-14b", "hkust-nlp/Qwen-2.5-14B-SimpleRL-Zoo", None, 131072,
+        Model("qwen2.5-14b", "Qwen/Qwen2.5-14B", None, 131072, "qwen-boxed", QWEN_BOXED_STOPS),
+        Model("simplerl-zoo-qwen2.5-14b", "hkust-nlp/Qwen-2.5-14B-SimpleRL-Zoo", None, 131072,
            "qwen-boxed", QWEN_BOXED_STOPS),
-        _m("qwen2.5-32b", "Qwen/Qwen2.5-32B", None, 131072, "qwen-boxed", QWEN_BOXED_STOPS,
+        Model("qwen2.5-32b", "Qwen/Qwen2.5-32B", None, 131072, "qwen-boxed", QWEN_BOXED_STOPS,
            tensor_parallel_size=4),
-        _m("simplerl-zoo-qwen2.5-32b", "hkust-nlp/Qwen-2.5-32B-SimpleRL-Zoo", None, 131072,
+        Model("simplerl-zoo-qwen2.5-32b", "hkust-nlp/Qwen-2.5-32B-SimpleRL-Zoo", None, 131072,
            "qwen-boxed", QWEN_BOXED_STOPS, tensor_parallel_size=4),
-        _m("llama3.1-8b", "meta-llama/Llama-3.1-8B", None, 131072, "qwen-boxed", QWEN_BOXED_STOPS,
+        Model("llama3.1-8b", "meta-llama/Llama-3.1-8B", None, 131072, "qwen-boxed", QWEN_BOXED_STOPS,
            note="gated on the hub; template choice documented in docs/models.md"),
-        _m("simplerl-zoo-llama3.1-8b", "hkust-nlp/Llama-3.1-8B-SimpleRL-Zoo", None, 131072,
+        Model("simplerl-zoo-llama3.1-8b", "hkust-nlp/Llama-3.1-8B-SimpleRL-Zoo", None, 131072,
            "qwen-boxed", QWEN_BOXED_STOPS),
         # --- Oat-Zero and Fig 7 (Qwen2.5-Math-7B family has a 4,096-token context)
-        _m("qwen2.5-math-7b", "Qwen/Qwen2.5-Math-7B", None, 4096, "qwen-boxed", QWEN_BOXED_STOPS),
-        _m("oat-zero-7b", "sail/Qwen2.5-Math-7B-Oat-Zero", None, 4096, "qwen-boxed", QWEN_BOXED_STOPS),
-        _m("qwen2.5-math-7b-instruct", "Qwen/Qwen2.5-Math-7B-Instruct", None, 4096, "qwen-boxed",
+        Model("qwen2.5-math-7b", "Qwen/Qwen2.5-Math-7B", None, 4096, "qwen-boxed", QWEN_BOXED_STOPS),
+        Model("oat-zero-7b", "sail/Qwen2.5-Math-7B-Oat-Zero", None, 4096, "qwen-boxed", QWEN_BOXED_STOPS),
+        Model("qwen2.5-math-7b-instruct", "Qwen/Qwen2.5-Math-7B-Instruct", None, 4096, "qwen-boxed",
            QWEN_BOXED_STOPS),
-        _m("r1-distill-qwen-7b", "deepseek-ai/DeepSeek-R1-Distill-Qwen-7B", None, 131072,
+        Model("r1-distill-qwen-7b", "deepseek-ai/DeepSeek-R1-Distill-Qwen-7B", None, 131072,
            "qwen-boxed", QWEN_BOXED_STOPS),
         # --- DAPO (old prompt and weights, pinned by the official README)
-        _m("dapo-qwen-32b", "BytedTsinghua-SIA/DAPO-Qwen-32B",
+        Model("dapo-qwen-32b", "BytedTsinghua-SIA/DAPO-Qwen-32B",
            "38b8075427d3f7d12075377d1e40495875066189", 131072, "dapo", DAPO_STOPS,
            tensor_parallel_size=4),
-        _m("qwen2.5-32b-dapo-prompt", "Qwen/Qwen2.5-32B", None, 131072, "dapo", DAPO_STOPS,
+        Model("qwen2.5-32b-dapo-prompt", "Qwen/Qwen2.5-32B", None, 131072, "dapo", DAPO_STOPS,
            tensor_parallel_size=4, note="the base of DAPO, evaluated with DAPO's prompt"),
         # --- B: code
-        _m("qwen2.5-7b-instruct-1m", "Qwen/Qwen2.5-7B-Instruct-1M", None, 1010000, "lcb-codeqwen",
+        Model("qwen2.5-7b-instruct-1m", "Qwen/Qwen2.5-7B-Instruct-1M", None, 1010000, "lcb-codeqwen",
            _BASE_STOPS),
-        _m("coder1-zero-7b", "ganler/CodeR1-Zero-Qwen2.5-7B-12k-832", None, 32768, "lcb-codeqwen",
+        Model("coder1-zero-7b", "ganler/CodeR1-Zero-Qwen2.5-7B-12k-832", None, 32768, "lcb-codeqwen",
            _BASE_STOPS),
-        _m("r1-distill-qwen-14b", "deepseek-ai/DeepSeek-R1-Distill-Qwen-14B", None, 131072,
+        Model("r1-distill-qwen-14b", "deepseek-ai/DeepSeek-R1-Distill-Qwen-14B", None, 131072,
            "deepcoder", _BASE_STOPS),
-        _m("deepcoder-14b", "agentica-org/DeepCoder-14B-Preview", None, 131072, "deepcoder",
+        Model("deepcoder-14b", "agentica-org/DeepCoder-14B-Preview", None, 131072, "deepcoder",
            _BASE_STOPS),
         # --- C: visual
-        _m("qwen2.5-vl-7b-instruct", "Qwen/Qwen2.5-VL-7B-Instruct", None, 128000, "visual-r1",
+        Model("qwen2.5-vl-7b-instruct", "Qwen/Qwen2.5-VL-7B-Instruct", None, 128000, "visual-r1",
            _BASE_STOPS),
-        _m("qwen2.5-vl-7b-easyr1", "(trained locally: EasyR1 GRPO on Geometry3K)", None, 128000,
+        Model("qwen2.5-vl-7b-easyr1", "(trained locally: EasyR1 GRPO on Geometry3K)", None, 128000,
            "visual-r1", _BASE_STOPS, released=False,
-           note="never released; pass a trained checkpoint with --checkpoint"),
+           note="never released; must be trained (visual-easyr1-train)"),
         # --- E: VeRL runs on Omni-MATH-Rule (never released; trained from Qwen2.5-7B)
         *(
-            _m(f"verl-{name}", f"(trained locally: VeRL {label} on Omni-MATH-Rule train)", None,
+            Model(f"verl-{name}", f"(trained locally: VeRL {label} on Omni-MATH-Rule train)", None,
                131072, "r1-zero", R1_STOPS, released=False)
             for name, label in (
                 ("grpo-step150", "GRPO, step 150"),
@@ -112,7 +107,7 @@ MODELS: dict[str, Model] = {
                 ("grpo-n32", "GRPO with 32 rollouts, 220 steps"),
             )
         ),
-        _m("qwen2.5-7b-r1-prompt", "Qwen/Qwen2.5-7B", "d149729398750b98c0af14eb82c78cfe92750796",
+        Model("qwen2.5-7b-r1-prompt", "Qwen/Qwen2.5-7B", "d149729398750b98c0af14eb82c78cfe92750796",
            131072, "r1-zero", R1_STOPS, note="the base of the VeRL runs, with their prompt"),
     )
 }

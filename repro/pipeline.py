@@ -94,7 +94,7 @@ def _engine(context: RunContext, backend: str, arm: Arm, model: Model, experimen
     else:
         model_path, revision, tensor_parallel = model.hf_id, model.revision, model.tensor_parallel_size
         if not model.released:
-            raise ReproError(f"{model.key} was never released: train it first and pass its checkpoint")
+            raise ReproError(f"{model.key} was never released: it must be trained first")
     key = (backend, model_path)
     if key not in context._engines:
         if backend == "vllm":

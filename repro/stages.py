@@ -15,17 +15,17 @@ IMPLEMENTED = frozenset({"generate", "grade:math", "compare", "report"})
 _GRADER_STAGE = {"math": "grade:math", "code": "grade:code", "visual": "grade:visual"}
 
 # Needs that a stand-in satisfies: the simulated backend and the tiny models replace the
-# trained checkpoints and a filter list, and use the paper's matched temperatures.
-_SMOKE_STANDS_IN_FOR = frozenset({"training", "aime24-filter-list", "entropy"})
+# trained checkpoints and the unpublished filter list.
+_SMOKE_STANDS_IN_FOR = frozenset({"training", "aime24-filter-list"})
 
+# What each missing stage is, for `repro list`.
 STAGE_HELP = {
-    "grade:code": "sandboxed code execution (code issue)",
-    "grade:visual": "visual loaders, prompt and grader (visual issue)",
-    "training": "VeRL/EasyR1 training of the unreleased checkpoints",
-    "perplexity": "prompt log-prob scoring",
-    "entropy": "output-entropy measurement",
-    "manual-check": "export of chains of thought for manual checking",
-    "aime24-filter-list": "the paper's list of 18 kept AIME24 problems (unpublished)",
+    "grade:code": "code loaders, prompts and sandboxed execution (not implemented yet)",
+    "grade:visual": "visual loaders, prompt and grader (not implemented yet)",
+    "training": "VeRL/EasyR1 training of the checkpoints the paper never released (not implemented yet)",
+    "perplexity": "scoring responses with prompt log-probs (not implemented yet)",
+    "manual-check": "export of chains of thought for manual checking (not implemented yet)",
+    "aime24-filter-list": "the 18 AIME24 problems the paper kept (unpublished; smoke uses a stand-in)",
 }
 
 

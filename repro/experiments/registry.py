@@ -46,23 +46,23 @@ def _pair_panel(benchmark: str, n: int, figure: str, panel: str, family: str,
                                 (rl, CurveRef(figure, panel, family, rl_label))))
 
 
+def _pair_experiment(id_: str, title: str, section: str, figures: tuple[str, ...], kind: str, base_model: str,
+                     rl_model: str, panels: tuple[Panel, ...], **options) -> Experiment:
+    """An experiment of one base model and its RL model, testing claim 1 on every panel."""
+    benchmarks = tuple(dict.fromkeys(panel.benchmark for panel in panels))
+    return Experiment(id=id_, title=title, section=section, figures=figures, kind=kind,
+                      arms=(Arm("base", base_model, "base"), Arm("rl", rl_model, "rl")), panels=panels,
+                      claims=(Crossing("base", "rl", benchmarks),), **options)
+
+
 def _zoo(id_: str, family: str, base_model: str, rl_model: str, n_overrides: dict[str, int]) -> Experiment:
     n_default = {"aime24": 1024, "amc23": 1024}
     panels = tuple(
         _pair_panel(bench, n_overrides.get(bench, n_default.get(bench, 128)), figure, panel, family)
         for figure, panel, bench in ZOO_PANELS
     )
-    benchmarks = tuple(bench for _, _, bench in ZOO_PANELS)
-    return Experiment(
-        id=id_,
-        title=f"RLVR vs base on math: {family} and its SimpleRL-Zoo model",
-        section="A",
-        figures=("Figure 2", "Figure 9"),
-        kind="math",
-        arms=(Arm("base", base_model, "base"), Arm("rl", rl_model, "rl")),
-        panels=panels,
-        claims=(Crossing("base", "rl", benchmarks),),
-    )
+    return _pair_experiment(id_, f"RLVR vs base on math: {family} and its SimpleRL-Zoo model", "A",
+                            ("Figure 2", "Figure 9"), "math", base_model, rl_model, panels)
 
 
 ZOO_FAMILIES = (
@@ -77,21 +77,21 @@ ZOO_FAMILIES = (
 _STEP_ARMS = (("grpo-step150", "verl-grpo-step150", "GRPO-step150"),
               ("grpo-step300", "verl-grpo-step300", "GRPO-step300"),
               ("grpo-step450", "verl-grpo-step450", "GRPO-step450"))
-_ALGORITHM_ARMS = (("grpo", "verl-grpo-step450", "GRPO"), ("ppo", "verl-ppo", "PPO"),
+# Table 2's GRPO row equals Table 3's GRPO-step150 row, and their curves agree to 3e-6
+# (Fig 14 top vs Fig 1 / Fig 14 bottom): the algorithm comparison's GRPO is the step-150
+# checkpoint. Fig 15's "GRPO (n=8, 450 steps)" is the step-450 one.
+_ALGORITHM_ARMS = (("grpo", "verl-grpo-step150", "GRPO"), ("ppo", "verl-ppo", "PPO"),
                    ("remax", "verl-remax", "ReMax"), ("rloo", "verl-rloo", "RLOO"),
                    ("reinforce-pp", "verl-reinforce-pp", "Reinforce++"), ("dapo", "verl-dapo", "DAPO"))
 _OMNI_PANELS = (("omni-math-train", "Omni-MATH-Train"),
                 ("omni-math-test", "Omni-MATH-Test (In Domain)"),
                 ("math500", "MATH500 (Out of Domain)"))
 _VERL_BASE = Arm("base", "qwen2.5-7b-r1-prompt", "base")
-_NOT_RELEASED = ("the RL checkpoints were never released: train them (`repro train`, later issue) "
-                 "and pass their paths; smoke and simulated runs still exercise the evaluation",)
+_NOT_RELEASED = ("the RL checkpoints were never released and must be trained first (training is not "
+                 "implemented yet); the smoke tier's simulated and tiny-model runs still exercise the evaluation",)
 
 
 def _rl_algorithms() -> Experiment:
-    # Table 2 calls GRPO's 450-step run "GRPO"; Figure 1 uses GRPO step 150 (see rl-steps).
-    # NB: Table 2 and Table 3 print identical GRPO and GRPO-step150 rows; we follow the
-    # figure legends (GRPO = the 450-step algorithm comparison run).
     arms = (_VERL_BASE, *(Arm(name, model, "rl") for name, model, _ in _ALGORITHM_ARMS))
     panels = []
     for figure in ("Figure 14 (top)", "Figure 8"):
@@ -107,7 +107,11 @@ def _rl_algorithms() -> Experiment:
     return Experiment(
         id="rl-algorithms", title="Six RL algorithms (VeRL, Omni-MATH-Rule): Delta_SE", section="E",
         figures=("Figure 8", "Figure 14 (top)", "Table 2"), kind="math", arms=arms, panels=tuple(panels),
-        claims=claims, needs=("training",), notes=_NOT_RELEASED,
+        claims=claims, needs=("training",),
+        notes=(*_NOT_RELEASED,
+               "Table 2's GRPO numbers equal GRPO-step150's (Table 3) to the digit, so GRPO here is the step-150 "
+               "checkpoint; the paper says the algorithms ran 450 steps, so which step the other five were "
+               "evaluated at is uncertain"),
     )
 
 
@@ -229,41 +233,34 @@ def _accuracy_histogram() -> Experiment:
 def _build() -> tuple[Experiment, ...]:
     experiments = [_zoo(*family) for family in ZOO_FAMILIES]
     experiments += [
-        Experiment(
-            id="math-oat-zero", title="Oat-Zero vs Qwen2.5-Math-7B on AIME24 (4k context)", section="A",
-            figures=("Figure 10",), kind="math",
-            arms=(Arm("base", "qwen2.5-math-7b", "base"), Arm("rl", "oat-zero-7b", "rl")),
-            panels=(_pair_panel("aime24", 2048, "Figure 10", "AIME24", "Qwen-2.5-Math-7B (Oat-Zero)",
-                                "Qwen-2.5-Math-7B", "Qwen-2.5-Math-7B-Oat-Zero"),),
-            claims=(Crossing("base", "rl", ("aime24",)),),
+        _pair_experiment(
+            "math-oat-zero", "Oat-Zero vs Qwen2.5-Math-7B on AIME24 (4k context)", "A", ("Figure 10",), "math",
+            "qwen2.5-math-7b", "oat-zero-7b",
+            (_pair_panel("aime24", 2048, "Figure 10", "AIME24", "Qwen-2.5-Math-7B (Oat-Zero)",
+                         "Qwen-2.5-Math-7B", "Qwen-2.5-Math-7B-Oat-Zero"),),
             max_model_len=4096, max_new_tokens=3072,
             notes=("Qwen2.5-Math-7B models have a 4,096-token context: prompt plus output are capped there "
                    "(3,072 new tokens), instead of the 16,384 the paper states for math",),
         ),
-        Experiment(
-            id="math-dapo", title="DAPO-32B vs Qwen2.5-32B on AIME24 (DAPO prompt)", section="A",
-            figures=("Figure 10",), kind="math",
-            arms=(Arm("base", "qwen2.5-32b-dapo-prompt", "base"), Arm("rl", "dapo-qwen-32b", "rl")),
-            panels=(_pair_panel("aime24", 1024, "Figure 10", "AIME24", "Qwen-2.5-32B (DAPO)",
-                                "Qwen-2.5-Base-32B", "DAPO-32B"),),
-            claims=(Crossing("base", "rl", ("aime24",)),),
+        _pair_experiment(
+            "math-dapo", "DAPO-32B vs Qwen2.5-32B on AIME24 (DAPO prompt)", "A", ("Figure 10",), "math",
+            "qwen2.5-32b-dapo-prompt", "dapo-qwen-32b",
+            (_pair_panel("aime24", 1024, "Figure 10", "AIME24", "Qwen-2.5-32B (DAPO)",
+                         "Qwen-2.5-Base-32B", "DAPO-32B"),),
             notes=("the DAPO prompt's stop string 'Answer:' cuts generation where DAPO writes its answer "
                    "(paper behaviour, kept by default)",),
         ),
-        Experiment(
-            id="math-aime-filtered", title="AIME24 without guessable problems", section="A",
-            figures=("Figure 12",), kind="math",
-            arms=(Arm("base", "qwen2.5-7b", "base"), Arm("rl", "simplerl-zoo-qwen2.5-7b", "rl")),
-            panels=(_pair_panel("aime24-filtered", 1024, "Figure 12", "AIME24 (filtered)", "Qwen-2.5-7B"),),
-            claims=(Crossing("base", "rl", ("aime24-filtered",)),),
+        _pair_experiment(
+            "math-aime-filtered", "AIME24 without guessable problems", "A", ("Figure 12",), "math",
+            "qwen2.5-7b", "simplerl-zoo-qwen2.5-7b",
+            (_pair_panel("aime24-filtered", 1024, "Figure 12", "AIME24 (filtered)", "Qwen-2.5-7B"),),
             needs=("aime24-filter-list",),
             notes=("the paper does not publish which 18 AIME24 problems it kept",),
         ),
-        Experiment(
-            id="code-r1", title="Code-R1 vs Qwen2.5-7B-Instruct-1M on code", section="B",
-            figures=("Figure 4", "Figure 11", "Table 5"), kind="code",
-            arms=(Arm("base", "qwen2.5-7b-instruct-1m", "base"), Arm("rl", "coder1-zero-7b", "rl")),
-            panels=(
+        _pair_experiment(
+            "code-r1", "Code-R1 vs Qwen2.5-7B-Instruct-1M on code", "B", ("Figure 4", "Figure 11", "Table 5"), "code",
+            "qwen2.5-7b-instruct-1m", "coder1-zero-7b",
+            (
                 _pair_panel("humaneval-plus", 128, "Figure 4", "HumanEval+", "Qwen-2.5-7B-Instruct-1M",
                             "Qwen-2.5-7B-Instruct-1M", "Coder-R1-Zero-Qwen-2.5-7B"),
                 _pair_panel("mbpp-plus", 128, "Figure 4", "MBPP+", "Qwen-2.5-7B-Instruct-1M",
@@ -273,34 +270,29 @@ def _build() -> tuple[Experiment, ...]:
                 _pair_panel("lcb-2305-2501", 128, "Figure 11", "LiveCodeBench (2023.5-2025.1)",
                             "Qwen-2.5-7B-Instruct-1M", "Qwen-2.5-7B-Instruct-1M", "Coder-R1-Zero-Qwen-2.5-7B"),
             ),
-            claims=(Crossing("base", "rl", ("humaneval-plus", "mbpp-plus", "lcb-2408-2501", "lcb-2305-2501")),),
             max_new_tokens=CODE_MAX_NEW_TOKENS, max_model_len=CODE_MAX_NEW_TOKENS + 4096,
             needs=("grade:code",),
         ),
-        Experiment(
-            id="code-deepcoder", title="DeepCoder-14B vs R1-Distill-Qwen-14B on LiveCodeBench", section="B",
-            figures=("Figure 3",), kind="code",
-            arms=(Arm("base", "r1-distill-qwen-14b", "base"), Arm("rl", "deepcoder-14b", "rl")),
-            panels=(_pair_panel("lcb-2408-2501", 64, "Figure 3", "LiveCodeBench (2024.8-2025.1)",
-                                "DeepSeek-R1-Distill-Qwen-14B", "DeepSeek-R1-Distill-Qwen-14B (Base)",
-                                "Deepcoder-14B-Preview (RL)"),),
-            claims=(Crossing("base", "rl", ("lcb-2408-2501",)),),
+        _pair_experiment(
+            "code-deepcoder", "DeepCoder-14B vs R1-Distill-Qwen-14B on LiveCodeBench", "B", ("Figure 3",), "code",
+            "r1-distill-qwen-14b", "deepcoder-14b",
+            (_pair_panel("lcb-2408-2501", 64, "Figure 3", "LiveCodeBench (2024.8-2025.1)",
+                         "DeepSeek-R1-Distill-Qwen-14B", "DeepSeek-R1-Distill-Qwen-14B (Base)",
+                         "Deepcoder-14B-Preview (RL)"),),
             max_new_tokens=CODE_MAX_NEW_TOKENS, max_model_len=CODE_MAX_NEW_TOKENS + 2048,
             needs=("grade:code",),
         ),
-        Experiment(
-            id="visual-easyr1", title="Qwen2.5-VL-7B vs its EasyR1 GRPO model on visual math", section="C",
-            figures=("Figure 4",), kind="visual",
-            arms=(Arm("base", "qwen2.5-vl-7b-instruct", "base"), Arm("rl", "qwen2.5-vl-7b-easyr1", "rl")),
-            panels=(
+        _pair_experiment(
+            "visual-easyr1", "Qwen2.5-VL-7B vs its EasyR1 GRPO model on visual math", "C", ("Figure 4",), "visual",
+            "qwen2.5-vl-7b-instruct", "qwen2.5-vl-7b-easyr1",
+            (
                 _pair_panel("mathvista-free", 128, "Figure 4", "MathVista", "Qwen2.5-VL-7B-Instruct",
                             "Qwen2.5-VL-7b-Instruct", "Qwen2.5-VL-7b-Instruct-RL"),
                 _pair_panel("mathvision-open", 128, "Figure 4", "MathVision", "Qwen2.5-VL-7B-Instruct",
                             "Qwen2.5-VL-7b-Instruct", "Qwen2.5-VL-7b-Instruct-RL"),
             ),
-            claims=(Crossing("base", "rl", ("mathvista-free", "mathvision-open")),),
             needs=("grade:visual", "training"),
-            notes=("the RL model was never released: train it (visual-easyr1-train) and pass the checkpoint",),
+            notes=("the RL model was never released: it must be trained first (visual-easyr1-train)",),
         ),
         Experiment(
             id="coverage", title="Problems solved at least once: RL vs base", section="D",
