@@ -13,6 +13,7 @@ import hashlib
 import math
 import shutil
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +24,7 @@ import numpy as np
 from repro.benchmarks.loading import LoadedBenchmark, load_benchmark
 from repro.errors import EnvironmentNotSupportedError, ReproError
 from repro.experiments import Arm, Experiment
-from repro.grading import math_basic
+from repro.grading.pool import GradingPool
 from repro.models import Model, get_model
 from repro.problems import Problem
 from repro.prompts import get_template
@@ -60,12 +61,24 @@ class RunContext:
     progress: ProgressFactory = no_progress
     regrade: bool = False  # drop stored verdicts of this grader and grade again
     generate_missing: bool = True  # False: refuse to sample (re-grading must never regenerate)
+    grader: str = GRADER_NAME
+    grading_workers: int | None = None  # None: one per core
     _engines: dict[tuple[str, str], Backend] = field(default_factory=dict)
+    _pool: GradingPool | None = None
+
+    def pool(self) -> GradingPool:
+        """The grading pool, started on first use and shared by every run of the command."""
+        if self._pool is None:
+            self._pool = GradingPool(self.grader, workers=self.grading_workers)
+        return self._pool
 
     def close(self) -> None:
         for engine in self._engines.values():
             engine.close()
         self._engines.clear()
+        if self._pool is not None:
+            self._pool.close()
+            self._pool = None
 
 
 @dataclass(frozen=True)
@@ -201,14 +214,21 @@ def _wanted_units(problems: list[Problem], rounds: int, shard: Shard) -> list[tu
 
 def generate(store: SampleStore, backend: Backend, problems: list[Problem], template_name: str,
              params: SamplingParams, samples_per_round: int, rounds: int, context: RunContext, label: str) -> int:
-    """Top up the store with every missing (problem, round) of this shard; returns units made."""
+    """Top up the store with every missing (problem, round) of this shard; returns units made.
+
+    Each chunk, once stored, is graded in a background thread while the next one is
+    generated (the engine works in the main thread, the graders in worker processes).
+    """
     done = store.done_units()
     missing = [(p, r) for p, r in _wanted_units(problems, rounds, context.shard) if (p.problem_id, r) not in done]
     if not missing:
         return 0
     template = get_template(template_name)
     chunk = CHUNK_REQUESTS.get(backend.name, 64)
-    with context.progress(f"generate {label}", len(missing)) as advance:
+    by_id = {p.problem_id: p for p in problems}
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="grading") as grading, \
+            context.progress(f"generate {label}", len(missing)) as advance:
+        pending = []
         for start in range(0, len(missing), chunk):
             batch = missing[start : start + chunk]
             requests = [
@@ -221,31 +241,46 @@ def generate(store: SampleStore, backend: Backend, problems: list[Problem], temp
                 {"problem_id": request.problem_id, "round": request.round, "seed": request.seed,
                  "samples": [{"text": c.text, "finish_reason": c.finish_reason, "num_tokens": c.num_tokens}
                              for c in completions]}
-                for request, completions in zip(requests, outputs)
+                for request, completions in zip(requests, outputs, strict=True)
             ]
-            store.append_chunk(context.shard, records)
+            name = store.append_chunk(context.shard, records)
+            sha256 = store.chunk_listing()[name]["sha256"]
+            pending.append(grading.submit(_grade_chunk, store, name, sha256, records, by_id, context))
             advance(len(batch))
+        for future in pending:
+            future.result()  # surface grading errors here, not later
     return len(missing)
 
 
+def _grade_chunk(store: SampleStore, name: str, sha256: str, records: list[dict[str, Any]],
+                 problems: dict[str, Problem], context: RunContext) -> None:
+    """Grade one stored chunk with the context's grader and store the verdicts."""
+    chosen = [record for record in records if record["problem_id"] in problems]
+    pairs = [(_light(problems[record["problem_id"]]), sample["text"])
+             for record in chosen for sample in record["samples"]]
+    verdicts = iter(context.pool().grade(pairs))
+    graded = [(record["problem_id"], int(record["round"]), [next(verdicts).correct for _ in record["samples"]])
+              for record in chosen]
+    store.write_grades(context.grader, name, sha256, graded)
+
+
+def _light(problem: Problem) -> Problem:
+    """The problem without its question text: graders need the answer, and every pair
+    crosses a process boundary."""
+    return Problem(problem.problem_id, problem.index, "", problem.answer, problem.meta)
+
+
 def grade_store(store: SampleStore, problems: dict[str, Problem], context: RunContext, label: str) -> dict[tuple[str, int], list[bool]]:
-    """Verdicts of every sample in the store, grading only chunks not yet graded."""
+    """Verdicts of every sample in the store, grading only chunks not graded yet (by this
+    grader, from these exact samples)."""
     verdicts: dict[tuple[str, int], list[bool]] = {}
     listing = store.chunk_listing()
     with context.progress(f"grade {label}", len(listing)) as advance:
         for name, entry in sorted(listing.items()):
-            cached = store.read_grades(GRADER_NAME, name, entry["sha256"])
+            cached = store.read_grades(context.grader, name, entry["sha256"])
             if cached is None:
-                records = store.read_chunk(name, entry["sha256"])
-                graded = []
-                for record in records:
-                    problem = problems.get(record["problem_id"])
-                    if problem is None:
-                        continue  # a problem outside this benchmark's selection
-                    marks = [math_basic.grade(problem, s["text"]).correct for s in record["samples"]]
-                    graded.append((record["problem_id"], int(record["round"]), marks))
-                store.write_grades(GRADER_NAME, name, entry["sha256"], graded)
-                cached = {(pid, r): marks for pid, r, marks in graded}
+                _grade_chunk(store, name, entry["sha256"], store.read_chunk(name, entry["sha256"]), problems, context)
+                cached = store.read_grades(context.grader, name, entry["sha256"])
             verdicts.update(cached)
             advance(1)
     return verdicts
@@ -298,7 +333,7 @@ def run_one(context: RunContext, experiment: Experiment, arm: Arm, benchmark: st
     if not context.generate_missing:
         _require_samples(store, problems, rounds, context, label)
     if context.regrade:
-        shutil.rmtree(store.root / "grades" / GRADER_NAME, ignore_errors=True)
+        shutil.rmtree(store.root / "grades" / context.grader, ignore_errors=True)
     generate(store, backend, problems, model.template, params, samples_per_round, rounds, context, label)
     verdicts = grade_store(store, {p.problem_id: p for p in problems}, context, label)
     table = counts(problems, verdicts, n, samples_per_round)

@@ -32,9 +32,12 @@ def test_simulated_pass_at_k_is_within_tolerance_of_its_analytic_truth(tmp_path,
                                {pr.problem_id: pr.answer for pr in problems})
     n, per_round = 64, 16
     store = SampleStore.open(tmp_path / "s", {"seed": seed})
-    context = RunContext(tmp_path, get_tier("smoke"), ("simulated",), run_seed=seed)
-    generate(store, backend, problems, "qwen-boxed", PARAMS, per_round, math.ceil(n / per_round), context, "t")
-    verdicts = grade_store(store, {pr.problem_id: pr for pr in problems}, context, "t")
+    context = RunContext(tmp_path, get_tier("smoke"), ("simulated",), run_seed=seed, grading_workers=1)
+    try:
+        generate(store, backend, problems, "qwen-boxed", PARAMS, per_round, math.ceil(n / per_round), context, "t")
+        verdicts = grade_store(store, {pr.problem_id: pr for pr in problems}, context, "t")
+    finally:
+        context.close()
     n_arr, c_arr = counts(problems, verdicts, n, per_round)
     ks = [1, 2, 4, 8, 16, 32, 64]
     measured = pass_at_k_curve(n_arr, c_arr, ks)

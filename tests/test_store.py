@@ -34,8 +34,11 @@ def make_backend(problems: list[Problem]) -> SimulatedBackend:
 def fill(root: Path, shard: Shard = WHOLE, rounds: int = 3) -> SampleStore:
     problems = make_problems()
     store = SampleStore.open(root, KEY)
-    context = RunContext(root.parent, get_tier("smoke"), ("simulated",), run_seed=5, shard=shard)
-    generate(store, make_backend(problems), problems, "qwen-boxed", PARAMS, 4, rounds, context, "test")
+    context = RunContext(root.parent, get_tier("smoke"), ("simulated",), run_seed=5, shard=shard, grading_workers=1)
+    try:
+        generate(store, make_backend(problems), problems, "qwen-boxed", PARAMS, 4, rounds, context, "test")
+    finally:
+        context.close()
     return store
 
 
@@ -52,23 +55,28 @@ KILLED_RUN = textwrap.dedent("""
     from repro.store import SampleStore
     from repro.tiers import get_tier
 
-    pipeline.CHUNK_REQUESTS["simulated"] = 5
-    problems = make_problems()
-    backend = make_backend(problems)
-    real_generate = backend.generate
-    calls = []
+    def main():
+        pipeline.CHUNK_REQUESTS["simulated"] = 5
+        problems = make_problems()
+        backend = make_backend(problems)
+        real_generate = backend.generate
+        calls = []
 
-    def dying_generate(requests, params):
-        calls.append(1)
-        if len(calls) == 4:
-            os._exit(9)
-        return real_generate(requests, params)
+        def dying_generate(requests, params):
+            calls.append(1)
+            if len(calls) == 4:
+                os._exit(9)
+            return real_generate(requests, params)
 
-    backend.generate = dying_generate
-    root = Path(sys.argv[1])
-    store = SampleStore.open(root, KEY)
-    context = RunContext(root.parent, get_tier("smoke"), ("simulated",), run_seed=5)
-    generate(store, backend, problems, "qwen-boxed", PARAMS, 4, 3, context, "test")
+        backend.generate = dying_generate
+        root = Path(sys.argv[1])
+        store = SampleStore.open(root, KEY)
+        context = RunContext(root.parent, get_tier("smoke"), ("simulated",), run_seed=5, grading_workers=1)
+        generate(store, backend, problems, "qwen-boxed", PARAMS, 4, 3, context, "test")
+
+    # The grading pool spawns workers that import this module: only the parent may run.
+    if __name__ == "__main__":
+        main()
 """)
 
 
@@ -156,7 +164,7 @@ def test_a_store_refuses_another_configuration(tmp_path):
 def test_grades_are_reused_and_redone_when_samples_change(tmp_path):
     store = fill(tmp_path / "s")
     problems = {p.problem_id: p for p in make_problems()}
-    context = RunContext(tmp_path, get_tier("smoke"), ("simulated",))
+    context = RunContext(tmp_path, get_tier("smoke"), ("simulated",), grading_workers=1)
     first = grade_store(store, problems, context, "test")
     grades = sorted((tmp_path / "s" / "grades").rglob("*.json"))
     stamps = [g.stat().st_mtime_ns for g in grades]
@@ -168,9 +176,44 @@ def test_grades_are_reused_and_redone_when_samples_change(tmp_path):
         if problems[pid].index % 5 == 0:
             assert not any(marks)
     assert len(first) == 23 * 3
+    context.close()
 
 
 @pytest.mark.parametrize("text", ["3", "a/b", "3/2", "-1/2", "2/0"])
 def test_bad_shard_specifications_are_refused(text):
     with pytest.raises(StoreError):
         Shard.parse(text)
+
+
+def test_grading_overlaps_generation(tmp_path):
+    """While the engine generates the last chunk, the first chunk's verdicts are already
+    being written: grading runs beside generation, not after it."""
+    import time
+
+    import repro.pipeline as pipeline
+
+    problems = make_problems()
+    backend = make_backend(problems)
+    real_generate = backend.generate
+    store = SampleStore.open(tmp_path / "s", KEY)
+    seen_during_generation = []
+
+    def generate_and_watch(requests, params):
+        if store.chunk_listing():  # not the first call: wait a little for the grader
+            deadline = time.monotonic() + 20
+            while not list((tmp_path / "s" / "grades").rglob("*.json")) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            seen_during_generation.append(len(list((tmp_path / "s" / "grades").rglob("*.json"))))
+        return real_generate(requests, params)
+
+    backend.generate = generate_and_watch
+    old_chunk = pipeline.CHUNK_REQUESTS["simulated"]
+    pipeline.CHUNK_REQUESTS["simulated"] = 10
+    context = RunContext(tmp_path, get_tier("smoke"), ("simulated",), grading_workers=1)
+    try:
+        generate(store, backend, problems, "qwen-boxed", PARAMS, 4, 3, context, "test")
+    finally:
+        pipeline.CHUNK_REQUESTS["simulated"] = old_chunk
+        context.close()
+    assert seen_during_generation and seen_during_generation[-1] >= 1
+    assert len(list((tmp_path / "s" / "grades").rglob("*.json"))) == len(store.chunk_listing())

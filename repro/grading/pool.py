@@ -10,7 +10,9 @@ counted a timeout as wrong). Here every pair gets the same limit, twice enforced
   only the pair at fault is charged.
 
 Pairs travel in batches to keep the cost of inter-process messages low for cheap pairs.
-Workers are spawned, not forked: the parent may hold vLLM and torch threads.
+Workers are spawned, not forked: the parent may hold vLLM and torch threads. Spawned
+workers import the parent's main module, so a script that grades must keep its work under
+`if __name__ == "__main__":` (the `repro` command does).
 """
 
 from __future__ import annotations
