@@ -213,7 +213,8 @@ def _wanted_units(problems: list[Problem], rounds: int, shard: Shard) -> list[tu
 
 
 def generate(store: SampleStore, backend: Backend, problems: list[Problem], template_name: str,
-             params: SamplingParams, samples_per_round: int, rounds: int, context: RunContext, label: str) -> int:
+             params: SamplingParams, samples_per_round: int, rounds: int, context: RunContext, label: str,
+             benchmark: str = "") -> int:
     """Top up the store with every missing (problem, round) of this shard; returns units made.
 
     Each chunk, once stored, is graded in a background thread while the next one is
@@ -225,7 +226,7 @@ def generate(store: SampleStore, backend: Backend, problems: list[Problem], temp
         return 0
     template = get_template(template_name)
     chunk = CHUNK_REQUESTS.get(backend.name, 64)
-    by_id = {p.problem_id: p for p in problems}
+    by_id = {p.problem_id: _for_grading(p, benchmark) for p in problems}
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="grading") as grading, \
             context.progress(f"generate {label}", len(missing)) as advance:
         pending = []
@@ -256,7 +257,7 @@ def _grade_chunk(store: SampleStore, name: str, sha256: str, records: list[dict[
                  problems: dict[str, Problem], context: RunContext) -> None:
     """Grade one stored chunk with the context's grader and store the verdicts."""
     chosen = [record for record in records if record["problem_id"] in problems]
-    pairs = [(_light(problems[record["problem_id"]]), sample["text"])
+    pairs = [(problems[record["problem_id"]], sample["text"])
              for record in chosen for sample in record["samples"]]
     verdicts = iter(context.pool().grade(pairs))
     graded = [(record["problem_id"], int(record["round"]), [next(verdicts).correct for _ in record["samples"]])
@@ -264,15 +265,18 @@ def _grade_chunk(store: SampleStore, name: str, sha256: str, records: list[dict[
     store.write_grades(context.grader, name, sha256, graded)
 
 
-def _light(problem: Problem) -> Problem:
-    """The problem without its question text: graders need the answer, and every pair
-    crosses a process boundary."""
-    return Problem(problem.problem_id, problem.index, "", problem.answer, problem.meta)
+def _for_grading(problem: Problem, benchmark: str) -> Problem:
+    """What a grader needs: the answer and the benchmark (graders treat benchmarks
+    differently), without the question text, since every pair crosses a process boundary."""
+    meta = {**problem.meta, "benchmark": benchmark} if benchmark else problem.meta
+    return Problem(problem.problem_id, problem.index, "", problem.answer, meta)
 
 
-def grade_store(store: SampleStore, problems: dict[str, Problem], context: RunContext, label: str) -> dict[tuple[str, int], list[bool]]:
+def grade_store(store: SampleStore, problems: dict[str, Problem], context: RunContext, label: str,
+                benchmark: str = "") -> dict[tuple[str, int], list[bool]]:
     """Verdicts of every sample in the store, grading only chunks not graded yet (by this
     grader, from these exact samples)."""
+    problems = {pid: _for_grading(problem, benchmark) for pid, problem in problems.items()}
     verdicts: dict[tuple[str, int], list[bool]] = {}
     listing = store.chunk_listing()
     with context.progress(f"grade {label}", len(listing)) as advance:
@@ -334,8 +338,8 @@ def run_one(context: RunContext, experiment: Experiment, arm: Arm, benchmark: st
         _require_samples(store, problems, rounds, context, label)
     if context.regrade:
         shutil.rmtree(store.root / "grades" / context.grader, ignore_errors=True)
-    generate(store, backend, problems, model.template, params, samples_per_round, rounds, context, label)
-    verdicts = grade_store(store, {p.problem_id: p for p in problems}, context, label)
+    generate(store, backend, problems, model.template, params, samples_per_round, rounds, context, label, benchmark)
+    verdicts = grade_store(store, {p.problem_id: p for p in problems}, context, label, benchmark)
     table = counts(problems, verdicts, n, samples_per_round)
     if table is None:
         return RunOutcome(experiment.id, backend_name, None, arm.name, benchmark,
