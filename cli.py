@@ -33,6 +33,10 @@ OutOption = Annotated[Optional[Path], typer.Option("--out", "-o", help="Folder f
                                                   "Default: $REPRO_HOME or ./runs.")]
 SeedOption = Annotated[int, typer.Option("--seed", help="Run seed; every sample's seed derives from (seed, problem, "
                                          "round).")]
+KeepDapoAnswerOption = Annotated[bool, typer.Option(
+    "--keep-dapo-answer/--stop-at-dapo-answer",
+    help="DAPO's prompt asks for a final 'Answer:' line, and the paper's evaluator stopped generation at "
+         "'Answer:' (before the answer). Default: stop there, as the paper did; --keep-dapo-answer keeps the line.")]
 ExperimentsArgument = Annotated[list[str], typer.Argument(help="Experiment ids (see `repro list`).",
                                                           show_default=False)]
 
@@ -86,23 +90,24 @@ def run(experiments: ExperimentsArgument, tier: TierOption = "full", backend: Ba
         out: OutOption = None,
         shard: Annotated[Optional[str], typer.Option("--shard", help="Run shard i of N (e.g. 0/4): problems with "
                                                      "index % N == i. Shards share one store.")] = None,
-        seed: SeedOption = 0):
+        seed: SeedOption = 0, keep_dapo_answer: KeepDapoAnswerOption = False):
     """Run experiments end to end: sample, grade, compute pass@k, compare with the paper, report.
 
     Interrupted runs resume where they stopped: rerun the same command.
     """
     from repro.commands import run as run_command
 
-    _guard(lambda: run_command(experiments, tier, backend, _root(out), shard, seed, _progress()))
+    _guard(lambda: run_command(experiments, tier, backend, _root(out), shard, seed, _progress(),
+                               keep_dapo_answer=keep_dapo_answer))
 
 
 @app.command("all")
 def all_command(tier: TierOption = "full", backend: BackendOption = None, out: OutOption = None,
-                seed: SeedOption = 0):
+                seed: SeedOption = 0, keep_dapo_answer: KeepDapoAnswerOption = False):
     """Run every experiment that can run in the tier (the container's main job); list the others."""
     from repro.commands import run_all
 
-    _guard(lambda: run_all(tier, backend, _root(out), seed, _progress()))
+    _guard(lambda: run_all(tier, backend, _root(out), seed, _progress(), keep_dapo_answer=keep_dapo_answer))
 
 
 @app.command()

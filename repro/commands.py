@@ -10,6 +10,7 @@ from tabulate import tabulate
 from repro.compare import FAIL, ExperimentComparison, compare_experiment
 from repro.errors import ReproError
 from repro.experiments import EXPERIMENTS, Experiment, get_experiment
+from repro.experiments.registry import KEEP_DAPO_ANSWER
 from repro.models import MODELS, get_model
 from repro.pipeline import RunContext, check_environment, results_dir, run_experiment
 from repro.report import ExperimentSection, write_report
@@ -118,7 +119,8 @@ def plan(experiment_ids: list[str], tier_name: str) -> str:
 
 
 def run(experiment_ids: list[str], tier_name: str, backend: str | None, root: Path, shard_text: str | None,
-        seed: int, progress, explicit: bool = True, regrade: bool = False, generate_missing: bool = True) -> int:
+        seed: int, progress, explicit: bool = True, regrade: bool = False, generate_missing: bool = True,
+        keep_dapo_answer: bool = KEEP_DAPO_ANSWER) -> int:
     """Run experiments and, unless sharded, compare and report. Returns the exit code."""
     tier = get_tier(tier_name)
     backends = _backends(tier, backend)
@@ -138,7 +140,7 @@ def run(experiment_ids: list[str], tier_name: str, backend: str | None, root: Pa
     if runnable:
         check_environment(tier, backends)
     context = RunContext(root, tier, backends, run_seed=seed, shard=shard, progress=progress,
-                         regrade=regrade, generate_missing=generate_missing)
+                         regrade=regrade, generate_missing=generate_missing, keep_dapo_answer=keep_dapo_answer)
     sections = []
     try:
         for experiment in runnable:
@@ -155,8 +157,10 @@ def run(experiment_ids: list[str], tier_name: str, backend: str | None, root: Pa
     return _finish(sections, root, tier, backends)
 
 
-def run_all(tier_name: str, backend: str | None, root: Path, seed: int, progress) -> int:
-    return run([e.id for e in EXPERIMENTS], tier_name, backend, root, None, seed, progress, explicit=False)
+def run_all(tier_name: str, backend: str | None, root: Path, seed: int, progress,
+            keep_dapo_answer: bool = KEEP_DAPO_ANSWER) -> int:
+    return run([e.id for e in EXPERIMENTS], tier_name, backend, root, None, seed, progress, explicit=False,
+               keep_dapo_answer=keep_dapo_answer)
 
 
 def _section_from_outcomes(experiment: Experiment, outcomes, root: Path, tier: str) -> ExperimentSection:

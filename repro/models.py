@@ -4,9 +4,12 @@ Revisions are pinned where a source pins them (see docs/models.md for the source
 no public source records the revision the paper used, `revision` is None and the commit
 that the hub resolves at download time is written into the run manifest instead.
 
-Stop strings are declared per model, explicitly. The paper's evaluator added Qwen's stop
-token ids only when the model *path* contained "qwen2"; we never derive stopping from a
-path.
+Stop strings are declared per model, explicitly: the paper's evaluator's list for the
+model's prompt template. That evaluator also added Qwen's stop token ids (151645, 151643)
+only when the model *path* contained "qwen2", so a folder's name changed stopping; we never
+derive stopping from a path. Instead every engine stops at the model's own end-of-sequence
+tokens (its generation config's eos_token_id, plus the tokenizer's), and at the stop strings
+(docs/models.md, "Stopping"). `stop_strings` is what a run should pass to the engine.
 """
 
 from __future__ import annotations
@@ -15,10 +18,19 @@ from dataclasses import dataclass
 
 from repro.errors import UnknownNameError
 
-# Stop strings of the paper's evaluator, by template family (its math_eval.py).
+# Stop strings of the paper's evaluator, by prompt template (LeapLabTHU/limit-of-RLVR at
+# fd2cf37f05cc7dced9c558fa358a18e0497cb463, math/examples/math_eval/math_eval.py, `stop_words`):
+# three end markers for every template, then the template family's own, in its order.
 _BASE_STOPS = ("</s>", "<|im_end|>", "<|endoftext|>")
+# "qwen" prompt types (qwen-boxed, qwen25-math-cot). Any "user"/"assistant" in the text stops
+# generation: that is how a base model's imitation of a next chat turn gets cut.
 QWEN_BOXED_STOPS = _BASE_STOPS + ("assistant", "user", "_end", "_start")
+# "abel" = the DAPO prompt. "Answer:" is exactly where DAPO writes its final answer, so the
+# paper's runs stopped before it; DAPO_STOPS_KEEP_ANSWER lets the line through.
 DAPO_STOPS = _BASE_STOPS + ("Question:", "Answer:")
+DAPO_STOPS_KEEP_ANSWER = _BASE_STOPS + ("Question:",)
+# "deepseek" prompt types (deepseek-r1, and r1-zero here). The evaluator's list repeats
+# "</s>" at its end; the repeat changes nothing and is left out.
 R1_STOPS = _BASE_STOPS + ("\nProblem", "User:", "Assistant:", "</answer>")
 
 
@@ -29,10 +41,12 @@ class Model:
     revision: str | None  # None: record the resolved commit at download time
     context_length: int  # the model's max_position_embeddings
     template: str  # prompt template name (repro.prompts)
-    stop: tuple[str, ...]
+    stop: tuple[str, ...]  # the paper's behaviour
     tensor_parallel_size: int = 1
     released: bool = True  # False: must be trained first (training configs, later issue)
     note: str = ""
+    # The stop list when a run keeps DAPO's "Answer:" line (stop_strings); None: no such option.
+    stop_keep_answer: tuple[str, ...] | None = None
 
     @property
     def size_b(self) -> float:
@@ -58,6 +72,7 @@ MODELS: dict[str, Model] = {
            tensor_parallel_size=4),
         Model("simplerl-zoo-qwen2.5-32b", "hkust-nlp/Qwen-2.5-32B-SimpleRL-Zoo", None, 131072,
            "qwen-boxed", QWEN_BOXED_STOPS, tensor_parallel_size=4),
+        # LLaMA: qwen-boxed as raw text too (paper Fig 21, official README); docs/models.md.
         Model("llama3.1-8b", "meta-llama/Llama-3.1-8B", None, 131072, "qwen-boxed", QWEN_BOXED_STOPS,
            note="gated on the hub; template choice documented in docs/models.md"),
         Model("simplerl-zoo-llama3.1-8b", "hkust-nlp/Llama-3.1-8B-SimpleRL-Zoo", None, 131072,
@@ -65,16 +80,20 @@ MODELS: dict[str, Model] = {
         # --- Oat-Zero and Fig 7 (Qwen2.5-Math-7B family has a 4,096-token context)
         Model("qwen2.5-math-7b", "Qwen/Qwen2.5-Math-7B", None, 4096, "qwen-boxed", QWEN_BOXED_STOPS),
         Model("oat-zero-7b", "sail/Qwen2.5-Math-7B-Oat-Zero", None, 4096, "qwen-boxed", QWEN_BOXED_STOPS),
+        # Fig 7's instruct and distilled models: the paper names no prompt; they get the prompt
+        # of the panel's other two models, so the four curves differ by model only (docs/models.md).
         Model("qwen2.5-math-7b-instruct", "Qwen/Qwen2.5-Math-7B-Instruct", None, 4096, "qwen-boxed",
-           QWEN_BOXED_STOPS),
+           QWEN_BOXED_STOPS, note="template: the package's choice (the paper names none); docs/models.md"),
         Model("r1-distill-qwen-7b", "deepseek-ai/DeepSeek-R1-Distill-Qwen-7B", None, 131072,
-           "qwen-boxed", QWEN_BOXED_STOPS),
+           "qwen-boxed", QWEN_BOXED_STOPS,
+           note="template: the package's choice (the paper names none); docs/models.md"),
         # --- DAPO (old prompt and weights, pinned by the official README)
         Model("dapo-qwen-32b", "BytedTsinghua-SIA/DAPO-Qwen-32B",
            "38b8075427d3f7d12075377d1e40495875066189", 131072, "dapo", DAPO_STOPS,
-           tensor_parallel_size=4),
+           tensor_parallel_size=4, stop_keep_answer=DAPO_STOPS_KEEP_ANSWER),
         Model("qwen2.5-32b-dapo-prompt", "Qwen/Qwen2.5-32B", None, 131072, "dapo", DAPO_STOPS,
-           tensor_parallel_size=4, note="the base of DAPO, evaluated with DAPO's prompt"),
+           tensor_parallel_size=4, note="the base of DAPO, evaluated with DAPO's prompt",
+           stop_keep_answer=DAPO_STOPS_KEEP_ANSWER),
         # --- B: code
         Model("qwen2.5-7b-instruct-1m", "Qwen/Qwen2.5-7B-Instruct-1M", None, 1010000, "lcb-codeqwen",
            _BASE_STOPS),
@@ -111,6 +130,21 @@ MODELS: dict[str, Model] = {
            131072, "r1-zero", R1_STOPS, note="the base of the VeRL runs, with their prompt"),
     )
 }
+
+
+def stop_strings(model: Model, keep_dapo_answer: bool) -> tuple[str, ...]:
+    """The stop strings a run of `model` passes to its engine.
+
+    `keep_dapo_answer=False` is the paper's behaviour (its evaluator stops DAPO-prompted
+    runs at "Answer:", before the answer line). True drops that one stop string for the
+    models that have the option (those on the DAPO prompt), so their answer line survives;
+    it changes nothing for any other model. The default a run should use is
+    `repro.experiments.registry.KEEP_DAPO_ANSWER`. The stop list is part of the sampling
+    parameters, hence of the store key: samples of the two behaviours are never mixed.
+    """
+    if keep_dapo_answer and model.stop_keep_answer is not None:
+        return model.stop_keep_answer
+    return model.stop
 
 
 def get_model(key: str) -> Model:

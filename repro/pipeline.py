@@ -25,7 +25,8 @@ from repro.benchmarks.loading import LoadedBenchmark, load_benchmark
 from repro.errors import EnvironmentNotSupportedError, ReproError
 from repro.experiments import Arm, Experiment
 from repro.grading.pool import GradingPool
-from repro.models import Model, get_model
+from repro.experiments.registry import KEEP_DAPO_ANSWER
+from repro.models import Model, get_model, stop_strings
 from repro.problems import Problem
 from repro.prompts import get_template
 from repro.results import RunResult
@@ -62,6 +63,7 @@ class RunContext:
     regrade: bool = False  # drop stored verdicts of this grader and grade again
     generate_missing: bool = True  # False: refuse to sample (re-grading must never regenerate)
     grader: str = GRADER_NAME
+    keep_dapo_answer: bool = KEEP_DAPO_ANSWER  # False: stop at "Answer:" as the paper did
     grading_workers: int | None = None  # None: one per core
     _engines: dict[tuple[str, str], Backend] = field(default_factory=dict)
     _pool: GradingPool | None = None
@@ -137,7 +139,8 @@ def sampling_params(context: RunContext, experiment: Experiment, arm: Arm, model
     if backend != "simulated" and context.tier.engine_max_new_tokens is not None:
         max_new = context.tier.engine_max_new_tokens
     return SamplingParams(temperature=arm.temperature, top_p=experiment.top_p, max_new_tokens=max_new,
-                          stop=model.stop, max_model_len=_max_model_len(context, experiment))
+                          stop=stop_strings(model, context.keep_dapo_answer),
+                          max_model_len=_max_model_len(context, experiment))
 
 
 # ----------------------------------------------------------------------------- simulated
@@ -191,6 +194,8 @@ def store_key(experiment: Experiment, model: Model, loaded: LoadedBenchmark, par
         "model": {"key": model.key, "hf_id": model.hf_id, "revision": model.revision},
         "benchmark": loaded.key,
         "dataset_sha256": loaded.checksum,
+        # Changes when the reading rules change (question text, ground-truth extraction).
+        "problems_sha256": loaded.problems_sha256,
         "template": {"name": template.name, "sha256": hashlib.sha256(template.text.encode()).hexdigest()},
         "sampling": params.as_dict(),
         "samples_per_round": samples_per_round,
@@ -346,7 +351,7 @@ def run_one(context: RunContext, experiment: Experiment, arm: Arm, benchmark: st
                           "incomplete: other shards still to run")
     result = RunResult(arm.name, benchmark, tuple(p.problem_id for p in problems), tuple(p.index for p in problems),
                        table[0], table[1], backend=backend_name, synthetic=loaded.synthetic)
-    note = "synthetic stand-in problems (no data found)" if loaded.synthetic else ""
+    note = loaded.note
     return RunOutcome(experiment.id, backend_name, result, arm.name, benchmark, note)
 
 

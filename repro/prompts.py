@@ -1,9 +1,16 @@
 """Prompt templates, as raw text (the paper's evaluator formats strings itself and does not
-apply tokenizer chat templates for the math models).
+apply tokenizer chat templates for the math models). All are zero-shot.
 
-Each template records whether its text is verified character for character against the
-paper's sources (`verified`); unverified ones are used by the pipeline but flagged in
-`repro list` and in every report, so nobody mistakes them for the paper's.
+The texts are data the paper used and are reproduced character for character; each names
+its source. `verified` is True only for a text checked against that source (tests/
+test_prompts.py pins each rendering by sha256); unverified ones are flagged in `repro list`
+and in every report, so nobody mistakes them for the paper's. docs/models.md says which
+model uses which template and why.
+
+Official source, cited below as "utils.py@fd2cf37": LeapLabTHU/limit-of-RLVR, commit
+fd2cf37f05cc7dced9c558fa358a18e0497cb463, math/examples/math_eval/utils.py,
+`PROMPT_TEMPLATES`. Its entries are Python format strings (`\\boxed{{}}`); the texts here are
+what they render to, with `{question}` where the evaluator puts `{input}`.
 """
 
 from __future__ import annotations
@@ -12,6 +19,8 @@ from dataclasses import dataclass
 
 from repro.errors import UnknownNameError
 
+PLACEHOLDER = "{question}"
+
 
 @dataclass(frozen=True)
 class Template:
@@ -19,15 +28,20 @@ class Template:
     text: str  # contains exactly one "{question}"
     source: str
     verified: bool
+    caveat: str = ""  # what the source leaves open, where something does
 
     def render(self, question: str) -> str:
-        # str.replace, not str.format: questions contain braces (LaTeX).
-        return self.text.replace("{question}", question)
+        # str.replace, not str.format: questions contain braces (LaTeX) and backslashes.
+        # The evaluator strips spaces (only spaces) from both ends of the prompt it builds
+        # (utils.py@fd2cf37 `construct_prompt`); doing the same keeps renderings identical.
+        return self.text.replace(PLACEHOLDER, question).strip(" ")
 
 
 TEMPLATES: dict[str, Template] = {
     t.name: t
     for t in (
+        # SimpleRL-Zoo models and their bases, Oat-Zero and Qwen2.5-Math-7B (official
+        # math/README.md), and this package's choice for the Fig 7 instruct and distilled models.
         Template(
             name="qwen-boxed",
             text=(
@@ -36,9 +50,43 @@ TEMPLATES: dict[str, Template] = {
                 "Please reason step by step, and put your final answer within \\boxed{}.<|im_end|>\n"
                 "<|im_start|>assistant\n"
             ),
-            source="paper Fig 21; the official evaluator's 'qwen-boxed' template",
+            source="utils.py@fd2cf37 'qwen-boxed'; paper Fig 21 (SimpleRL prompt)",
             verified=True,
         ),
+        # Oat-Zero's own prompt (paper Fig 22) = Qwen2.5-Math's CoT prompt. The official
+        # README evaluated Oat-Zero with qwen-boxed instead ("similar performance"): kept as
+        # the alternative for Oat-Zero and Qwen2.5-Math-7B-Instruct.
+        Template(
+            name="qwen25-math-cot",
+            text=(
+                "<|im_start|>system\nPlease reason step by step, and put your final answer within "
+                "\\boxed{}.<|im_end|>\n"
+                "<|im_start|>user\n{question}<|im_end|>\n"
+                "<|im_start|>assistant\n"
+            ),
+            source="utils.py@fd2cf37 'qwen25-math-cot'; paper Fig 22 (Oat prompt)",
+            verified=True,
+        ),
+        # DAPO-32B and its base: the official evaluator's "abel" entry, which the authors
+        # overwrote with DAPO's old-version prompt (math/README.md: DAPO-Qwen-32B at HF revision
+        # 38b8075427d3f7d12075377d1e40495875066189, inference/example.json). Plain text, no
+        # special tokens; one newline around the question.
+        Template(
+            name="dapo",
+            text=(
+                "A conversation between user and assistant. The user asks a question, and the assistant "
+                "solves it. The time limit is set to 20,480 tokens. If the assistant's response exceeds "
+                "this limit, a progressively increasing penalty with the number of tokens exceeded will be "
+                "applied.\nuser\nSolve the following math problem step by step. The last line of your "
+                "response should be of the form Answer: $Answer (without quotes) where $Answer is the "
+                "answer to the problem.\n{question}\n"
+                'Remember to put your answer on its own line after "Answer:".\nassistant'
+            ),
+            source="utils.py@fd2cf37 'abel' (overwritten there with DAPO's old-version prompt)",
+            verified=True,
+        ),
+        # The VeRL runs on Omni-MATH-Rule and their base: paper Fig 27, "Prompt for VeRL
+        # training on Omni-math-train and evaluation on Omni-math-eval and MATH500".
         Template(
             name="r1-zero",
             text=(
@@ -49,19 +97,26 @@ TEMPLATES: dict[str, Template] = {
                 "i.e., <think> reasoning process here </think> <answer> answer here </answer>. "
                 "User: {question}\nAssistant:"
             ),
-            source="paper Fig 27 (the evaluator's 'deepseek-r1' variant differs: see docs)",
-            verified=False,
+            source="paper Fig 27 (v2, p. 30)",
+            verified=True,
+            caveat=("Fig 27 sets the prompt as wrapped text and 'Assistant:' starts a line exactly where the "
+                    "line is full, so the figure cannot tell a newline from a space; read as a newline "
+                    "('User: {}\\nAssistant:'), the form common in VeRL data-preparation scripts"),
         ),
+        # The evaluator's R1-Zero prompt (DeepSeek-R1's wording: a "." after the question and
+        # one space before "Assistant:"). Fig 27 drops the "."; kept as the alternative.
         Template(
-            name="dapo",
+            name="deepseek-r1",
             text=(
-                "Solve the following math problem step by step. The last line of your response "
-                "should be of the form Answer: $Answer (without quotes) where $Answer is the answer "
-                "to the problem.\n\n{question}\n\n"
-                'Remember to put your answer on its own line after "Answer:".'
+                "A conversation between User and Assistant. The user asks a question, and the "
+                "Assistant solves it. The assistant first thinks about the reasoning process in the "
+                "mind and then provides the user with the answer. The reasoning process and answer "
+                "are enclosed within <think> </think> and <answer> </answer> tags, respectively, "
+                "i.e., <think> reasoning process here </think> <answer> answer here </answer>. "
+                "User: {question}. Assistant:"
             ),
-            source="DAPO's prompt, user part only; the full old-version text is pinned in the math issue",
-            verified=False,
+            source="utils.py@fd2cf37 'deepseek-r1'",
+            verified=True,
         ),
     )
 }

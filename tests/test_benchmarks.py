@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import pytest
 
 from repro.benchmarks.loading import load_benchmark
@@ -10,6 +9,13 @@ from repro.benchmarks.math_files import MATH_FILES, DataMissingError, last_boxed
 from repro.errors import ReproError
 from repro.grading.math_basic import grade
 from repro.problems import Problem
+
+@pytest.fixture(autouse=True)
+def no_network(tmp_path, monkeypatch):
+    """Loading may download a missing file: these tests run offline, on a private cache."""
+    monkeypatch.setenv("REPRO_OFFLINE", "1")
+    monkeypatch.setenv("REPRO_CACHE_DIR", str(tmp_path / "cache"))
+
 
 SIZES = {"gsm8k": 1319, "math500": 500, "minerva": 272, "olympiad": 675, "aime24": 30, "amc23": 40,
          "omni-math-train": 2000, "omni-math-test": 821}
@@ -41,8 +47,9 @@ def test_an_altered_file_is_refused_naming_the_expected_hash(tmp_path, monkeypat
 
 def test_missing_data_is_an_error_outside_the_smoke_tier(tmp_path, monkeypatch):
     monkeypatch.setenv("REPRO_DATA_DIR", str(tmp_path))
-    with pytest.raises(DataMissingError, match="REPRO_DATA_DIR"):
+    with pytest.raises(DataMissingError, match="REPRO_DATA_DIR") as caught:
         load_benchmark("math500", allow_synthetic=False)
+    assert MATH_FILES["math500"][1] in str(caught.value)  # names the expected sha256
     stand_in = load_benchmark("math500", allow_synthetic=True)
     assert stand_in.synthetic and len(stand_in.problems) == 500
     assert stand_in.checksum == load_benchmark("math500", allow_synthetic=True).checksum

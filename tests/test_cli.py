@@ -131,3 +131,14 @@ def test_compare_refuses_a_wrong_header(tmp_path):
 def test_compare_without_results_names_the_expected_files(tmp_path):
     result = invoke("compare", "math-zoo-qwen7b", "--results", str(tmp_path))
     assert result.exit_code == 2 and "base__aime24.csv" in result.output
+
+
+def test_keep_dapo_answer_changes_the_stop_list_and_the_store(tmp_path):
+    import json
+
+    for flag in ("--stop-at-dapo-answer", "--keep-dapo-answer"):
+        result = invoke("run", "math-dapo", "--tier", "smoke", "--backend", "simulated", "--out", str(tmp_path), flag)
+        assert result.exit_code == 0, result.output
+    manifests = [json.loads(p.read_text()) for p in (tmp_path / "samples").rglob("dapo-qwen-32b/*/*/manifest.json")]
+    stops = sorted(tuple(m["key"]["sampling"]["stop"]) for m in manifests)
+    assert len(stops) == 2 and ("Answer:" in stops[0]) != ("Answer:" in stops[1])

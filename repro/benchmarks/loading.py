@@ -6,12 +6,19 @@ import hashlib
 from dataclasses import dataclass
 
 from repro.benchmarks import get_benchmark
-from repro.benchmarks.math_files import MATH_FILES, DataMissingError, load_math_benchmark, math_file
+from repro.benchmarks.math_files import (
+    MATH_FILES,
+    OMNI_KEYS,
+    DataMissingError,
+    load_math_benchmark,
+    math_file,
+)
 from repro.benchmarks.synthetic import synthetic_problems
 from repro.errors import ReproError
 from repro.problems import Problem
 
-_MATH_KEYS = set(MATH_FILES) | {"omni-math-train", "omni-math-test"}
+_MATH_KEYS = (set(MATH_FILES) - {"omni-math-rule"}) | set(OMNI_KEYS)
+SYNTHETIC_NOTE = "synthetic stand-in problems (no data found)"
 
 
 @dataclass(frozen=True)
@@ -20,27 +27,59 @@ class LoadedBenchmark:
     problems: list[Problem]
     checksum: str  # sha256 of the source file, or of the synthetic problems
     synthetic: bool  # True when a stand-in replaced absent data (smoke tier only)
+    origin: str = ""  # "data folder", "cache", "downloaded" or "synthetic"
+    notes: tuple[str, ...] = ()  # caveats every run on these problems must report
+
+    @property
+    def note(self) -> str:
+        """The caveats as one line, for a run's output."""
+        return "; ".join(self.notes)
+
+    @property
+    def problems_sha256(self) -> str:
+        """sha256 of the problems as loaded (ids, questions, answers): unlike `checksum`, it
+        also changes when the way a file is read changes (question or ground-truth rules)."""
+        digest = hashlib.sha256()
+        for problem in self.problems:
+            digest.update(f"{problem.problem_id}\0{problem.question}\0{problem.answer}\n".encode())
+        return digest.hexdigest()
+
+
+def _file_key(key: str) -> str:
+    return "omni-math-rule" if key in OMNI_KEYS else key
 
 
 def has_real_data(key: str) -> bool:
-    if key in ("omni-math-train", "omni-math-test"):
-        return math_file("omni-math-rule") is not None
-    return key in MATH_FILES and math_file(key) is not None
+    """Whether the benchmark's file is here already (data folder or cache), without network."""
+    return key in _MATH_KEYS and math_file(_file_key(key)) is not None
 
 
-def load_benchmark(key: str, *, allow_synthetic: bool) -> LoadedBenchmark:
+def load_benchmark(key: str, *, allow_synthetic: bool, download: bool | None = None) -> LoadedBenchmark:
+    """The benchmark's problems.
+
+    Real data come from the data folder, the cache or a pinned download (verified by
+    sha256 in every case). `download` defaults to `not allow_synthetic`: the smoke tier,
+    which may use stand-ins, never reaches the network, so its results cannot depend on it.
+    """
     benchmark = get_benchmark(key)
-    if key in _MATH_KEYS and has_real_data(key):
-        problems, checksum = load_math_benchmark(key)
-        return LoadedBenchmark(key, problems, checksum, synthetic=False)
+    notes = (benchmark.note,) if benchmark.note else ()
+    download = (not allow_synthetic) if download is None else download
+    if key in _MATH_KEYS and (download or has_real_data(key)):
+        try:
+            problems, checksum, origin = load_math_benchmark(key, download=download)
+            return LoadedBenchmark(key, problems, checksum, False, origin, notes)
+        except DataMissingError:
+            if not allow_synthetic:
+                raise
     if not allow_synthetic:
-        if key in _MATH_KEYS:
+        if key in _MATH_KEYS:  # only reached with download=False and no local copy
             raise DataMissingError(
                 f"no data for {benchmark.title}: set REPRO_DATA_DIR to a folder holding math/*/test.jsonl "
-                "(the container has them), or use --tier smoke"
+                "(the container has them), allow downloads, or use --tier smoke"
             )
         raise ReproError(f"loading {benchmark.title} is not implemented yet ({benchmark.kind} benchmarks)")
     size = benchmark.size or 100
     problems = synthetic_problems(key, size)
     digest = hashlib.sha256("\n".join(f"{p.problem_id}\t{p.question}\t{p.answer}" for p in problems).encode())
-    return LoadedBenchmark(key, problems, "synthetic:" + digest.hexdigest(), synthetic=True)
+    return LoadedBenchmark(key, problems, "synthetic:" + digest.hexdigest(), True, "synthetic",
+                           (SYNTHETIC_NOTE, *notes))

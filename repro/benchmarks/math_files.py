@@ -1,92 +1,113 @@
-"""Math benchmark files (the Qwen2.5-Math evaluation data the paper's evaluator ships).
+"""The math benchmark files, and their problems read the way the paper's evaluator reads them.
 
-Files are looked up as `<data dir>/math/<folder>/test.jsonl`, where the data dir is
-`REPRO_DATA_DIR` (the container sets it to its baked-in copy). Each file is checked
-against its pinned sha256 before use: an altered file is refused, naming both hashes.
+Sources (docs/benchmarks.md has the table):
+- the six evaluation sets are the files the paper's official evaluation code ships, at its
+  pinned commit (they are byte-identical to the copies in SimpleRL-Zoo and Omni-MATH-Rule,
+  which share the Qwen2.5-Math evaluation data);
+- Omni-MATH-Rule is the rule-gradable subset of Omni-MATH from its authors' repository.
 
-Ground truth is taken as the paper's evaluator takes it: GSM8K after "####", MATH500
-and Minerva from the solution's last \\boxed{}, OlympiadBench final_answer[0] with "$"
-stripped, AIME24/AMC23 the `answer` field. (A fuller treatment, with the pinned public
-sources and the parity-checked grader, is the math issue's.)
+Each file is found by `repro.benchmarks.fetch` (data folder, cache, pinned download) and
+verified by sha256 before use.
+
+Questions and ground truth follow the official evaluator (LeapLabTHU/limit-of-RLVR at
+fd2cf37, math/examples/math_eval/: data_loader.py, parser.py `parse_question` and
+`parse_ground_truth`). `Problem.answer` is the ground truth as that code *extracts* it;
+the normalization it then applies to both sides (`strip_string`, units kept for Minerva)
+belongs to the grader, which finds the evaluator's data name in `Problem.meta["data_name"]`.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
+import re
 from pathlib import Path
 
+from repro.benchmarks import OMNI_SPLIT_NOTE
+from repro.benchmarks.fetch import (
+    DATA_DIR_ENV,
+    ChecksumMismatchError,
+    DataMissingError,
+    PinnedFile,
+    local_copy,
+    resolve,
+    sha256_of,
+)
 from repro.errors import ReproError
 from repro.problems import Problem
 
-DATA_DIR_ENV = "REPRO_DATA_DIR"
+__all__ = [
+    "DATA_DIR_ENV", "MATH_FILES", "MATH_SOURCES", "OMNI_KEYS", "OMNI_SPLIT_NOTE", "OMNI_TRAIN_SIZE",
+    "ChecksumMismatchError", "DataMissingError", "ground_truth", "last_boxed", "load_math_benchmark",
+    "math_file", "omni_split", "question_of", "read_verified_rows", "sha256_of",
+]
 
-# folder, sha256 of test.jsonl (identical in the paper's repository, SimpleRL-Zoo and
-# omni-math-rule, which share the Qwen2.5-Math evaluation data).
-MATH_FILES: dict[str, tuple[str, str]] = {
-    "gsm8k": ("gsm8k", "9f098df7ff4522078d6ccec27a5c38a454790fdb51131bedfaa0e490070d5394"),
-    "math500": ("math500", "35dc41080a3680858b27fa7e0533d2d547825316fc5dafe5d316f4ccc5a06132"),
-    "minerva": ("minerva_math", "0e656b430d3a0a1dab6aa853f453ba3805e28e2cabe4fc72486a897cc09d8ba2"),
-    "olympiad": ("olympiadbench", "bb8c1e38a16ea9eacb77530315a674d883f267fbff79183effc53681b4fcc416"),
-    "aime24": ("aime24", "af2b8bd2aa911b6333ad0df32f3ca05c7ae8ed10f1731f4372c8ae26990bf7ac"),
-    "amc23": ("amc23", "43707e1ca784602d8479de24ee8ce36609dbebc46dd152b0b12a46611aa898a4"),
-    "omni-math-rule": ("omni_math_rule", "d566d5b5a9865a04b507fdc4c0669cf0ff391748e13f190ecc925e78b584b172"),
+# The official evaluation code at the commit the paper's math results came from.
+OFFICIAL_REPO = "LeapLabTHU/limit-of-RLVR"
+OFFICIAL_COMMIT = "fd2cf37f05cc7dced9c558fa358a18e0497cb463"
+OFFICIAL_DATA = "math/examples/math_eval/data"
+# Omni-MATH-Rule: the newest commit of its repository; the file was last changed in
+# bda09972374225ab2186582615307d909965b864 and is the same blob at both.
+OMNI_REPO = "KbsdJames/omni-math-rule"
+OMNI_COMMIT = "4793415ef37d31c9cdb4e5b82dbe172f76f8cf08"
+
+
+def _official(folder: str, sha256: str) -> PinnedFile:
+    return PinnedFile(f"math/{folder}/test.jsonl", OFFICIAL_REPO, OFFICIAL_COMMIT,
+                      f"{OFFICIAL_DATA}/{folder}/test.jsonl", sha256)
+
+
+# key -> its file. The folder names are the evaluator's data names.
+MATH_SOURCES: dict[str, PinnedFile] = {
+    "gsm8k": _official("gsm8k", "9f098df7ff4522078d6ccec27a5c38a454790fdb51131bedfaa0e490070d5394"),
+    "math500": _official("math500", "35dc41080a3680858b27fa7e0533d2d547825316fc5dafe5d316f4ccc5a06132"),
+    "minerva": _official("minerva_math", "0e656b430d3a0a1dab6aa853f453ba3805e28e2cabe4fc72486a897cc09d8ba2"),
+    "olympiad": _official("olympiadbench", "bb8c1e38a16ea9eacb77530315a674d883f267fbff79183effc53681b4fcc416"),
+    "aime24": _official("aime24", "af2b8bd2aa911b6333ad0df32f3ca05c7ae8ed10f1731f4372c8ae26990bf7ac"),
+    "amc23": _official("amc23", "43707e1ca784602d8479de24ee8ce36609dbebc46dd152b0b12a46611aa898a4"),
+    "omni-math-rule": PinnedFile("math/omni_math_rule/test.jsonl", OMNI_REPO, OMNI_COMMIT,
+                                 "evaluation/data/omni_math_rule/test.jsonl",
+                                 "d566d5b5a9865a04b507fdc4c0669cf0ff391748e13f190ecc925e78b584b172"),
 }
 
+# key -> (folder, sha256): the older view of the same table, kept for existing callers.
+MATH_FILES: dict[str, tuple[str, str]] = {
+    key: (pinned.relative_path.split("/")[1], pinned.sha256) for key, pinned in MATH_SOURCES.items()
+}
+
+# Omni-MATH-Rule has 2,821 problems; the paper trains on 2,000 and tests on 821 but does not
+# publish which (OMNI_SPLIT_NOTE). OMNI_KEYS are the two parts we define (see omni_split).
 OMNI_TRAIN_SIZE = 2000
-
-
-class DataMissingError(ReproError):
-    """The benchmark's file is not in the data folder."""
-
-
-def data_dir() -> Path | None:
-    value = os.environ.get(DATA_DIR_ENV)
-    return Path(value) if value else None
+OMNI_KEYS = ("omni-math-train", "omni-math-test")
 
 
 def math_file(key: str) -> Path | None:
-    """Path of a benchmark's file if the data folder has it, else None."""
-    root = data_dir()
-    if root is None:
-        return None
-    path = root / "math" / MATH_FILES[key][0] / "test.jsonl"
-    return path if path.is_file() else None
+    """A local copy of a benchmark's file (data folder or cache), unverified; None if absent."""
+    found = local_copy(MATH_SOURCES[key])
+    return found[0] if found else None
 
 
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def read_verified_rows(key: str) -> tuple[list[dict], str]:
-    """Rows of a benchmark file after checking its sha256; returns (rows, sha256)."""
-    path = math_file(key)
-    expected = MATH_FILES[key][1]
-    if path is None:
-        raise DataMissingError(
-            f"no data for {key}: expected math/{MATH_FILES[key][0]}/test.jsonl (sha256 {expected}) "
-            f"under ${DATA_DIR_ENV}"
-        )
-    actual = sha256_of(path)
-    if actual != expected:
-        raise ReproError(f"{path.name} of {key} has sha256 {actual}, expected {expected}: refusing altered data")
+def read_verified_rows(key: str, *, download: bool = True) -> tuple[list[dict], str, str]:
+    """(rows, sha256, origin) of a benchmark file, after checking its sha256."""
+    pinned = MATH_SOURCES[key]
+    path, origin = resolve(pinned, download=download)
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    return rows, actual
+    return rows, pinned.sha256, origin
+
+
+# ----------------------------------------------------------------------------- answers
 
 
 def last_boxed(text: str) -> str | None:
-    """Content of the last \\boxed{...} (or \\fbox{...}) in text, braces matched."""
+    """Content of the last \\boxed{...} (or \\fbox{...}) in text, braces matched; None if absent."""
     start = max(text.rfind("\\boxed"), text.rfind("\\fbox"))
     if start < 0:
         return None
     brace = text.find("{", start)
-    if brace < 0:
-        return None
+    return None if brace < 0 else _braced(text, brace)
+
+
+def _braced(text: str, brace: int) -> str | None:
     depth = 0
     for position in range(brace, len(text)):
         if text[position] == "{":
@@ -98,46 +119,116 @@ def last_boxed(text: str) -> str | None:
     return None
 
 
+def evaluator_boxed(text: str) -> str:
+    """The answer after the last "boxed", as the paper's evaluator cuts it.
+
+    Its rule (parser.py `extract_answer`): take what follows the last occurrence of the
+    letters "boxed"; if that starts with "{", the brace-matched content (to the end of the
+    text when the brace never closes), otherwise the text up to the next "$". Every
+    MATH500 and Minerva solution has a closed \\boxed{...}, where this equals `last_boxed`.
+    """
+    tail = text.split("boxed")[-1]
+    if not tail:
+        return ""
+    if tail[0] != "{":
+        return tail.split("$")[0].strip()
+    content = _braced(tail, 0)
+    return tail[1:] if content is None else content
+
+
+# The evaluator's data name for each key: its grader's normalization depends on it (units are
+# kept for minerva_math). Omni-MATH-Rule's own evaluator calls it "omni-math".
+DATA_NAMES = {"gsm8k": "gsm8k", "math500": "math500", "minerva": "minerva_math", "olympiad": "olympiadbench",
+              "aime24": "aime24", "amc23": "amc23", "omni-math-rule": "omni-math"}
+
+
 def ground_truth(key: str, row: dict) -> str:
+    """The ground-truth answer of one row, extracted as the paper's evaluator extracts it.
+
+    - GSM8K: the text after "####", whitespace stripped. Thousands separators are kept
+      ("1,600"), as the evaluator keeps them; its grader drops commas when it compares numbers.
+    - MATH500, Minerva: the last \\boxed{} of `solution` (not MATH500's `answer` field).
+    - OlympiadBench: `final_answer[0]` with "$" stripped from its ends. Every list here has one
+      string; the 94 multi-answer items hold all their answers in it ("$69$,$84$" -> "69$,$84").
+    - AIME24, AMC23: `answer` as text (AMC23 stores floats: "27.0").
+    - Omni-MATH-Rule: `answer`; when it contains \\boxed{} (19 rows wrap it so), the boxed
+      content. This is Omni-MATH-Rule's own evaluator rule (wrap the answer in \\boxed{}
+      unless boxed, then extract); the paper does not say how it graded Omni-MATH.
+    """
     if key == "gsm8k":
-        return row["answer"].split("####")[-1].strip().replace(",", "")
+        return row["answer"].split("####")[1].strip()
     if key in ("math500", "minerva"):
-        boxed = last_boxed(row["solution"])
-        if boxed is None:
+        if "boxed" not in row["solution"]:
             raise ReproError(f"{key}: a solution has no \\boxed{{}} answer")
-        return boxed
+        return evaluator_boxed(row["solution"])
     if key == "olympiad":
-        answers = row["final_answer"]
-        return answers[0].strip("$") if isinstance(answers, list) else str(answers).strip("$")
+        return str(row["final_answer"][0]).strip("$")
+    if key == "omni-math-rule":
+        answer = str(row["answer"])
+        return evaluator_boxed(answer) if "boxed" in answer else answer
     return str(row["answer"])
 
 
-def question_of(row: dict) -> str:
-    return row.get("question") or row.get("problem") or ""
+# ----------------------------------------------------------------------------- questions
+
+_QUESTION_KEYS = ("question", "problem", "Question", "input")  # the evaluator's order
 
 
-def load_math_benchmark(key: str) -> tuple[list[Problem], str]:
-    """(problems, sha256) of one of the six math benchmarks, or of the two Omni-MATH parts."""
-    if key in ("omni-math-train", "omni-math-test"):
-        return _load_omni_part(key)
-    rows, checksum = read_verified_rows(key)
-    problems = [
-        Problem(
-            problem_id=f"{key}/{index:04d}",
-            index=index,
-            question=question_of(row),
-            answer=ground_truth(key, row),
-        )
-        for index, row in enumerate(rows)
-    ]
-    return problems, checksum
+def question_of(row: dict, answer: str = "") -> str:
+    """The question text as the evaluator builds it (parser.py `parse_question`).
+
+    The first of its keys present, whitespace stripped; a question whose ground truth is
+    true/false or yes/no gets " (True or False)" / " (Yes or No)" appended. (The evaluator
+    tests its normalized answer; the light normalization here is enough for these six files,
+    where no answer is of that kind.)
+    """
+    question = next((str(row[key]) for key in _QUESTION_KEYS if key in row), "")
+    plain = re.sub(r"\\text\{(.*?)\}", r"\1", answer.replace("$", "")).strip().rstrip(".").lower()
+    if plain in ("true", "false"):
+        question += " (True or False)"
+    if plain in ("yes", "no"):
+        question += " (Yes or No)"
+    return question.strip()
+
+
+def _index_of(row: dict, position: int) -> int:
+    """The evaluator's idx: the row's own "idx" where the file has one, else its position."""
+    value = row.get("idx", position)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ReproError(f"row {position} has a non-integer idx {value!r}")
+    return value
+
+
+# ----------------------------------------------------------------------------- loading
+
+
+def load_math_benchmark(key: str, *, download: bool = True) -> tuple[list[Problem], str, str]:
+    """(problems, sha256, origin) of one of the six math benchmarks or of an Omni-MATH part."""
+    if key in OMNI_KEYS:
+        return _load_omni_part(key, download)
+    rows, checksum, origin = read_verified_rows(key, download=download)
+    problems = [_problem(key, key, row, position) for position, row in enumerate(rows)]
+    # The evaluator sorts by idx; in these files idx already equals the position.
+    problems.sort(key=lambda problem: problem.index)
+    return problems, checksum, origin
+
+
+def _problem(key: str, file_key: str, row: dict, position: int) -> Problem:
+    answer = ground_truth(file_key, row)
+    index = _index_of(row, position)
+    meta = {"data_name": DATA_NAMES[file_key]}
+    if file_key == "omni-math-rule" and answer != row["answer"]:
+        meta["raw_answer"] = row["answer"]
+    return Problem(problem_id=f"{key}/{index:04d}", index=index, question=question_of(row, answer),
+                   answer=answer, meta=meta)
 
 
 def omni_split(rows: list[dict]) -> tuple[list[int], list[int]]:
     """Deterministic 2,000 / 821 split of Omni-MATH-Rule (the paper's is unpublished).
 
     Rows are ordered by the sha256 of their problem text, a rule that needs no seed and
-    survives reordering of the file; the first 2,000 form the training part.
+    survives reordering of the file; the first 2,000 form the training part. Identical
+    problem texts (the file has 5 pairs) hash alike, so each pair stays in one part.
     """
     order = sorted(range(len(rows)), key=lambda i: hashlib.sha256(rows[i]["problem"].encode()).hexdigest())
     train = sorted(order[:OMNI_TRAIN_SIZE])
@@ -145,17 +236,15 @@ def omni_split(rows: list[dict]) -> tuple[list[int], list[int]]:
     return train, test
 
 
-def _load_omni_part(key: str) -> tuple[list[Problem], str]:
-    rows, checksum = read_verified_rows("omni-math-rule")
+def _load_omni_part(key: str, download: bool) -> tuple[list[Problem], str, str]:
+    rows, checksum, origin = read_verified_rows("omni-math-rule", download=download)
     train, test = omni_split(rows)
     indices = train if key == "omni-math-train" else test
-    problems = [
-        Problem(
-            problem_id=f"omni-math-rule/{i:04d}",
-            index=i,
-            question=rows[i]["problem"],
-            answer=str(rows[i]["answer"]),
-        )
-        for i in indices
-    ]
-    return problems, checksum
+    # Problem ids keep the row's position in the whole file, so both parts share one id space.
+    problems = [_problem("omni-math-rule", "omni-math-rule", rows[i], i) for i in indices]
+    return problems, checksum, origin
+
+
+def prefetch(*, download: bool = True) -> dict[str, tuple[Path, str]]:
+    """Resolve every math file now (for a container build or before going offline)."""
+    return {key: resolve(pinned, download=download) for key, pinned in MATH_SOURCES.items()}

@@ -18,6 +18,7 @@ from repro.claims import (
 )
 from repro.experiments.spec import (
     CODE_MAX_NEW_TOKENS,
+    MATH_MAX_NEW_TOKENS,
     Arm,
     CurveRef,
     Experiment,
@@ -25,6 +26,22 @@ from repro.experiments.spec import (
     Panel,
     SolvedSetRef,
 )
+
+# Stopping of DAPO-prompted runs (Figure 10's DAPO panel): the paper's evaluator stops at
+# "Answer:", i.e. before the answer line DAPO is trained to write, and grading falls back
+# on whatever came earlier (\boxed{}, "the answer is", the last number). False keeps that
+# behaviour; True keeps the answer line (repro.models.stop_strings; docs/models.md).
+KEEP_DAPO_ANSWER = False
+
+# The Qwen2.5-Math-7B family (Qwen2.5-Math-7B, its Instruct model, Oat-Zero) has a
+# 4,096-token context (max_position_embeddings). The paper's evaluator at its pinned commit
+# built every engine with max_model_len=4096 and asked for up to 16,000 new tokens, so
+# generation ran until prompt plus output filled 4,096 tokens. We do the same: the math
+# budget of new tokens, cut by the engines to what the 4,096-token context leaves.
+QWEN_MATH_CONTEXT = 4096
+_QWEN_MATH_NOTE = ("Qwen2.5-Math-7B models have a 4,096-token context: generation stops when prompt plus output "
+                   "fill it (as in the paper's evaluator, which capped every model at 4,096), not at the 16,384 "
+                   "new tokens the paper states for math")
 
 # Figure 2 / Figure 9 panel names, and the benchmark key behind each.
 ZOO_PANELS = (
@@ -238,9 +255,8 @@ def _build() -> tuple[Experiment, ...]:
             "qwen2.5-math-7b", "oat-zero-7b",
             (_pair_panel("aime24", 2048, "Figure 10", "AIME24", "Qwen-2.5-Math-7B (Oat-Zero)",
                          "Qwen-2.5-Math-7B", "Qwen-2.5-Math-7B-Oat-Zero"),),
-            max_model_len=4096, max_new_tokens=3072,
-            notes=("Qwen2.5-Math-7B models have a 4,096-token context: prompt plus output are capped there "
-                   "(3,072 new tokens), instead of the 16,384 the paper states for math",),
+            max_model_len=QWEN_MATH_CONTEXT, max_new_tokens=MATH_MAX_NEW_TOKENS,
+            notes=(_QWEN_MATH_NOTE,),
         ),
         _pair_experiment(
             "math-dapo", "DAPO-32B vs Qwen2.5-32B on AIME24 (DAPO prompt)", "A", ("Figure 10",), "math",
@@ -248,7 +264,8 @@ def _build() -> tuple[Experiment, ...]:
             (_pair_panel("aime24", 1024, "Figure 10", "AIME24", "Qwen-2.5-32B (DAPO)",
                          "Qwen-2.5-Base-32B", "DAPO-32B"),),
             notes=("the DAPO prompt's stop string 'Answer:' cuts generation where DAPO writes its answer "
-                   "(paper behaviour, kept by default)",),
+                   "(the paper's behaviour, the default; KEEP_DAPO_ANSWER / repro.models.stop_strings keep "
+                   "the answer line instead)",),
         ),
         _pair_experiment(
             "math-aime-filtered", "AIME24 without guessable problems", "A", ("Figure 12",), "math",
@@ -331,9 +348,10 @@ def _build() -> tuple[Experiment, ...]:
             )),),
             claims=(AboveEverywhere(5, "the distilled model lies above the base at every k", "distill", "base",
                                     "minerva"),),
-            max_model_len=4096, max_new_tokens=3072,
-            notes=("three of the four models have a 4,096-token context; all four are capped alike for a fair "
-                   "comparison (see docs/models.md)",),
+            max_model_len=QWEN_MATH_CONTEXT, max_new_tokens=MATH_MAX_NEW_TOKENS,
+            notes=(_QWEN_MATH_NOTE,
+                   "DeepSeek-R1-Distill-Qwen-7B (131,072-token context) is capped at 4,096 too, like the other three "
+                   "and like every model in the paper's evaluator; its long reasoning is often cut (docs/models.md)"),
         ),
         _temperature(),
         _entropy(),

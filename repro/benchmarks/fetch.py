@@ -1,0 +1,169 @@
+"""Find a pinned public data file, verified by sha256: data folder, then cache, then download.
+
+A benchmark file is identified by its public source (a repository, a pinned commit and a
+path) and by the sha256 of its bytes. It is looked up, in this order:
+
+1. `$REPRO_DATA_DIR/<relative path>`: a folder provided by the container or the user;
+2. `$REPRO_CACHE_DIR/<relative path>` (default `$XDG_CACHE_HOME/repro/benchmarks`, or
+   `~/.cache/repro/benchmarks` without XDG_CACHE_HOME): earlier downloads;
+3. the pinned URL, downloaded into the cache. The bytes are hashed while they arrive and
+   moved into place only when the hash matches, so the cache never holds a partial or
+   altered file. Downloads are off when `REPRO_OFFLINE=1`, and a failed download is an
+   error that names the file, the URL and the expected sha256.
+
+A file found locally whose hash differs is refused, never silently replaced: something
+changed it, and a run on altered data must not happen unnoticed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+from repro.errors import ReproError
+
+DATA_DIR_ENV = "REPRO_DATA_DIR"
+CACHE_DIR_ENV = "REPRO_CACHE_DIR"
+OFFLINE_ENV = "REPRO_OFFLINE"
+
+# Module-level so that tests can point downloads at a local server.
+RAW_BASE_URL = "https://raw.githubusercontent.com"
+DOWNLOAD_TIMEOUT_S = 60.0
+_BLOCK = 1 << 20
+
+
+class DataMissingError(ReproError):
+    """A benchmark file is neither provided nor cached, and could not be downloaded."""
+
+
+class ChecksumMismatchError(ReproError):
+    """A benchmark file's bytes differ from the pinned ones."""
+
+
+@dataclass(frozen=True)
+class PinnedFile:
+    """One public file at a pinned commit, and the sha256 its bytes must have."""
+
+    relative_path: str  # where it lives under a data folder or the cache, e.g. math/gsm8k/test.jsonl
+    repo: str  # owner/name on GitHub
+    commit: str  # full commit id: a branch name could move
+    path: str  # path inside the repository
+    sha256: str
+
+    @property
+    def url(self) -> str:
+        """The raw download URL (read at call time, so tests can redirect it)."""
+        return f"{RAW_BASE_URL}/{self.repo}/{self.commit}/{self.path}"
+
+    @property
+    def pinned_url(self) -> str:
+        """The public URL, whatever base the downloader currently uses (for docs and manifests)."""
+        return f"https://raw.githubusercontent.com/{self.repo}/{self.commit}/{self.path}"
+
+
+def data_dir() -> Path | None:
+    value = os.environ.get(DATA_DIR_ENV)
+    return Path(value).expanduser() if value else None
+
+
+def cache_dir() -> Path:
+    value = os.environ.get(CACHE_DIR_ENV)
+    if value:
+        return Path(value).expanduser()
+    # The container points XDG_CACHE_HOME at its data volume, so downloads persist there.
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return (Path(xdg) if xdg else Path("~/.cache").expanduser()) / "repro" / "benchmarks"
+
+
+def offline() -> bool:
+    return os.environ.get(OFFLINE_ENV, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(_BLOCK), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def local_copy(pinned: PinnedFile) -> tuple[Path, str] | None:
+    """(path, origin) of a local copy, the data folder first; None when there is none.
+
+    Nothing is hashed here: `resolve` verifies whatever it returns."""
+    provided = data_dir()
+    if provided is not None and (provided / pinned.relative_path).is_file():
+        return provided / pinned.relative_path, "data folder"
+    cached = cache_dir() / pinned.relative_path
+    if cached.is_file():
+        return cached, "cache"
+    return None
+
+
+def verify(path: Path, pinned: PinnedFile) -> None:
+    actual = sha256_of(path)
+    if actual != pinned.sha256:
+        raise ChecksumMismatchError(
+            f"{path} has sha256 {actual}, expected {pinned.sha256} (the file at {pinned.pinned_url}): "
+            "refusing altered data; remove the file (or fix the folder it came from) to fetch the pinned one"
+        )
+
+
+def resolve(pinned: PinnedFile, *, download: bool = True) -> tuple[Path, str]:
+    """(verified path, origin) of a pinned file; origin is "data folder", "cache" or "downloaded"."""
+    found = local_copy(pinned)
+    if found is not None:
+        verify(found[0], pinned)
+        return found
+    if not download or offline():
+        why = f"${OFFLINE_ENV}=1" if offline() else "not requested"
+        provided = data_dir()
+        raise DataMissingError(
+            f"{pinned.relative_path} is missing and downloads are off ({why}): it is neither under "
+            f"${DATA_DIR_ENV} ({provided if provided else 'not set'}) nor in the cache ({cache_dir()}). "
+            f"Put the file from {pinned.pinned_url} (sha256 {pinned.sha256}) at "
+            f"${DATA_DIR_ENV}/{pinned.relative_path}, or allow downloads"
+        )
+    destination = cache_dir() / pinned.relative_path
+    download_verified(pinned, destination)
+    return destination, "downloaded"
+
+
+def download_verified(pinned: PinnedFile, destination: Path) -> None:
+    """Download to a temporary file beside `destination`, check the sha256, then rename.
+
+    The rename is atomic, so a reader sees either no file or the verified one."""
+    url = pinned.url
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=destination.parent, prefix=f".{destination.name}.", suffix=".part")
+    try:
+        digest = hashlib.sha256()
+        with os.fdopen(handle, "wb") as out:
+            try:
+                with urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT_S) as response:
+                    for block in iter(lambda: response.read(_BLOCK), b""):
+                        digest.update(block)
+                        out.write(block)
+            except (urllib.error.URLError, OSError, ValueError) as error:
+                raise DataMissingError(
+                    f"could not download {pinned.relative_path} from {url} ({error}); expected sha256 "
+                    f"{pinned.sha256}. Provide the file under ${DATA_DIR_ENV}, or retry with network access"
+                ) from error
+            out.flush()
+            os.fsync(out.fileno())
+        actual = digest.hexdigest()
+        if actual != pinned.sha256:
+            raise ChecksumMismatchError(
+                f"the file downloaded from {url} has sha256 {actual}, expected {pinned.sha256}: "
+                f"refused, nothing was cached"
+            )
+        os.chmod(temporary, 0o644)  # mkstemp makes it private; a cache may be shared
+        os.replace(temporary, destination)
+    finally:
+        if os.path.exists(temporary):
+            os.unlink(temporary)

@@ -1,0 +1,16 @@
+"""Run untrusted (model-written) Python programs in isolation.
+
+    from repro.sandbox import run_program, detect_protections
+    result = run_program("print(input())", "hi\n", time_limit_s=2)
+    result.status, result.stdout, result.protections.summary()
+
+Layers (each detected at run time, reported in `Protections`): unshare namespaces (network,
+PID, mount), a private unprivileged uid per run, a cgroup with pids and memory limits, and
+resource limits (always). See docs/sandbox.md.
+"""
+
+from repro.sandbox.detect import detect_protections
+from repro.sandbox.protections import Protections
+from repro.sandbox.runner import ExecutionResult, SandboxSetupError, run_program
+
+__all__ = ["ExecutionResult", "Protections", "SandboxSetupError", "detect_protections", "run_program"]

@@ -1,0 +1,284 @@
+"""First code of every sandboxed run, executed by the sandbox interpreter before the program.
+
+Started by `repro.sandbox.runner` (directly, or under `unshare` when namespaces are
+available) with one JSON argument; standard library only, because it runs under the system
+interpreter, not the project's virtual environment. It never imports the project.
+
+It runs as root (or as root of a user namespace) and does, in order:
+1. join the run's cgroups (so every later process is counted);
+2. in a private mount namespace only (checked, never assumed): private tmpfs on /tmp,
+   /var/tmp, /dev/shm and /run/lock, the work directory copied into the private /tmp, and every
+   other mount remounted read-only -- so nothing written outside the work directory survives;
+3. fork. The child sets the resource limits (address space measured on top of its own size),
+   drops to the run's unprivileged uid/gid, forbids privilege gain, and execs the interpreter
+   on the program. The parent stays behind as the subreaper: it waits for the program, kills
+   whatever the program left running, reaps everything, and reports the exit status on a
+   private pipe the program never sees.
+"""
+
+import ctypes
+import json
+import os
+import resource
+import signal
+import sys
+
+_MS_RDONLY = 1
+_MS_NOSUID = 2
+_MS_NODEV = 4
+_MS_NOEXEC = 8
+_MS_REMOUNT = 32
+_MS_NOATIME = 1024
+_MS_NODIRATIME = 2048
+_MS_BIND = 4096
+_MS_RELATIME = 1 << 21
+_MS_STRICTATIME = 1 << 24
+_PER_MOUNT_FLAGS = {"nosuid": _MS_NOSUID, "nodev": _MS_NODEV, "noexec": _MS_NOEXEC, "noatime": _MS_NOATIME,
+                    "nodiratime": _MS_NODIRATIME, "relatime": _MS_RELATIME}
+_PR_SET_PDEATHSIG = 1
+_PR_SET_CHILD_SUBREAPER = 36
+_PR_SET_NO_NEW_PRIVS = 38
+# Mount points left alone by the read-only remount: pseudo file systems the interpreter needs.
+_KEEP_WRITABLE_PREFIXES = ("/proc", "/sys", "/dev")
+SETUP_FAILED_EXIT = 125
+
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+class SetupError(Exception):
+    pass
+
+
+def _check(result, what):
+    if result != 0:
+        error = ctypes.get_errno()
+        raise SetupError(f"{what}: {os.strerror(error)}")
+
+
+def _mount(source, target, fstype, flags, data):
+    _check(_libc.mount(source and source.encode(), target.encode(), fstype and fstype.encode(),
+                       ctypes.c_ulong(flags), data and data.encode()), f"mount {target}")
+
+
+def _prctl(option, value):
+    _check(_libc.prctl(option, ctypes.c_ulong(value), 0, 0, 0), f"prctl {option}")
+
+
+def _write_record(fd, record):
+    data = (json.dumps(record) + "\n").encode()
+    while data:
+        data = data[os.write(fd, data):]
+
+
+def _join_cgroups(procs_files):
+    for path in procs_files:
+        with open(path, "w") as handle:  # "0": the writing process itself (v1 and v2)
+            handle.write("0")
+
+
+def _mount_points():
+    """(mount point, per-mount options) of this mount namespace, parents before children."""
+    points = []
+    with open("/proc/self/mountinfo") as handle:
+        for line in handle:
+            fields = line.split()
+            # Octal escapes (\040 for a space) stay as they are: such paths are simply skipped.
+            points.append((fields[4], fields[5]))
+    return points
+
+
+def _private_filesystem(config):
+    """Steps of the mount namespace. Returns the work directory the program will use."""
+    if os.readlink("/proc/self/ns/mnt") == config["parent_mount_ns"]:
+        # Never mount anything in the caller's namespace: that would hide the host's /tmp.
+        raise SetupError("mount namespace requested but the process is still in the caller's")
+    files = {}
+    for name in config["files"]:
+        with open(os.path.join(config["host_workdir"], name), "rb") as handle:
+            files[name] = handle.read()
+    masked = []
+    for path, size in (("/tmp", config["tmpfs_bytes"]), ("/var/tmp", config["small_tmpfs_bytes"]),
+                       ("/dev/shm", config["small_tmpfs_bytes"]), ("/run/lock", config["small_tmpfs_bytes"])):
+        if os.path.isdir(path) and not os.path.islink(path):
+            _mount("tmpfs", path, "tmpfs", _MS_NOSUID | _MS_NODEV, f"size={size},mode=1777")
+            masked.append(path)
+    workdir = "/tmp/work"
+    os.mkdir(workdir, 0o700)
+    for name, data in files.items():
+        with open(os.path.join(workdir, name), "wb") as handle:
+            handle.write(data)
+    if config["uid"] is not None:
+        for name in [""] + list(files):
+            os.chown(os.path.join(workdir, name), config["uid"], config["gid"])
+    for point, options in _mount_points():
+        if point in masked or point.startswith(_KEEP_WRITABLE_PREFIXES) or "\\" in point:
+            continue
+        flags = _MS_REMOUNT | _MS_BIND | _MS_RDONLY
+        for option in options.split(","):
+            flags |= _PER_MOUNT_FLAGS.get(option, 0)
+        # Keep going on failure: a locked mount (user namespaces) stays as it was, and the
+        # probe in detect_protections() reports whether writes outside the work dir are stopped.
+        _libc.mount(None, point.encode(), None, ctypes.c_ulong(flags), None)
+    return workdir
+
+
+def _vm_size_bytes():
+    with open("/proc/self/status") as handle:
+        for line in handle:
+            if line.startswith("VmSize:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def _limit(which, value):
+    resource.setrlimit(which, (value, value))
+
+
+def _start_program(config, workdir, status_fd):
+    """In the forked child: limits, identity, exec. Never returns."""
+    try:
+        os.chdir(workdir)
+        limits = config["limits"]
+        # The budget goes on top of what this process already maps; the interpreter exec'd
+        # below starts at about the same size, so the program itself gets about the budget.
+        _limit(resource.RLIMIT_AS, _vm_size_bytes() + limits["address_space_extra"])
+        resource.setrlimit(resource.RLIMIT_CPU, (limits["cpu_s"], limits["cpu_s"] + 1))
+        _limit(resource.RLIMIT_FSIZE, limits["file_bytes"])
+        _limit(resource.RLIMIT_NOFILE, limits["open_files"])
+        _limit(resource.RLIMIT_STACK, limits["stack_bytes"])
+        _limit(resource.RLIMIT_CORE, 0)
+        if config["uid"] is not None:
+            # Counted per uid, and ignored for root: only meaningful with the private uid.
+            _limit(resource.RLIMIT_NPROC, limits["processes"])
+            os.setgroups([])
+            os.setresgid(config["gid"], config["gid"], config["gid"])
+            os.setresuid(config["uid"], config["uid"], config["uid"])
+        _prctl(_PR_SET_NO_NEW_PRIVS, 1)  # no setuid binaries, no file capabilities
+        _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)  # after setresuid, which clears it
+        for number in range(1, signal.NSIG):
+            if number not in (signal.SIGKILL, signal.SIGSTOP):
+                try:
+                    signal.signal(number, signal.SIG_DFL)
+                except (OSError, ValueError):
+                    pass
+        signal.pthread_sigmask(signal.SIG_SETMASK, [])
+        environment = dict(os.environ, HOME=workdir, TMPDIR=workdir)
+        _write_record(status_fd, {"event": "exec"})
+        interpreter = config["interpreter"]
+        # -E -s: no PYTHON* variables, no user site; the script's directory is on sys.path
+        # as for `python main.py`. -B: no __pycache__ in the work directory.
+        os.execve(interpreter, [interpreter, "-E", "-s", "-B", "-X", "utf8", config["program"]], environment)
+    except BaseException as error:  # noqa: BLE001 - report anything, the parent raises it
+        try:
+            _write_record(status_fd, {"event": "setup-error", "detail": f"{type(error).__name__}: {error}"})
+        finally:
+            os._exit(SETUP_FAILED_EXIT)
+
+
+def _children():
+    """Pids whose parent is this process (we are their subreaper or PID 1)."""
+    me = str(os.getpid())
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as handle:
+                stat = handle.read()
+        except OSError:
+            continue
+        # The command name may hold spaces or parentheses: fields start after the last ")".
+        if stat[stat.rfind(")") + 2:].split()[1] == me:
+            found.append(int(entry))
+    return found
+
+
+def _kill_leftovers(config):
+    """Kill everything the program left running. Never signals anything outside the run."""
+    if os.getpid() == 1 and config["pid_ns"]:
+        try:
+            os.kill(-1, signal.SIGKILL)  # PID 1 of the run's own PID namespace: only the run's processes
+        except ProcessLookupError:
+            pass  # nothing left
+        return
+    if config["uid"] is not None:
+        # kill(-1) as the run's private uid reaches exactly the run's processes.
+        killer = os.fork()
+        if killer == 0:
+            try:
+                os.setresgid(config["gid"], config["gid"], config["gid"])
+                os.setresuid(config["uid"], config["uid"], config["uid"])
+                os.kill(-1, signal.SIGKILL)
+            except BaseException:  # noqa: BLE001 - nothing left to kill, or cannot: the parent cleans up
+                pass
+            finally:
+                os._exit(0)
+        os.waitpid(killer, 0)
+    for _ in range(100):  # no private uid: as subreaper, every orphan becomes our child
+        pids = _children()
+        if not pids:
+            return
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        _reap(block=False)
+
+
+def _reap(block):
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, 0 if block else os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+
+
+def _supervise(config, program_pid, status_fd):
+    """The subreaper: wait for the program, clean up, report."""
+    null = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):  # so the caller's pipes reach EOF when the program's tree is gone
+        os.dup2(null, fd)
+    try:
+        with open("/proc/self/oom_score_adj", "w") as handle:
+            handle.write("-1000")  # under memory pressure the cgroup kills the program, not us
+    except OSError:
+        pass
+    while True:
+        pid, status = os.waitpid(-1, 0)
+        if pid == program_pid:
+            break
+    _kill_leftovers(config)
+    _reap(block=True)
+    record = {"event": "exit"}
+    if os.WIFSIGNALED(status):
+        record["signal"] = os.WTERMSIG(status)
+    else:
+        record["returncode"] = os.WEXITSTATUS(status)
+    _write_record(status_fd, record)
+    os._exit(0)
+
+
+def main():
+    config = json.loads(sys.argv[1])
+    status_fd = config["status_fd"]
+    try:
+        _join_cgroups(config["cgroup_procs"])
+        workdir = config["host_workdir"]
+        if config["mount_ns"]:
+            workdir = _private_filesystem(config)
+        _prctl(_PR_SET_CHILD_SUBREAPER, 1)
+    except BaseException as error:  # noqa: BLE001
+        _write_record(status_fd, {"event": "setup-error", "detail": f"{type(error).__name__}: {error}"})
+        os._exit(SETUP_FAILED_EXIT)
+    os.set_inheritable(status_fd, False)  # closed by the exec: the program never holds it
+    pid = os.fork()
+    if pid == 0:
+        _start_program(config, workdir, status_fd)
+    _supervise(config, pid, status_fd)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,413 @@
+"""The test harness that runs INSIDE the sandbox: all tests of one program in one process.
+
+Copied into the work directory as `main.py` by `repro.grading.code.check_program`, next to
+`solution.py` (the program) and `tests.json` (mode, function name, inputs, per-test time
+limits). Standard library only: it runs under the sandbox interpreter.
+
+It never sees the expected outputs. For each test it reports what the program produced --
+the captured stdout, or the returned value -- as one JSON line on a private copy of the
+original stdout, and the parent (trusted) compares, so a program cannot grade itself. The
+parent reads the lines as they come and kills the run at the first failing test.
+
+How the program is loaded and called follows the benchmark's own harness, because that
+decides which programs count as correct:
+- "stdin" and "call": LiveCodeBench `lcb_runner/evaluation/testing_util.py` as of commit
+  15808c7 (2025-01-17, current when the paper was evaluated): the program is wrapped in a
+  function (stdin) or loaded under LCB's import prelude (call, LeetCode `class Solution`), stdin
+  is a StringIO of the test input, `open` a mock reading it, and LCB's `reliability_guard`
+  disables the same functions.
+- "function": evalplus v0.3.1 `evalplus/eval/__init__.py`: exec the code, call the entry
+  point, stdio swallowed, evalplus' `reliability_guard`.
+
+Values travel with `encode_value`/`decode_value` (JSON with tags for tuples, sets, dicts with
+any keys and big ints), which the parent imports from this module.
+"""
+
+import ast
+import base64
+import json
+import os
+import signal
+import sys
+import time
+import types
+
+# ------------------------------------------------------------------ value codec (both sides)
+
+
+class Unencodable(Exception):
+    pass
+
+
+_SMALL_INT = 2**53
+
+
+def encode_value(value, depth=0):
+    """A JSON-able form of a result that keeps the Python type (tuple vs list, set, key types)."""
+    if depth > 200:
+        raise Unencodable("nested too deeply")
+    kind = type(value)
+    if value is None or kind in (bool, str, float):
+        return value
+    if kind is int:
+        if -_SMALL_INT < value < _SMALL_INT:
+            return value
+        # Hexadecimal: Python limits decimal int<->str conversions (4300 digits), not hex.
+        return {"$int": hex(value)}
+    if kind is list:
+        return [encode_value(item, depth + 1) for item in value]
+    if kind is tuple:
+        return {"$tuple": [encode_value(item, depth + 1) for item in value]}
+    if kind in (set, frozenset):
+        return {"$" + kind.__name__: [encode_value(item, depth + 1) for item in value]}
+    if kind is dict:
+        return {"$dict": [[encode_value(k, depth + 1), encode_value(v, depth + 1)] for k, v in value.items()]}
+    if kind in (bytes, bytearray):
+        return {"$bytes": base64.b64encode(bytes(value)).decode()}
+    # numpy scalars compare like the Python number they hold.
+    if kind.__module__ == "numpy" and hasattr(value, "item") and getattr(value, "ndim", 1) == 0:
+        return encode_value(value.item(), depth + 1)
+    # Subclasses of the basic types (an IntEnum, a defaultdict, a namedtuple) travel as their
+    # base type, which is what == against the expected value sees.
+    for base in (bool, int, float, str, list, tuple, dict, set, frozenset):
+        if isinstance(value, base):
+            return encode_value(base(value), depth + 1)
+    raise Unencodable(f"a value of type {kind.__name__}")
+
+
+def decode_value(data):
+    if isinstance(data, list):
+        return [decode_value(item) for item in data]
+    if isinstance(data, dict):
+        ((tag, payload),) = data.items()
+        if tag == "$int":
+            return int(payload, 16)
+        if tag == "$tuple":
+            return tuple(decode_value(item) for item in payload)
+        if tag == "$set":
+            return {decode_value(item) for item in payload}
+        if tag == "$frozenset":
+            return frozenset(decode_value(item) for item in payload)
+        if tag == "$dict":
+            return {decode_value(k): decode_value(v) for k, v in payload}
+        if tag == "$bytes":
+            return base64.b64decode(payload)
+        raise ValueError(f"unknown tag {tag!r}")
+    return data
+
+
+# ------------------------------------------------------------------ LiveCodeBench loading
+
+# LCB's import prelude (`import_string` in testing_util.py): star imports in this order, then
+# the plain module imports, then a recursion limit of 50,000. The order matters: `from
+# builtins import *` restores the builtins shadowed by earlier star imports (e.g. math.pow).
+_LCB_STAR_MODULES = ("string", "re", "datetime", "collections", "heapq", "bisect", "copy", "math", "random",
+                     "statistics", "itertools", "functools", "operator", "io", "sys", "json", "builtins",
+                     "typing")
+_LCB_PLAIN_MODULES = ("string", "re", "datetime", "collections", "heapq", "bisect", "copy", "math", "random",
+                      "statistics", "itertools", "functools", "operator", "io", "sys", "json")
+LCB_PRELUDE = ("".join(f"from {name} import *\n" for name in _LCB_STAR_MODULES)
+               + "".join(f"import {name}\n" for name in _LCB_PLAIN_MODULES)
+               + "sys.setrecursionlimit(50000)\n")
+# compute_code_generation_metrics.py raises the int<->str digit limit in the parent; the
+# forked test process inherits it.
+LCB_INT_MAX_STR_DIGITS = 50000
+
+
+def _unwrap_main_guard(code):
+    """LCB `clean_if_name`: a final `if __name__ == '__main__':` block becomes top-level code."""
+    try:
+        tree = ast.parse(code)
+        last = tree.body[-1]
+        if isinstance(last, ast.If) and ast.unparse(last.test).strip() == "__name__ == '__main__'":
+            return ast.unparse(tree.body[:-1]) + "\n" + ast.unparse(last.body)
+    except Exception:  # noqa: BLE001 - LCB keeps the code as it is on any failure
+        pass
+    return code
+
+
+def _wrap_in_function(code):
+    """LCB `make_function`: imports stay at top level, every other statement moves into
+    `wrapped_function()`, which is called once per test. (So top-level names are locals of
+    that function, and `global x` for one of them fails, as it does in LCB.)"""
+    try:
+        tree = ast.parse(code)
+        imports = [node for node in tree.body if isinstance(node, (ast.Import, ast.ImportFrom))]
+        others = [node for node in tree.body if not isinstance(node, (ast.Import, ast.ImportFrom))]
+        function = ast.FunctionDef(name="wrapped_function",
+                                   args=ast.arguments(posonlyargs=[], args=[], kwonlyargs=[], kw_defaults=[],
+                                                      defaults=[]),
+                                   body=others, decorator_list=[], lineno=-1)
+        return LCB_PRELUDE + "\n" + ast.unparse(imports) + "\n" + ast.unparse(function)
+    except Exception:  # noqa: BLE001 - LCB then executes the raw code
+        return code
+
+
+def _lcb_compile(code, timeout_s):
+    """LCB `compile_code`: exec under the time limit; a LeetCode program is `Solution()`.
+    (The check is a substring test on the code, as in LCB.)"""
+    _arm(timeout_s)
+    try:
+        module = types.ModuleType("tmp_sol", "")
+        exec(code, module.__dict__)
+        return module.Solution() if "class Solution" in code else module
+    finally:
+        _disarm()
+
+
+# ------------------------------------------------------------------ the benchmarks' guards
+
+_OS_DISABLED = ("kill", "system", "putenv", "remove", "removedirs", "rmdir", "fchdir", "setuid", "fork", "forkpty",
+                "killpg", "rename", "renames", "truncate", "replace", "unlink", "fchmod", "fchown", "chmod",
+                "chown", "chroot", "lchflags", "lchmod", "lchown", "getcwd", "chdir")
+
+
+def _reliability_guard(evalplus):
+    """The functions that LCB's and evalplus' `reliability_guard` set to None before running a
+    program (not a protection -- the sandbox is -- but programs using them fail there, so
+    they fail here too). evalplus also removes `exit` and `open`."""
+    import builtins
+    import faulthandler
+    import shutil
+    import subprocess
+
+    faulthandler.disable()
+    builtins.quit = None
+    if evalplus:
+        builtins.exit = None
+        builtins.open = None
+    os.environ["OMP_NUM_THREADS"] = "1"
+    for name in _OS_DISABLED:
+        setattr(os, name, None)
+    shutil.rmtree = shutil.move = shutil.chown = None
+    subprocess.Popen = None
+    builtins.help = None
+    for name in ("ipdb", "joblib", "resource", "psutil", "tkinter"):
+        sys.modules[name] = None
+
+
+# ------------------------------------------------------------------ timing
+
+
+class TimeoutException(Exception):
+    """Raised by the per-test timer. An Exception, as in LCB: a bare `except Exception` in the
+    program can swallow it once, so the timer keeps firing until the test ends."""
+
+
+def _on_alarm(signum, frame):
+    signal.setitimer(signal.ITIMER_REAL, 0.2)
+    raise TimeoutException("per-test time limit")
+
+
+def _arm(seconds):
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+
+
+def _disarm():
+    signal.setitimer(signal.ITIMER_REAL, 0)
+
+
+# ------------------------------------------------------------------ reporting
+
+
+class Reporter:
+    def __init__(self):
+        # A private copy of the original stdout carries the results; the program's own writes
+        # to file descriptor 1 go to stderr instead, so they can never be mistaken for one.
+        self.fd = os.dup(1)
+        os.dup2(2, 1)
+
+    def send(self, **record):
+        data = (json.dumps(record) + "\n").encode()
+        while data:
+            data = data[os.write(self.fd, data):]
+
+
+class _StderrKeeper:
+    """The program's sys.stderr: keeps the start for diagnostics, drops the rest (a chatty but
+    correct program must not hit the output limit)."""
+
+    def __init__(self, keep):
+        self.keep = keep
+        self.parts = []
+        self.size = 0
+
+    def write(self, text):
+        if self.size < self.keep:
+            self.parts.append(text[: self.keep - self.size])
+            self.size += len(self.parts[-1])
+        return len(text)
+
+    def flush(self):
+        pass
+
+    def text(self):
+        return "".join(self.parts)
+
+
+def _describe(error):
+    return f"{type(error).__name__}: {error}"[:300]
+
+
+# ------------------------------------------------------------------ the three modes
+
+
+def _run_stdin(config, source, reporter):
+    import io
+    from unittest.mock import mock_open, patch
+
+    class Capture(io.StringIO):
+        # LCB's Capturing replaces close() with a one-argument lambda: `sys.stdout.close()`
+        # raises TypeError there, and so it does here.
+        def close(self, _required):
+            return 1
+
+    timeouts = config["timeouts"]
+    code = _wrap_in_function(_unwrap_main_guard(source))
+    try:
+        module = _lcb_compile(code, timeouts[0])
+        function = getattr(module, "wrapped_function")
+    except BaseException as error:  # noqa: BLE001
+        reporter.send(event="load-failed", kind=_kind(error), detail=_describe(error))
+        return
+    reporter.send(event="loaded")
+    for index, text in enumerate(config["inputs"]):
+        capture = Capture()
+        real_stdout = sys.stdout
+        started = time.monotonic()
+        kind, detail = "ok", ""
+        sys.stdout = capture
+        try:
+            with patch("builtins.open", mock_open(read_data=text)), patch("sys.stdin", io.StringIO(text)):
+                _arm(timeouts[index])
+                try:
+                    function()
+                except SystemExit:
+                    pass  # LCB: exit() ends the test; what was printed so far is the output
+                finally:
+                    _disarm()
+        except BaseException as error:  # noqa: BLE001
+            kind, detail = _kind(error), _describe(error)
+        finally:
+            _disarm()
+            sys.stdout = real_stdout
+        seconds = time.monotonic() - started
+        if kind == "ok" and seconds > timeouts[index]:
+            kind, detail = "timeout", "the time limit passed (its timer was caught by the program)"
+        if kind == "ok":
+            reporter.send(event="test", index=index, kind="ok", value=capture.getvalue(), seconds=seconds)
+        else:
+            reporter.send(event="test", index=index, kind=kind, detail=detail, seconds=seconds)
+            return
+
+
+def _run_call(config, source, reporter):
+    timeouts = config["timeouts"]
+    code = LCB_PRELUDE + "\n\n" + source
+    try:
+        instance = _lcb_compile(code, timeouts[0])
+        method = getattr(instance, config["func_name"])
+        # LCB parses every input before running the first test: one JSON literal per line.
+        arguments = [[json.loads(line) for line in text.split("\n")] for text in config["inputs"]]
+    except BaseException as error:  # noqa: BLE001
+        reporter.send(event="load-failed", kind=_kind(error), detail=_describe(error))
+        return
+    reporter.send(event="loaded")
+    for index, args in enumerate(arguments):
+        if not _call_and_report(reporter, index, lambda: method(*args), timeouts[index], tuple_to_list=True):
+            return
+
+
+def _run_function(config, source, reporter):
+    namespace = {}
+    try:
+        exec(source, namespace)  # not timed in evalplus either: the overall deadline applies
+        function = namespace[config["func_name"]]
+        arguments = [decode_value(item) for item in config["inputs"]]
+    except BaseException as error:  # noqa: BLE001
+        reporter.send(event="load-failed", kind=_kind(error), detail=_describe(error))
+        return
+    reporter.send(event="loaded")
+    for index, args in enumerate(arguments):
+        if not _call_and_report(reporter, index, lambda: function(*args), config["timeouts"][index],
+                                tuple_to_list=False):
+            return
+
+
+def _call_and_report(reporter, index, call, timeout_s, tuple_to_list):
+    started = time.monotonic()
+    _arm(timeout_s)
+    try:
+        value = call()
+        _disarm()
+    except BaseException as error:  # noqa: BLE001
+        _disarm()
+        reporter.send(event="test", index=index, kind=_kind(error), detail=_describe(error),
+                      seconds=time.monotonic() - started)
+        return False
+    seconds = time.monotonic() - started
+    if seconds > timeout_s:
+        reporter.send(event="test", index=index, kind="timeout", seconds=seconds,
+                      detail="the time limit passed (its timer was caught by the program)")
+        return False
+    if tuple_to_list and isinstance(value, tuple):
+        value = list(value)  # LCB: "don't penalize model if it produces tuples instead of lists"
+    try:
+        encoded = encode_value(value)
+    except (Unencodable, RecursionError) as error:
+        reporter.send(event="test", index=index, kind="unencodable", detail=str(error), seconds=seconds)
+        return False
+    reporter.send(event="test", index=index, kind="ok", value=encoded, seconds=seconds)
+    return True
+
+
+def _kind(error):
+    return "timeout" if isinstance(error, TimeoutException) else "error"
+
+
+class _Swallow:
+    """evalplus `swallow_io` for the whole run: writes vanish, reading stdin raises."""
+
+    def write(self, text):
+        return len(text)
+
+    def flush(self):
+        pass
+
+    def read(self, *args):
+        raise OSError("stdin is not readable")
+
+    readline = readlines = read
+
+
+def main():
+    reporter = Reporter()
+    with open("tests.json") as handle:
+        config = json.load(handle)
+    with open("solution.py", encoding="utf-8", errors="replace") as handle:
+        source = handle.read()
+    mode = config["mode"]
+    signal.signal(signal.SIGALRM, _on_alarm)
+    keeper = _StderrKeeper(config.get("stderr_keep", 4096))
+    if mode in ("stdin", "call"):
+        sys.set_int_max_str_digits(LCB_INT_MAX_STR_DIGITS)
+    import io  # noqa: F401 - imported before the guard, as the modes need it
+    import unittest.mock  # noqa: F401
+    _reliability_guard(evalplus=mode == "function")
+    sys.stderr = keeper
+    if mode == "stdin":
+        _run_stdin(config, source, reporter)
+    elif mode == "call":
+        sys.stdout = _Swallow()
+        _run_call(config, source, reporter)
+    else:
+        sys.stdout = sys.stdin = _Swallow()
+        _run_function(config, source, reporter)
+    reporter.send(event="done", stderr=keeper.text())
+    # Like LCB's and evalplus' test process: leave without waiting for threads the program
+    # started (multiprocessing ends its children with os._exit too).
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    main()
