@@ -63,6 +63,11 @@ RUN pip install --no-deps . \
 # project's top-level expected/ folder; point the package at the copy kept here.
 ENV REPRO_EXPECTED_DIR=/opt/repro/expected
 
+# Bake the math benchmark files into the image: downloaded from their pinned commits and
+# verified by sha256 now, so a run needs no network for them (see docs/benchmarks.md).
+ENV REPRO_CACHE_DIR=/opt/repro/benchmark-cache
+RUN python -c "from repro.benchmarks.math_files import prefetch; prefetch()"
+
 # Everything that grows lives under the /data volume: model weights and datasets are
 # downloaded at run time from the hub into HF_HOME (at the pinned revisions), runs and
 # reports go to REPRO_HOME, and compile caches (vLLM, Triton) go under XDG_CACHE_HOME so
