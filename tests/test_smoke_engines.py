@@ -34,3 +34,26 @@ def test_one_experiment_through_every_backend(tmp_path):
     again = CliRunner().invoke(app, ["run", "math-dapo", "--tier", "smoke", "--out", str(tmp_path)])
     assert again.exit_code == 0, again.output
     assert sorted(p.name for p in (tmp_path / "samples").rglob("*.jsonl.gz")) == chunks
+
+
+def test_math_zoo_smoke_on_the_real_benchmark_files(tmp_path, data_dir, monkeypatch):
+    """The real loaders (verified files), the paper's template and stop strings and the
+    grader, with tiny models through vLLM."""
+    import json
+
+    from repro.benchmarks.math_files import MATH_FILES
+
+    monkeypatch.setenv("REPRO_DATA_DIR", str(data_dir))
+    result = CliRunner().invoke(app, ["run", "math-zoo-qwen7b", "--tier", "smoke", "--backend", "vllm",
+                                      "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    manifests = [json.loads(p.read_text()) for p in (tmp_path / "samples" / "vllm").rglob("manifest.json")]
+    assert len(manifests) == 12  # 2 models x 6 benchmarks
+    for manifest in manifests:
+        key = manifest["key"]
+        assert key["dataset_sha256"] == MATH_FILES[key["benchmark"]][1]
+        assert key["template"]["name"] == "qwen-boxed"
+        assert "<|im_end|>" in key["sampling"]["stop"]
+    rows = list(csv.DictReader((tmp_path / "experiments" / "math-zoo-qwen7b" / "smoke" / "vllm" / "results"
+                                / "base__aime24.csv").open()))
+    assert [row["problem_id"] for row in rows] == [f"aime24/{i:04d}" for i in range(4)]

@@ -14,8 +14,8 @@ decides which programs count as correct:
 - "stdin" and "call": LiveCodeBench `lcb_runner/evaluation/testing_util.py` as of commit
   15808c7 (2025-01-17, current when the paper was evaluated): the program is wrapped in a
   function (stdin) or loaded under LCB's import prelude (call, LeetCode `class Solution`), stdin
-  is a StringIO of the test input, `open` a mock reading it, and LCB's `reliability_guard`
-  disables the same functions.
+  is a StringIO of the test input, `open` a stand-in for LCB's mock reading it, and LCB's
+  `reliability_guard` disables the same functions.
 - "function": evalplus v0.3.1 `evalplus/eval/__init__.py`: exec the code, call the entry
   point, stdio swallowed, evalplus' `reliability_guard`.
 
@@ -23,8 +23,6 @@ Values travel with `encode_value`/`decode_value` (JSON with tags for tuples, set
 any keys and big ints), which the parent imports from this module.
 """
 
-import ast
-import base64
 import json
 import os
 import signal
@@ -63,6 +61,8 @@ def encode_value(value, depth=0):
     if kind is dict:
         return {"$dict": [[encode_value(k, depth + 1), encode_value(v, depth + 1)] for k, v in value.items()]}
     if kind in (bytes, bytearray):
+        import base64
+
         return {"$bytes": base64.b64encode(bytes(value)).decode()}
     # numpy scalars compare like the Python number they hold.
     if kind.__module__ == "numpy" and hasattr(value, "item") and getattr(value, "ndim", 1) == 0:
@@ -91,6 +91,8 @@ def decode_value(data):
         if tag == "$dict":
             return {decode_value(k): decode_value(v) for k, v in payload}
         if tag == "$bytes":
+            import base64
+
             return base64.b64decode(payload)
         raise ValueError(f"unknown tag {tag!r}")
     return data
@@ -116,6 +118,8 @@ LCB_INT_MAX_STR_DIGITS = 50000
 
 def _unwrap_main_guard(code):
     """LCB `clean_if_name`: a final `if __name__ == '__main__':` block becomes top-level code."""
+    import ast  # here, not at the top: only stdin programs pay its import time
+
     try:
         tree = ast.parse(code)
         last = tree.body[-1]
@@ -130,6 +134,8 @@ def _wrap_in_function(code):
     """LCB `make_function`: imports stay at top level, every other statement moves into
     `wrapped_function()`, which is called once per test. (So top-level names are locals of
     that function, and `global x` for one of them fails, as it does in LCB.)"""
+    import ast
+
     try:
         tree = ast.parse(code)
         imports = [node for node in tree.body if isinstance(node, (ast.Import, ast.ImportFrom))]
@@ -252,9 +258,54 @@ def _describe(error):
 # ------------------------------------------------------------------ the three modes
 
 
+class _FakeInputFile:
+    """What `open(...)` returns during an LCB stdin test: LCB patches `builtins.open` with
+    `mock_open(read_data=input)`, so any open() -- `open(0).read()` included -- reads the test
+    input from its start, whatever the arguments, and other methods do nothing.
+    (unittest.mock itself costs ~150 ms of start-up per program, hence this stand-in.)"""
+
+    def __init__(self, text):
+        self._lines = text.splitlines(keepends=True)
+        self._position = 0
+
+    def read(self, *args):
+        rest = "".join(self._lines[self._position:])
+        self._position = len(self._lines)
+        return rest
+
+    def readline(self, *args):
+        if self._position >= len(self._lines):
+            return ""
+        self._position += 1
+        return self._lines[self._position - 1]
+
+    def readlines(self, *args):
+        rest = self._lines[self._position:]
+        self._position = len(self._lines)
+        return rest
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        line = self.readline()
+        if not line:
+            raise StopIteration
+        return line
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def __getattr__(self, name):
+        return lambda *args, **kwargs: None
+
+
 def _run_stdin(config, source, reporter):
+    import builtins
     import io
-    from unittest.mock import mock_open, patch
 
     class Capture(io.StringIO):
         # LCB's Capturing replaces close() with a one-argument lambda: `sys.stdout.close()`
@@ -271,26 +322,27 @@ def _run_stdin(config, source, reporter):
         reporter.send(event="load-failed", kind=_kind(error), detail=_describe(error))
         return
     reporter.send(event="loaded")
+    real_open, real_stdin, real_stdout = builtins.open, sys.stdin, sys.stdout
     for index, text in enumerate(config["inputs"]):
         capture = Capture()
-        real_stdout = sys.stdout
         started = time.monotonic()
         kind, detail = "ok", ""
-        sys.stdout = capture
+        # LCB: stdin is a StringIO of the input, open() a mock reading it, stdout captured.
+        builtins.open = lambda *args, _text=text, **kwargs: _FakeInputFile(_text)
+        sys.stdin, sys.stdout = io.StringIO(text), capture
         try:
-            with patch("builtins.open", mock_open(read_data=text)), patch("sys.stdin", io.StringIO(text)):
-                _arm(timeouts[index])
-                try:
-                    function()
-                except SystemExit:
-                    pass  # LCB: exit() ends the test; what was printed so far is the output
-                finally:
-                    _disarm()
+            _arm(timeouts[index])
+            try:
+                function()
+            except SystemExit:
+                pass  # LCB: exit() ends the test; what was printed so far is the output
+            finally:
+                _disarm()
         except BaseException as error:  # noqa: BLE001
             kind, detail = _kind(error), _describe(error)
         finally:
             _disarm()
-            sys.stdout = real_stdout
+            builtins.open, sys.stdin, sys.stdout = real_open, real_stdin, real_stdout
         seconds = time.monotonic() - started
         if kind == "ok" and seconds > timeouts[index]:
             kind, detail = "timeout", "the time limit passed (its timer was caught by the program)"
@@ -391,8 +443,6 @@ def main():
     keeper = _StderrKeeper(config.get("stderr_keep", 4096))
     if mode in ("stdin", "call"):
         sys.set_int_max_str_digits(LCB_INT_MAX_STR_DIGITS)
-    import io  # noqa: F401 - imported before the guard, as the modes need it
-    import unittest.mock  # noqa: F401
     _reliability_guard(evalplus=mode == "function")
     sys.stderr = keeper
     if mode == "stdin":

@@ -37,6 +37,7 @@ from repro.sandbox.protections import Protections
 
 BOOTSTRAP = Path(__file__).with_name("bootstrap.py")
 PROGRAM_NAME = "main.py"
+WORKDIR_PREFIX = "repro-sandbox-"  # + the caller's pid, so leftovers can be traced to their owner
 # World-writable places a program without a private mount namespace could leave files in.
 SHARED_WRITABLE_DIRS = ("/tmp", "/var/tmp", "/dev/shm", "/run/lock")
 # Nothing of the caller's environment reaches the program (API keys, tokens, HF_TOKEN...).
@@ -65,6 +66,7 @@ class ExecutionResult:
     wall_s: float
     protections: Protections
     note: str = ""  # e.g. "memory cgroup limit reached"
+    uid: int | None = None  # the private uid the program ran as (None: the caller's)
 
 
 # ------------------------------------------------------------------ private uids
@@ -176,7 +178,7 @@ def execute(protections: Protections, source: str, stdin: str = "", *, time_limi
         _check_file_name(name)
     uid = _allocate_uid() if protections.private_uid else None
     cgroup = None
-    workdir = Path(tempfile.mkdtemp(prefix="repro-sandbox-"))
+    workdir = Path(tempfile.mkdtemp(prefix=f"{WORKDIR_PREFIX}{os.getpid()}-"))
     status_read = status_write = -1
     try:
         for name, text in files.items():
@@ -238,7 +240,7 @@ def execute(protections: Protections, source: str, stdin: str = "", *, time_limi
         if cgroup is not None and cgroup.memory_limit_hit():
             note = (note + "; " if note else "") + "memory cgroup limit reached"
         return ExecutionResult(status, returncode, stdout.decode("utf-8", "replace"),
-                               stderr.decode("utf-8", "replace"), wall_s, protections, note)
+                               stderr.decode("utf-8", "replace"), wall_s, protections, note, uid)
     finally:
         for fd in (status_read, status_write):
             if fd >= 0:
@@ -396,5 +398,5 @@ def _classify(reason: str | None, records: list[dict], process: subprocess.Popen
         signal_number = -returncode
         if signal_number == signal.SIGXCPU:
             return "timeout", returncode, "CPU time limit"
-        return "killed", returncode, signal.Signals(signal_number).name if signal_number < signal.NSIG else ""
+        return "killed", returncode, ""
     return ("ok" if returncode == 0 else "error"), returncode, ""
