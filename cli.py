@@ -133,6 +133,21 @@ def compare(experiment: Annotated[str, typer.Argument(help="Experiment id.")], t
 
 
 @app.command()
+def sandbox(solution: Annotated[Path, typer.Argument(help="A Python program (the model's solution).")],
+            problem: Annotated[Path, typer.Option("--problem", "-p", help="The problem's tests in LiveCodeBench's "
+                                                  "format: {\"tests\": [{\"input\", \"output\", \"testtype\": "
+                                                  "stdin|functional}], \"metadata\": {\"func_name\": ...}}.")]):
+    """Run one solution against one problem's tests in the sandbox; print a JSON verdict.
+
+    The same code path as the code experiments (isolation, limits, comparison rules). Exit 0
+    when every test passes, 1 otherwise.
+    """
+    from repro.sandbox.command import sandbox_command
+
+    _guard(lambda: sandbox_command(solution, problem))
+
+
+@app.command()
 def report(tier: TierOption = "full", out: OutOption = None):
     """Rebuild the Markdown/HTML report (with plots) from results on disk."""
     from repro.commands import report as report_command

@@ -142,3 +142,21 @@ def test_keep_dapo_answer_changes_the_stop_list_and_the_store(tmp_path):
     manifests = [json.loads(p.read_text()) for p in (tmp_path / "samples").rglob("dapo-qwen-32b/*/*/manifest.json")]
     stops = sorted(tuple(m["key"]["sampling"]["stop"]) for m in manifests)
     assert len(stops) == 2 and ("Answer:" in stops[0]) != ("Answer:" in stops[1])
+
+
+def test_sandbox_command_judges_one_solution(tmp_path):
+    import json
+
+    problem = tmp_path / "problem.json"
+    problem.write_text(json.dumps({"tests": [{"input": "2 3\n", "output": "5\n", "testtype": "stdin"}],
+                                   "metadata": {}}))
+    right, wrong = tmp_path / "right.py", tmp_path / "wrong.py"
+    right.write_text("a, b = map(int, input().split())\nprint(a + b)\n")
+    wrong.write_text("a, b = map(int, input().split())\nprint(a * b)\n")
+    passed = invoke("sandbox", str(right), "--problem", str(problem))
+    failed = invoke("sandbox", str(wrong), "--problem", str(problem))
+    assert passed.exit_code == 0 and json.loads(passed.output)["status"] == "pass"
+    assert failed.exit_code == 1 and json.loads(failed.output)["first_failure"] == 0
+    (tmp_path / "broken.json").write_text("{not json")
+    broken = invoke("sandbox", str(right), "--problem", str(tmp_path / "broken.json"))
+    assert broken.exit_code == 2 and "not valid JSON" in broken.output

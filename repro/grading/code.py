@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import math
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -32,7 +33,7 @@ from typing import Any
 from repro.grading import Verdict
 from repro.sandbox import limits
 from repro.sandbox.harness import decode_value, encode_value
-from repro.sandbox.runner import ExecutionResult, run_program
+from repro.sandbox.runner import ExecutionResult, SandboxSetupError, run_program
 
 HARNESS = Path(__file__).resolve().parent.parent / "sandbox" / "harness.py"
 MODES = ("stdin", "call", "function")
@@ -78,6 +79,8 @@ class TestSuite:
         outputs one JSON literal; `func_name` is the method of `class Solution` (or a function).
     mode "function": evalplus: inputs are argument tuples, outputs the expected Python values.
     """
+
+    __test__ = False  # not a pytest test class, despite the name
 
     mode: str
     inputs: tuple
@@ -173,7 +176,7 @@ def lcb_stdout_matches(got: str, expected: str) -> tuple[bool, str]:
     got_lines, expected_lines = _stripped_lines(got), _stripped_lines(expected)
     if len(got_lines) != len(expected_lines):
         return False, f"wrong answer: {len(got_lines)} output lines, expected {len(expected_lines)}"
-    for number, (mine, theirs) in enumerate(zip(got_lines, expected_lines)):
+    for number, (mine, theirs) in enumerate(zip(got_lines, expected_lines, strict=True)):
         if mine == theirs:
             continue
         a, b = _decimals(mine), _decimals(theirs)
@@ -198,7 +201,7 @@ def _mbpp_surface_area(base_edge: float, height: float) -> int:
 def _mbpp_digit_distance(a: int, b: int) -> int:
     left, right = str(a), str(b)
     width = max(len(left), len(right))
-    return sum(abs(int(x) - int(y)) for x, y in zip(left.zfill(width), right.zfill(width)))
+    return sum(abs(int(x) - int(y)) for x, y in zip(left.zfill(width), right.zfill(width), strict=True))
 
 
 # evalplus `_special_oracle.py` (v0.3.1).
@@ -293,7 +296,7 @@ class _Judge:
 
     def __init__(self, suite: TestSuite):
         self.suite = suite
-        self.buffer = b""
+        self.buffer = bytearray()
         self.passed = 0
         self.failure: tuple[str, int, str] | None = None  # (status, index, detail)
         self.done = False
@@ -302,7 +305,10 @@ class _Judge:
 
     def feed(self, chunk: bytes) -> bool:
         self.buffer += chunk
-        *lines, self.buffer = self.buffer.split(b"\n")
+        if b"\n" not in chunk:  # a long result line still arriving
+            return False
+        *lines, rest = self.buffer.split(b"\n")
+        self.buffer = bytearray(rest)
         for line in lines:
             if self.failure is None and not self.done:
                 self._record(line)
@@ -361,8 +367,40 @@ class _Judge:
         return ok, "" if ok else f"wrong answer: got {_cut(repr(got))}, expected {_cut(repr(expected))}"
 
 
+_self_check_lock = threading.Lock()
+_self_checked = False
+
+
+def _self_check() -> None:
+    """Once per process: known-correct programs must pass, in every mode. A harness that fails
+    everything (a wrong interpreter, a broken limit) must stop the run, not score every answer
+    0 -- the failure PRACTICE.md B5 describes."""
+    global _self_checked
+    with _self_check_lock:
+        if _self_checked:
+            return
+        cases = [
+            ("print(2 * int(input()))", TestSuite("stdin", ("2\n",), ("4\n",), (10.0,))),
+            ("class Solution:\n    def f(self, xs: List[int]) -> int:\n        return sum(xs)\n",
+             TestSuite("call", ("[1, 2]",), ("3",), (10.0,), "f")),
+            ("def f(x):\n    return x / 2\n", TestSuite("function", ((1,),), (0.5,), (10.0,), "f")),
+        ]
+        for source, suite in cases:
+            verdict = _check(source, suite, limits.MEMORY_MB)
+            if verdict.status != PASS:
+                protections = verdict.execution.protections.summary() if verdict.execution else "?"
+                raise SandboxSetupError(f"the code harness fails a known-correct {suite.mode} program "
+                                        f"({verdict.status}: {verdict.detail}) under [{protections}]")
+        _self_checked = True
+
+
 def check_program(source: str, tests: TestSuite, *, memory_mb: int = limits.MEMORY_MB) -> CodeVerdict:
     """Run every test of `tests` on `source` in one sandboxed child; stop at the first failure."""
+    _self_check()
+    return _check(source, tests, memory_mb)
+
+
+def _check(source: str, tests: TestSuite, memory_mb: int) -> CodeVerdict:
     judge = _Judge(tests)
     execution = run_program(
         HARNESS.read_text(encoding="utf-8"), "", time_limit_s=tests.overall_deadline_s(), memory_mb=memory_mb,

@@ -147,9 +147,11 @@ def _start_program(config, workdir, status_fd):
         _limit(resource.RLIMIT_NOFILE, limits["open_files"])
         _limit(resource.RLIMIT_STACK, limits["stack_bytes"])
         _limit(resource.RLIMIT_CORE, 0)
-        if config["uid"] is not None:
-            # Counted per uid, and ignored for root: only meaningful with the private uid.
+        if limits["processes"] is not None:
+            # Counted per uid (per user namespace on Linux 5.14+) and ignored for root: the
+            # caller sets it only for a private uid or an unprivileged caller.
             _limit(resource.RLIMIT_NPROC, limits["processes"])
+        if config["uid"] is not None:
             os.setgroups([])
             os.setresgid(config["gid"], config["gid"], config["gid"])
             os.setresuid(config["uid"], config["uid"], config["uid"])
@@ -246,19 +248,40 @@ def _supervise(config, program_pid, status_fd):
             handle.write("-1000")  # under memory pressure the cgroup kills the program, not us
     except OSError:
         pass
-    while True:
-        pid, status = os.waitpid(-1, 0)
-        if pid == program_pid:
-            break
+    record = {"event": "exit"}
+    signal.signal(signal.SIGTERM, _on_terminate)
+    try:
+        try:
+            while True:
+                pid, status = os.waitpid(-1, 0)
+                if pid == program_pid:
+                    break
+            if os.WIFSIGNALED(status):
+                record["signal"] = os.WTERMSIG(status)
+            else:
+                record["returncode"] = os.WEXITSTATUS(status)
+        finally:
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    except _Terminate:
+        # The caller's deadline passed: end the program here, so that its processes are
+        # reaped by us and not handed, as zombies, to the machine's init.
+        record["terminated"] = True
+        try:
+            os.kill(program_pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
     _kill_leftovers(config)
     _reap(block=True)
-    record = {"event": "exit"}
-    if os.WIFSIGNALED(status):
-        record["signal"] = os.WTERMSIG(status)
-    else:
-        record["returncode"] = os.WEXITSTATUS(status)
     _write_record(status_fd, record)
     os._exit(0)
+
+
+class _Terminate(Exception):
+    pass
+
+
+def _on_terminate(signum, frame):
+    raise _Terminate()
 
 
 def main():

@@ -79,6 +79,8 @@ def find_cgroup_support() -> tuple[CgroupSupport | None, str]:
     if any(parents.values()):
         _sweep_stale(p for p in parents.values() if p)
         return CgroupSupport(1, parents.get("pids"), parents.get("memory")), ""
+    if parents:
+        return None, f"cgroup v1 {' and '.join(parents)} hierarchies not writable here"
     for point, _ in mounts.get("cgroup2", []):
         if "" not in own:
             break
@@ -164,19 +166,19 @@ class RunCgroup:
                 pass
         return found
 
-    def kill_all(self, deadline_s: float = 2.0) -> bool:
-        """SIGKILL every process of the run until none is left (a fork bomb races, but the
-        pids limit bounds it). True when the cgroup is empty."""
+    def kill_all(self, deadline_s: float = 2.0, spare: frozenset[int] | set[int] = frozenset()) -> bool:
+        """SIGKILL every process of the run but `spare` until none is left (a fork bomb races,
+        but the pids limit bounds it). True when nothing but `spare` is left."""
         stop = time.monotonic() + deadline_s
         while time.monotonic() < stop:
             for d in self.dirs:
                 kill_file = d / "cgroup.kill"  # v2, Linux 5.14+: atomic
-                if kill_file.exists():
+                if not spare and kill_file.exists():
                     try:
                         kill_file.write_text("1")
                     except OSError:
                         pass
-            pids = self.pids()
+            pids = self.pids() - set(spare)
             if not pids:
                 return True
             for pid in pids:
@@ -185,7 +187,7 @@ class RunCgroup:
                 except ProcessLookupError:
                     pass
             time.sleep(0.005)
-        return not self.pids()
+        return not self.pids() - set(spare)
 
     def memory_limit_hit(self) -> bool:
         """Did the kernel kill a process of the run for exceeding the memory limit?"""

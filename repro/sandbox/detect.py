@@ -146,7 +146,8 @@ def _detect() -> Protections:
         notes.append(f"cgroup: {why}")
     root = os.geteuid() == 0
     if not root:
-        notes.append("uid: not root, so the program runs as the caller's uid (RLIMIT_NPROC not set)")
+        notes.append("uid: not root, so the program runs as the caller's uid "
+                     "(RLIMIT_NPROC = the caller's process count + the run's allowance)")
     choices = itertools.product([True, False] if namespaces else [False],
                                 [True, False] if root else [False],
                                 [True, False] if cgroup_support else [False])
@@ -161,7 +162,7 @@ def _detect() -> Protections:
             private_uid=use_uid,
             cgroup=f"v{cgroup_support.version}" if use_cgroup else None,
             cgroup_controllers=controllers,
-            rlimits=BASE_RLIMITS + (("NPROC",) if use_uid else ()),
+            rlimits=BASE_RLIMITS + (("NPROC",) if use_uid or not root else ()),
             unshare_argv=unshare_argv if use_namespaces else (),
             cgroup_support=cgroup_support if use_cgroup else None,
         )

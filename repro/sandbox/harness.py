@@ -259,10 +259,12 @@ def _describe(error):
 
 
 class _FakeInputFile:
-    """What `open(...)` returns during an LCB stdin test: LCB patches `builtins.open` with
-    `mock_open(read_data=input)`, so any open() -- `open(0).read()` included -- reads the test
-    input from its start, whatever the arguments, and other methods do nothing.
-    (unittest.mock itself costs ~150 ms of start-up per program, hence this stand-in.)"""
+    """What `builtins.open(...)` returns during an LCB stdin test: LCB patches it with
+    `mock_open(read_data=input)`, so any call reads the test input from its start, whatever the
+    arguments, and other methods do nothing. (Note that LCB's prelude has already bound the
+    real `open` into the program's globals via `from builtins import *`, so a plain `open(0)`
+    in a program still reads the test process's empty stdin, there as here.)
+    unittest.mock itself costs ~150 ms of start-up per program, hence this stand-in."""
 
     def __init__(self, text):
         self._lines = text.splitlines(keepends=True)
@@ -317,7 +319,7 @@ def _run_stdin(config, source, reporter):
     code = _wrap_in_function(_unwrap_main_guard(source))
     try:
         module = _lcb_compile(code, timeouts[0])
-        function = getattr(module, "wrapped_function")
+        function = module.wrapped_function
     except BaseException as error:  # noqa: BLE001
         reporter.send(event="load-failed", kind=_kind(error), detail=_describe(error))
         return
@@ -366,7 +368,8 @@ def _run_call(config, source, reporter):
         return
     reporter.send(event="loaded")
     for index, args in enumerate(arguments):
-        if not _call_and_report(reporter, index, lambda: method(*args), timeouts[index], tuple_to_list=True):
+        if not _call_and_report(reporter, index, lambda args=args: method(*args), timeouts[index],
+                                tuple_to_list=True):
             return
 
 
@@ -381,7 +384,7 @@ def _run_function(config, source, reporter):
         return
     reporter.send(event="loaded")
     for index, args in enumerate(arguments):
-        if not _call_and_report(reporter, index, lambda: function(*args), config["timeouts"][index],
+        if not _call_and_report(reporter, index, lambda args=args: function(*args), config["timeouts"][index],
                                 tuple_to_list=False):
             return
 
@@ -441,7 +444,7 @@ def main():
     mode = config["mode"]
     signal.signal(signal.SIGALRM, _on_alarm)
     keeper = _StderrKeeper(config.get("stderr_keep", 4096))
-    if mode in ("stdin", "call"):
+    if mode in ("stdin", "call") and hasattr(sys, "set_int_max_str_digits"):  # Python >= 3.11
         sys.set_int_max_str_digits(LCB_INT_MAX_STR_DIGITS)
     _reliability_guard(evalplus=mode == "function")
     sys.stderr = keeper

@@ -75,6 +75,9 @@ UID_BASE = int(os.environ.get("REPRO_SANDBOX_UID_BASE", "2000000"))
 UID_SPAN = int(os.environ.get("REPRO_SANDBOX_UID_SPAN", "65536"))
 # After the deadline, how long to wait for the child tree to die before giving up loudly.
 KILL_GRACE_S = 5.0
+# Without a PID namespace: how long the supervisor gets to kill and reap the program after
+# the deadline before its whole process group is killed.
+SUPERVISOR_GRACE_S = 1.0
 
 # ---------------------------------------------------------------- interpreter
 # The interpreter the program runs under. It must be runnable by the unprivileged uid:
@@ -83,6 +86,7 @@ KILL_GRACE_S = 5.0
 # unprivileged uid could run it.
 DEFAULT_INTERPRETER = "/usr/bin/python3"
 INTERPRETER_ENV = "REPRO_SANDBOX_PYTHON"
-# Opt-in to running untrusted code as root with neither a private uid nor a PID namespace
-# (nothing then stops `kill -9 -1` or `rm -rf /`): refused unless this variable is "1".
+# Opt-in to running untrusted code as root without the private uid (namespaces do not take
+# root's capabilities away: it could remount or mount the host's disk, and without a PID
+# namespace `kill -9 -1` reaches everything): refused unless this variable is "1".
 ALLOW_WEAK_ENV = "REPRO_SANDBOX_ALLOW_WEAK"

@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 
 from repro.sandbox.cgroups import CgroupSupport
 
-# Always set in the program's process before it starts (RLIMIT_NPROC only with a private uid:
-# the kernel ignores it for root and counts it per uid).
+# Always set in the program's process before it starts. RLIMIT_NPROC comes on top with a
+# private uid or for an unprivileged caller (the kernel ignores it for root).
 BASE_RLIMITS = ("AS", "CPU", "FSIZE", "NOFILE", "STACK", "CORE")
 
 
@@ -48,8 +48,8 @@ class Protections:
 
     @property
     def process_limit(self) -> bool:
-        """A fork bomb is bounded (RLIMIT_NPROC under a private uid, or the pids cgroup)."""
-        return self.private_uid or "pids" in self.cgroup_controllers
+        """A fork bomb is bounded (RLIMIT_NPROC, which root ignores, or the pids cgroup)."""
+        return "NPROC" in self.rlimits or "pids" in self.cgroup_controllers
 
     @property
     def memory_limit_total(self) -> bool:

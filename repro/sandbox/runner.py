@@ -49,7 +49,7 @@ _READ_CHUNK = 65536
 STATUSES = ("ok", "error", "timeout", "killed", "output-limit", "stopped")
 
 
-class SandboxSetupError(RuntimeError):
+class SandboxSetupError(EnvironmentNotSupportedError):
     """The sandbox itself failed to start the program (never the program's fault). Raised,
     never turned into a failed verdict: a broken sandbox must not silently score answers 0."""
 
@@ -108,6 +108,23 @@ def processes_of_uid(uid: int) -> list[int]:
     return found
 
 
+def children_of(pid: int) -> list[int]:
+    """Pids whose parent is `pid` (zombies included)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as handle:
+                stat = handle.read()
+        except OSError:
+            continue
+        # The command name may hold spaces or parentheses: fields start after the last ")".
+        if stat[stat.rfind(")") + 2:].split()[1] == str(pid):
+            found.append(int(entry))
+    return found
+
+
 def _kill_uid(interpreter: str, uid: int) -> None:
     """SIGKILL every process of `uid`: `kill(-1)` run AS that uid reaches exactly those."""
     code = "import os, signal\ntry:\n    os.kill(-1, signal.SIGKILL)\nexcept ProcessLookupError:\n    pass\n"
@@ -154,13 +171,25 @@ def run_program(source: str, stdin: str = "", *, time_limit_s: float, memory_mb:
     from repro.sandbox.detect import detect_protections
 
     protections = detect_protections()
-    if (os.geteuid() == 0 and not protections.signal_isolated
-            and os.environ.get(limits.ALLOW_WEAK_ENV) != "1"):
+    if os.geteuid() == 0 and not protections.private_uid and os.environ.get(limits.ALLOW_WEAK_ENV) != "1":
+        # Root keeps its capabilities inside unshare's namespaces (no user namespace): it could
+        # mount the host's disk. Without the private uid there is no real barrier.
         raise EnvironmentNotSupportedError(
-            "the code sandbox would run untrusted programs as root with neither a private uid nor a PID "
-            f"namespace ({protections.summary()}); set {limits.ALLOW_WEAK_ENV}=1 to accept that")
+            f"the code sandbox would run untrusted programs as root ({protections.summary()}); make "
+            f"{limits.INTERPRETER_ENV} an interpreter that other users can run (e.g. /usr/bin/python3), "
+            f"or set {limits.ALLOW_WEAK_ENV}=1 to accept the risk")
     return execute(protections, source, stdin, time_limit_s=time_limit_s, memory_mb=memory_mb,
                    output_limit_bytes=output_limit_bytes, extra_files=extra_files, on_stdout=on_stdout)
+
+
+def _process_limit(protections: Protections) -> int | None:
+    """RLIMIT_NPROC for the program, or None where the kernel would ignore it (root)."""
+    if protections.private_uid:
+        return limits.MAX_PROCESSES  # the uid is the run's alone
+    if "NPROC" in protections.rlimits and os.geteuid() != 0:
+        # The caller's own uid: its processes elsewhere count too, so the run gets this many more.
+        return len(processes_of_uid(os.getuid())) + limits.MAX_PROCESSES
+    return None
 
 
 def _check_file_name(name: str) -> None:
@@ -212,7 +241,7 @@ def execute(protections: Protections, source: str, stdin: str = "", *, time_limi
                 "file_bytes": limits.MAX_FILE_BYTES,
                 "open_files": limits.MAX_OPEN_FILES,
                 "stack_bytes": limits.STACK_BYTES,
-                "processes": limits.MAX_PROCESSES,
+                "processes": _process_limit(protections),
             },
         }
         argv = [*protections.unshare_argv, protections.interpreter, "-I", "-S", str(BOOTSTRAP), json.dumps(config)]
@@ -317,18 +346,36 @@ def _kill_tree(process: subprocess.Popen, protections: Protections, cgroup: RunC
                uid: int | None) -> None:
     """SIGKILL everything the run started, never anything else."""
     if protections.pid_isolated:
-        # The namespace's init dies with `unshare` (--kill-child), and with it every process
-        # of the namespace, whatever session or process group it moved to.
+        # Kill the namespace's init (the supervisor, `unshare`'s only child): the kernel then
+        # kills every process of the namespace, whatever session or group it moved to, the
+        # dying init reaps them, and `unshare` reaps the init and exits -- no zombie is handed
+        # to the machine's init. The process group is the fallback.
+        for pid in children_of(process.pid):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        try:
+            process.wait(timeout=limits.SUPERVISOR_GRACE_S)
+        except subprocess.TimeoutExpired:
+            pass
         _killpg(process.pid)
         return
-    # First the program's processes, while the supervisor lives to reap them (no zombie is
-    # handed to the machine's init); then the process group.
+    # Without a PID namespace, killing the supervisor first would hand the program's
+    # processes to the machine's init, which may never reap them (it does not here). So the
+    # supervisor is asked to end the program and reap it (SIGTERM), the program's processes
+    # are killed by cgroup and uid around it, and only then the process group goes.
+    supervisor = process.pid
+    try:
+        os.kill(supervisor, signal.SIGTERM)
+    except ProcessLookupError:
+        pass
     if cgroup is not None:
-        cgroup.kill_all()
+        cgroup.kill_all(spare={supervisor})
     if uid is not None:
         _kill_uid(protections.interpreter, uid)
     try:
-        process.wait(timeout=0.5)
+        process.wait(timeout=limits.SUPERVISOR_GRACE_S)
     except subprocess.TimeoutExpired:
         pass
     _killpg(process.pid)
