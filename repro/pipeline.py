@@ -39,7 +39,7 @@ from repro.tiers import SAMPLES_PER_ROUND, Tier
 DEFAULT_RUN_SEED = 0
 # Requests per chunk: a killed run loses at most one chunk of work.
 CHUNK_REQUESTS = {"simulated": 256, "vllm": 64, "hf": 4}
-GRADER_NAME = "math-basic-v1"
+GRADER_NAME = "math-paper-v1"  # the paper's evaluator semantics (docs/math_grader_parity.md)
 
 # Progress reporting: a callable (label, total) -> context manager yielding an update(n) function.
 ProgressFactory = Callable[[str, int], Any]

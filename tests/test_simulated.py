@@ -34,8 +34,9 @@ def test_simulated_pass_at_k_is_within_tolerance_of_its_analytic_truth(tmp_path,
     store = SampleStore.open(tmp_path / "s", {"seed": seed})
     context = RunContext(tmp_path, get_tier("smoke"), ("simulated",), run_seed=seed, grading_workers=1)
     try:
-        generate(store, backend, problems, "qwen-boxed", PARAMS, per_round, math.ceil(n / per_round), context, "t")
-        verdicts = grade_store(store, {pr.problem_id: pr for pr in problems}, context, "t")
+        generate(store, backend, problems, "qwen-boxed", PARAMS, per_round, math.ceil(n / per_round), context, "t",
+                 benchmark="math500")
+        verdicts = grade_store(store, {pr.problem_id: pr for pr in problems}, context, "t", benchmark="math500")
     finally:
         context.close()
     n_arr, c_arr = counts(problems, verdicts, n, per_round)

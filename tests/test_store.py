@@ -36,7 +36,8 @@ def fill(root: Path, shard: Shard = WHOLE, rounds: int = 3) -> SampleStore:
     store = SampleStore.open(root, KEY)
     context = RunContext(root.parent, get_tier("smoke"), ("simulated",), run_seed=5, shard=shard, grading_workers=1)
     try:
-        generate(store, make_backend(problems), problems, "qwen-boxed", PARAMS, 4, rounds, context, "test")
+        generate(store, make_backend(problems), problems, "qwen-boxed", PARAMS, 4, rounds, context, "test",
+                 benchmark="gsm8k")
     finally:
         context.close()
     return store
@@ -165,16 +166,17 @@ def test_grades_are_reused_and_redone_when_samples_change(tmp_path):
     store = fill(tmp_path / "s")
     problems = {p.problem_id: p for p in make_problems()}
     context = RunContext(tmp_path, get_tier("smoke"), ("simulated",), grading_workers=1)
-    first = grade_store(store, problems, context, "test")
+    first = grade_store(store, problems, context, "test", benchmark="gsm8k")
     grades = sorted((tmp_path / "s" / "grades").rglob("*.json"))
     stamps = [g.stat().st_mtime_ns for g in grades]
-    assert grade_store(store, problems, context, "test") == first
+    assert grade_store(store, problems, context, "test", benchmark="gsm8k") == first
     assert [g.stat().st_mtime_ns for g in grades] == stamps, "cached verdicts must be reused"
     # Simulated sample texts carry the answer: the verdicts must match the probabilities'
     # extremes (p = 0 never right).
     for (pid, _), marks in first.items():
         if problems[pid].index % 5 == 0:
             assert not any(marks)
+    assert any(any(marks) for marks in first.values()), "right answers must be graded right"
     assert len(first) == 23 * 3
     context.close()
 

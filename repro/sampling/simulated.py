@@ -63,8 +63,10 @@ class SimulatedBackend:
 
 
 def _wrong_answer(truth: str, salt: int) -> str:
-    """An answer in the same format that no grader should accept."""
+    """An answer that no grader should accept: a nearby integer for numeric truths, else a
+    large negative integer. (Variations of a symbolic truth are not safe: the paper's
+    evaluator reads "(1,2) + 1" as the tuple (1,2).)"""
     try:
         return str(int(float(truth)) + 1 + salt % 7)
     except ValueError:
-        return f"{truth} + {1 + salt % 7}"
+        return str(-(1000003 + salt % 7))
