@@ -29,7 +29,8 @@ truth is wrapped in `\\boxed{}` and extracted like an output), see `normalize_gr
 Deliberate differences (all counted in the parity study):
 - LaTeX is parsed with sympy's own `parse_latex` (as the official does, sympy 1.12 there), then a
   guarded `parse_expr`, then `latex2sympy2_extended` (the maintained fork of the vendored
-  `latex2sympy2` the official uses as its last resort).
+  `latex2sympy2` the official uses as its last resort), wrapped so that lists, braces and
+  intervals read as the vendored parser reads them (`_read_lists_like_vendored`).
 - `parse_expr` evaluates Python; it is only called on strings made of safe characters whose
   names are plain symbols or known math functions (the official calls it on anything).
 - Length and size caps keep sympy away from inputs that would not finish (see `MAX_SYMPY_CHARS`
@@ -44,6 +45,7 @@ import builtins
 import keyword
 import math
 import re
+import warnings
 from functools import lru_cache
 
 from word2number import w2n
@@ -400,10 +402,35 @@ RELATIVE_TOLERANCE = 1e-4
 
 
 def _choice_letter(text: str) -> str:
-    """The multiple-choice letter a free-text answer names (the official `choice_answer_clean`)."""
+    """The multiple-choice letter an answer names: the last standalone A-E, else the text.
+
+    (grader.py's `choice_answer_clean`, used inside `math_equal`.)
+    """
     text = text.strip("\n").rstrip(".").rstrip("/").strip(" ").lstrip(":")
     letters = _CHOICE_LETTER.findall(text.upper())
     answer = letters[-1] if letters else text.strip().strip(".")
+    return answer.rstrip(".").rstrip("/")
+
+
+_CHOICE_TRIGGERS = ("choice is", "answer is")
+
+
+def _choice_from_output(output: str) -> str:
+    """The letter a whole output chooses (parser.py's `choice_answer_clean`, which
+    `math_eval.py` applies to outputs graded against a one-letter key).
+
+    After the last "choice is" / "answer is" the first standalone A-E counts, otherwise the
+    last one of the text; an output repeating a trigger (few-shot echo) is cut at its first
+    blank line first.
+    """
+    text = output.strip("\n")
+    if any(text.count(trigger) > 1 for trigger in _CHOICE_TRIGGERS):
+        text = text.split("\n\n")[0]
+    pieces = re.split("|".join(_CHOICE_TRIGGERS), text)
+    after_trigger = len(pieces) > 1
+    text = pieces[-1].strip("\n").rstrip(".").rstrip("/").strip(" ").lstrip(":")
+    letters = _CHOICE_LETTER.findall(text.upper()) or [text.strip().strip(".")]
+    answer = letters[0] if after_trigger else letters[-1]
     return answer.rstrip(".").rstrip("/")
 
 
@@ -556,6 +583,8 @@ MAX_SYMPY_CHARS = 600
 MAX_EXPONENT = 100_000
 _EXPONENT_LITERAL = re.compile(r"(?:\^|\*\*)\s*[{(]?\s*(\d+)")
 _FACTORIAL_LITERAL = re.compile(r"(\d+)\s*[})]?\s*!")
+# A factorial of a bracket holding a power: (10^{7})!.
+_FACTORIAL_OF_POWER = re.compile(r"(?:\^|\*\*)[^!()]*[)}]\s*!")
 # A number raised to a number raised to something: 2^{10^{10}}, 10^{10}^{10}, 9**9**9.
 _POWER_TOWER = re.compile(r"(?:\^|\*\*)\s*[{(]?\s*\d+\s*[})]?\s*(?:\^|\*\*)")
 # Names parse_expr may see: math functions and constants; other known names (sympy's own
@@ -576,7 +605,7 @@ def _too_costly_for_sympy(text: str) -> bool:
         return True
     if _POWER_TOWER.search(text):
         return True
-    if "!" in text and ("^" in text or "**" in text):  # (10^7)!: a factorial of a power
+    if _FACTORIAL_OF_POWER.search(text):
         return True
     literals = _EXPONENT_LITERAL.findall(text) + _FACTORIAL_LITERAL.findall(text)
     return any(len(digits) > 6 or int(digits) > MAX_EXPONENT for digits in literals)
@@ -609,9 +638,88 @@ def _parsers():
     def guarded_parse_expr(text: str):
         if not _safe_for_parse_expr(text):
             raise ValueError("not a safe plain expression")
-        return parse_expr(text)
+        with warnings.catch_warnings():  # Python warns about odd syntax such as "(1,2)(3)"
+            warnings.simplefilter("ignore", SyntaxWarning)
+            return parse_expr(text)
 
-    return (parse_latex, guarded_parse_expr, latex2sympy)
+    def like_vendored_latex2sympy(text: str):
+        return _read_lists_like_vendored(text, latex2sympy)
+
+    return (parse_latex, guarded_parse_expr, like_vendored_latex2sympy)
+
+
+def _top_level_split(text: str, separator: str = ",") -> list[str]:
+    """Split at separators outside any bracket pair."""
+    parts, depth, start = [], 0, 0
+    for position, char in enumerate(text):
+        if char in "([{":
+            depth += 1
+        elif char in ")]}":
+            depth -= 1
+        elif char == separator and depth == 0:
+            parts.append(text[start:position])
+            start = position + 1
+    parts.append(text[start:])
+    return parts
+
+
+def _closing_bracket(text: str) -> int:
+    """Index of the bracket that closes text[0], or -1."""
+    depth = 0
+    for position, char in enumerate(text):
+        if char in "([{":
+            depth += 1
+        elif char in ")]}":
+            depth -= 1
+            if depth == 0:
+                return position
+    return -1
+
+
+def _read_lists_like_vendored(text: str, parse):
+    """The last-resort parse, with the list rules of the official's vendored latex2sympy2.
+
+    latex2sympy2_extended reads "{a, b}" as a set, "(a, b)" as an interval or tuple and
+    "{a}" as a one-element set; the vendored parser the official falls back to reads a comma
+    list (bare, or in [] or {}) as an ordered Python list and ignores what follows its closing
+    bracket, reads "{a}" as a group, and cannot parse comma lists in parentheses (intervals,
+    tuples, unions of them) nor, mostly, units spelled "\\mathrm{~m}". Matching it keeps the
+    verdicts the paper got: for instance "{1, 2}" and "{2, 1}" are different lists there.
+    """
+    if "~" in text:  # "\mathrm{~m}": the vendored parser reads "~" as a space and then mostly fails
+        raise ValueError("the vendored parser cannot read this unit spelling")
+    opener = text[:1]
+    if opener == "(" and len(_top_level_split(text[1:_closing_bracket(text)])) > 1:
+        raise ValueError("the vendored parser cannot read comma lists in parentheses")
+    if opener in ("[", "{"):
+        close = _closing_bracket(text)
+        if close > 0:
+            items = _top_level_split(text[1:close])
+            if len(items) > 1:
+                return [parse(_braces_as_groups(item)) for item in items]
+    items = _top_level_split(text)
+    if len(items) > 1:
+        return [parse(_braces_as_groups(item)) for item in items]
+    return parse(_braces_as_groups(text))
+
+
+# A brace that opens a group, not a command argument: at the start or after an operator.
+_GROUP_CONTEXT = set("([{,+-*/=<>")
+
+
+def _braces_as_groups(text: str) -> str:
+    """'{{080}}+1' -> '((080))+1': brace groups become parentheses (command arguments such as
+    \\frac{a}{b} or x^{2} stay), as the vendored parser reads them."""
+    chars, openers = list(text), []
+    for position, char in enumerate(text):
+        if char == "{":
+            before = text[:position].rstrip()[-1:]
+            openers.append(position if before == "" or before in _GROUP_CONTEXT else -1)
+        elif char == "}" and openers:
+            start = openers.pop()
+            if start >= 0 and len(_top_level_split(text[start + 1 : position])) == 1:
+                chars[start], chars[position] = "(", ")"
+    return "".join(chars)
 
 
 @lru_cache(maxsize=1)
@@ -672,7 +780,7 @@ def _is_choice_key(reference: str) -> bool:
 def _apply_choice_key(prediction: str, reference: str, output: str) -> str:
     """The official post-processing of predictions against multiple-choice keys."""
     if reference in _CHOICES and prediction not in _CHOICES:
-        return _choice_letter(output)
+        return _choice_from_output(output)
     if _is_choice_key(reference) and not _is_choice_key(prediction):
         return "".join(char for char in prediction if char in _CHOICES)
     return prediction
@@ -687,3 +795,20 @@ def grade(problem: Problem, output: str, benchmark: str | None = None) -> Verdic
     how = _math_equal(prediction, reference)
     detail = f"route={route}; " + (f"equal by {how}" if how else f"not equal to {reference!r}")
     return Verdict(how is not None, prediction or None, detail)
+
+
+# ---------------------------------------------------------------------------------------------
+# Warm-up
+# ---------------------------------------------------------------------------------------------
+
+
+def warm_up() -> None:
+    """Load sympy and the three LaTeX parsers now (about 2 s on a laptop core)."""
+    symbolic_equal("\\frac{1}{2}", "0.5")  # parse_latex
+    _to_sympy("(1,2)")  # parse_expr (parse_latex refuses it)
+    _to_sympy("\\begin{pmatrix}1\\end{pmatrix}")  # latex2sympy2_extended
+
+
+# At import: the grading pool imports a grader in each worker before it starts the 3 s timer of
+# any pair, so this one-off cost is not charged to the first symbolic pair of every worker.
+warm_up()
