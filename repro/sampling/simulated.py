@@ -51,22 +51,13 @@ class SimulatedBackend:
         correct = rng.random(request.n) < self._p[request.problem_id]
         truth = self._answers[request.problem_id]
         completions = []
-        for index, is_correct in enumerate(correct):
-            answer = truth if is_correct else _wrong_answer(truth, index)
+        for is_correct in correct:
             # Short on purpose: simulated runs store millions of samples in the smoke tier.
-            text = f"simulated \\boxed{{{answer}}}"
+            # A wrong sample states no answer at all: any wrong value could be slow for a
+            # symbolic grader, and some (e.g. "(1,2) + 1") even pass the paper's evaluator.
+            text = f"simulated \\boxed{{{truth}}}" if is_correct else "simulated: no final answer"
             completions.append(Completion(text=text, finish_reason="stop", num_tokens=len(text.split())))
         return completions
 
     def close(self) -> None:
         pass
-
-
-def _wrong_answer(truth: str, salt: int) -> str:
-    """An answer that no grader should accept: a nearby integer for numeric truths, else a
-    large negative integer. (Variations of a symbolic truth are not safe: the paper's
-    evaluator reads "(1,2) + 1" as the tuple (1,2).)"""
-    try:
-        return str(int(float(truth)) + 1 + salt % 7)
-    except ValueError:
-        return str(-(1000003 + salt % 7))
