@@ -933,8 +933,8 @@ def _math_verify_section(records: list[dict]) -> list[str]:
              f"{len(differing):,} ({_rate(len(differing), len(checked))}): "
              f"{sum(r['mv_correct'] for r in differing)} it accepts and the official rejects, "
              f"{sum(not r['mv_correct'] for r in differing)} the reverse. It is a different grader "
-             "(its own extraction over the whole output, set and interval semantics, no percentage "
-             "rule, no unit-word deletion), so this is context, not a target. Largest differences by "
+             "(its own extraction over the whole output, its own handling of units, sets and intervals, "
+             "no percentage rule), so this is context, not a target. Largest differences by "
              "answer style and by route:", "",
              "| variant or route | pairs | math-verify differs | accepts, official rejects | rejects, official accepts |",
              "|---|---|---|---|---|"]
