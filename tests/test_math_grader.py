@@ -236,6 +236,7 @@ def test_tuple_and_matrix_equality(prediction, reference, equal):
         ("{1+\\sqrt{5},-2}", "{1+\\sqrt{5},-2}", True),
         ("{-2,1+\\sqrt{5}}", "{1+\\sqrt{5},-2}", False),
         ("{045}", "45", True),
+        ("f(n)\\=n", "f(n)=n", False),  # "\ " spacing: no parser of the official reads it
     ],
 )
 def test_symbolic_equality(prediction, reference, equal):

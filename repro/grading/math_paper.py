@@ -676,6 +676,10 @@ def _closing_bracket(text: str) -> int:
     return -1
 
 
+# Spacing the vendored parser fails on: "~" (as in "\mathrm{~m}", mostly), "\ ", "\;", "\:", "\!".
+_VENDORED_UNREADABLE = re.compile(r"~|\\[ ;:!]")
+
+
 def _read_lists_like_vendored(text: str, parse):
     """The last-resort parse, with the list rules of the official's vendored latex2sympy2.
 
@@ -683,11 +687,12 @@ def _read_lists_like_vendored(text: str, parse):
     "{a}" as a one-element set; the vendored parser the official falls back to reads a comma
     list (bare, or in [] or {}) as an ordered Python list and ignores what follows its closing
     bracket, reads "{a}" as a group, and cannot parse comma lists in parentheses (intervals,
-    tuples, unions of them) nor, mostly, units spelled "\\mathrm{~m}". Matching it keeps the
-    verdicts the paper got: for instance "{1, 2}" and "{2, 1}" are different lists there.
+    tuples, unions of them) nor spacing commands such as "\\ " or "~" (units spelled
+    "\\mathrm{~m}"). Matching it keeps the verdicts the paper got: for instance "{1, 2}" and
+    "{2, 1}" are different lists there.
     """
-    if "~" in text:  # "\mathrm{~m}": the vendored parser reads "~" as a space and then mostly fails
-        raise ValueError("the vendored parser cannot read this unit spelling")
+    if _VENDORED_UNREADABLE.search(text):
+        raise ValueError("the vendored parser cannot read this spacing")
     opener = text[:1]
     if opener == "(" and len(_top_level_split(text[1:_closing_bracket(text)])) > 1:
         raise ValueError("the vendored parser cannot read comma lists in parentheses")
