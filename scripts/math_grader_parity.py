@@ -806,7 +806,7 @@ python3.11 -m venv "$SCRATCH/venv-mv"          # math-verify needs a newer sympy
     --math-verify-python "$SCRATCH/venv-mv/bin/python" \\
     --data-dir "$REPRO_DATA_DIR" {options}
 ```
-(The scratch copy used for the numbers below was taken with `git show` from a mirror at fd2cf37,
+(The scratch copy used for the numbers above was taken with `git show` from a mirror at fd2cf37,
 without the data folder; a clone at that commit is equivalent. `--report-only WORK_DIR` rebuilds
 this file from a finished run's records. The verdicts recorded in the golden cases
 (`tests/golden/math_grading_cases.jsonl`) are the official's: `--check-golden` with that file

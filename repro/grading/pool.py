@@ -62,7 +62,8 @@ def default_workers() -> int:
     return max(1, os.cpu_count() or 1)
 
 
-class _PairTimeout(Exception):
+class _PairTimeout(BaseException):
+    # BaseException: graders and sympy catch Exception widely and would swallow the timer.
     pass
 
 
