@@ -6,6 +6,7 @@ import os
 import signal
 import time
 
+from repro.errors import EnvironmentNotSupportedError
 from repro.grading import Verdict
 
 
@@ -22,4 +23,8 @@ def slow_or_right(problem, output: str) -> Verdict:
         os._exit(3)
     if output == "raise":
         raise RuntimeError("grader bug")
+    if output == "broken":
+        raise EnvironmentNotSupportedError("the sandbox cannot start programs here")
+    if output == "sleep-1s":
+        time.sleep(1.0)
     return Verdict(output == problem.answer, output)

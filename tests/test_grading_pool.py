@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import time
 
-from repro.grading.pool import GradingPool
+import pytest
+
+from repro.grading.pool import GraderBrokenError, GradingPool
 from repro.problems import Problem
 
 SPEC = "graders_for_tests:slow_or_right"
@@ -50,3 +52,29 @@ def test_crashes_and_exceptions_are_wrong_and_the_pool_goes_on():
     assert [v.correct for v in verdicts] == [True, False, True, False, True]
     assert "grader error" in verdicts[3].detail and "died" in verdicts[1].detail
     assert [v.correct for v in again] == [True, False]
+
+
+def test_a_grader_that_cannot_work_stops_the_run_instead_of_marking_answers_wrong():
+    # A broken environment (e.g. a sandbox that cannot start programs) is never a sample's
+    # fault: scoring every answer 0 would publish a false result.
+    with GradingPool(SPEC, workers=1, timeout_s=2, batch_size=2) as pool:
+        with pytest.raises(GraderBrokenError, match="cannot start programs"):
+            pool.grade(pairs(["ok", "broken", "ok"]))
+
+
+def test_without_a_pair_timer_slow_pairs_finish_and_the_backstop_still_kills():
+    # Code graders enforce their own limits: the pool must not cut them at 3 s...
+    with GradingPool(SPEC, workers=1, timeout_s=None, batch_size=1, backstop_per_pair_s=20) as pool:
+        verdicts = pool.grade([(Problem("p", 0, "q", "sleep-1s"), "sleep-1s")])
+    assert verdicts[0].correct
+    # ... but a pair that never ends is still killed by the parent, and only it is charged.
+    with GradingPool(SPEC, workers=1, timeout_s=None, batch_size=1, backstop_per_pair_s=0.5,
+                     backstop_slack_s=0.5) as pool:
+        verdicts = pool.grade(pairs(["ok", "hang", "ok"]))
+    assert [v.correct for v in verdicts] == [True, False, True]
+    assert "killed" in verdicts[1].detail
+
+
+def test_a_pool_without_timer_or_backstop_is_refused():
+    with pytest.raises(ValueError, match="backstop"):
+        GradingPool(SPEC, timeout_s=None)

@@ -26,6 +26,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 
+from repro.errors import ReproError
 from repro.grading import Verdict
 from repro.problems import Problem
 
@@ -39,6 +40,17 @@ TIMEOUT_DETAIL = "timeout"
 GRADERS = {
     "math-basic-v1": "repro.grading.math_basic:grade",
     "math-paper-v1": "repro.grading.math_paper:grade",
+    "code-v1": "repro.grading.code:grade",
+}
+
+# Pool settings that differ from the math defaults. A code check runs a sandboxed program
+# that enforces the benchmark's own time limits (6 s per LiveCodeBench test, evalplus'
+# per-test limits, an overall deadline) and kills itself on overrun, so the 3 s timer of the
+# math graders must not apply; each pair is its own batch (a check costs 0.1 s to minutes, so
+# messages are cheap, and one slow program must not hold others back); the parent's backstop
+# is far above any suite's overall deadline.
+POOL_SETTINGS = {
+    "code-v1": {"timeout_s": None, "batch_size": 1, "backstop_per_pair_s": 3600.0},
 }
 
 
@@ -62,6 +74,10 @@ def default_workers() -> int:
     return max(1, os.cpu_count() or 1)
 
 
+class GraderBrokenError(ReproError):
+    """A grader reported that it cannot work here; no verdict of it can be trusted."""
+
+
 class _PairTimeout(BaseException):
     # BaseException: graders and sympy catch Exception widely and would swallow the timer.
     pass
@@ -71,20 +87,26 @@ def _on_alarm(signum, frame):
     raise _PairTimeout
 
 
-def grade_with_limit(grade, problem: Problem, output: str, timeout_s: float) -> Verdict:
-    """One pair under an interval timer (main thread of a process only)."""
-    signal.setitimer(signal.ITIMER_REAL, timeout_s)
+def grade_with_limit(grade, problem: Problem, output: str, timeout_s: float | None) -> Verdict:
+    """One pair under an interval timer (main thread of a process only); None: no timer."""
+    if timeout_s is not None:
+        signal.setitimer(signal.ITIMER_REAL, timeout_s)
     try:
         return grade(problem, output)
     except _PairTimeout:
         return Verdict(False, None, f"{TIMEOUT_DETAIL} after {timeout_s:g} s")
+    except ReproError:
+        # The grader's environment is broken (e.g. a sandbox that cannot start programs, a
+        # test suite changed on disk): never the sample's fault, so never a wrong verdict.
+        raise
     except Exception as error:  # a grader bug on one pair must not stop the run
         return Verdict(False, None, f"grader error: {type(error).__name__}: {error}"[:200])
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
+        if timeout_s is not None:
+            signal.setitimer(signal.ITIMER_REAL, 0)
 
 
-def _worker_main(spec: str, timeout_s: float, connection: Connection) -> None:
+def _worker_main(spec: str, timeout_s: float | None, connection: Connection) -> None:
     grade = resolve_grader(spec)
     signal.signal(signal.SIGALRM, _on_alarm)
     while True:
@@ -94,7 +116,18 @@ def _worker_main(spec: str, timeout_s: float, connection: Connection) -> None:
             return
         if batch is None:
             return
-        connection.send([grade_with_limit(grade, problem, output, timeout_s) for problem, output in batch])
+        try:
+            connection.send([grade_with_limit(grade, problem, output, timeout_s) for problem, output in batch])
+        except ReproError as error:
+            connection.send(_Broken(f"{type(error).__name__}: {error}"))
+            return
+
+
+@dataclass(frozen=True)
+class _Broken:
+    """A worker's report that its grader cannot work at all (the run must stop)."""
+
+    message: str
 
 
 @dataclass(eq=False)
@@ -106,14 +139,21 @@ class _Worker:
 
 
 class GradingPool:
-    def __init__(self, grader: str, workers: int | None = None, timeout_s: float = PAIR_TIMEOUT_S,
-                 batch_size: int = BATCH_SIZE, backstop_slack_s: float = _BACKSTOP_SLACK_S):
+    def __init__(self, grader: str, workers: int | None = None, timeout_s: float | None = PAIR_TIMEOUT_S,
+                 batch_size: int = BATCH_SIZE, backstop_slack_s: float = _BACKSTOP_SLACK_S,
+                 backstop_per_pair_s: float | None = None):
+        """`timeout_s`: the limit of one pair (None: the grader enforces its own limits);
+        the parent kills a worker whose batch takes longer than backstop_per_pair_s (default
+        timeout_s) per pair plus backstop_slack_s."""
         self.grader = grader
         self.backstop_slack_s = backstop_slack_s
         self.spec = grader_spec(grader)
         self.size = workers or default_workers()
         self.timeout_s = timeout_s
         self.batch_size = batch_size
+        self.backstop_per_pair_s = backstop_per_pair_s if backstop_per_pair_s is not None else timeout_s
+        if self.backstop_per_pair_s is None:
+            raise ValueError("a pool without a per-pair timeout needs backstop_per_pair_s")
         self._context = multiprocessing.get_context("spawn")
         self._workers: list[_Worker] = []
         self.timeouts = 0
@@ -144,7 +184,7 @@ class GradingPool:
                     start, count = queue.pop(0)
                     worker.connection.send(list(pairs[start:start + count]))
                     worker.job = (start, count)
-                    worker.deadline = time.monotonic() + self.timeout_s * count + self.backstop_slack_s
+                    worker.deadline = time.monotonic() + self.backstop_per_pair_s * count + self.backstop_slack_s
             busy = [w for w in self._workers if w.job]
             nearest = min(w.deadline for w in busy)
             ready = wait([w.connection for w in busy], timeout=max(0.0, nearest - time.monotonic()))
@@ -157,6 +197,8 @@ class GradingPool:
                     except EOFError:  # the worker died (e.g. the grader crashed the interpreter)
                         died = True
                     else:
+                        if isinstance(verdicts, _Broken):
+                            raise GraderBrokenError(f"grader {self.grader} cannot grade: {verdicts.message}")
                         results[start:start + count] = verdicts
                         self.timeouts += sum(v.detail.startswith(TIMEOUT_DETAIL) for v in verdicts)
                         worker.job = None
@@ -172,8 +214,14 @@ class GradingPool:
                     results[start] = Verdict(False, None, "the grader process died on this pair")
                 else:
                     self.timeouts += 1
-                    results[start] = Verdict(False, None, f"{TIMEOUT_DETAIL} after {self.timeout_s:g} s (killed)")
+                    results[start] = Verdict(False, None,
+                                             f"{TIMEOUT_DETAIL} after {self.backstop_per_pair_s:g} s (killed)")
         return list(results)  # type: ignore[arg-type]
+
+    @classmethod
+    def for_grader(cls, grader: str, workers: int | None = None) -> GradingPool:
+        """A pool with the settings this grader needs (POOL_SETTINGS)."""
+        return cls(grader, workers=workers, **POOL_SETTINGS.get(grader, {}))
 
     def close(self) -> None:
         for worker in self._workers:
