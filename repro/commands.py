@@ -59,21 +59,24 @@ def list_experiments(show_models: bool = False) -> str:
     rows = []
     for experiment in EXPERIMENTS:
         benchmarks = sorted({b for _, b in experiment.runs()})
-        models = sorted({arm.model for arm in experiment.arms})
-        templates = {get_model(m).template for m in models}
+        templates = {experiment.template_for(arm, benchmark) for arm, benchmark in experiment.runs()}
         notes = []
-        from repro.prompts import TEMPLATES
-
-        if any(t in TEMPLATES and not TEMPLATES[t].verified for t in templates):
+        if not all(_template_verified(t) for t in templates):
             notes.append("prompt unverified")
-        if experiment.kind == "math":
-            notes.append("basic math grader")
         rows.append([experiment.id, experiment.section, ", ".join(experiment.figures), len(experiment.arms),
                      ", ".join(benchmarks) or "-", status_line(experiment), "; ".join(notes)])
     table = tabulate(rows, headers=["experiment", "sec", "figures / tables", "arms", "benchmarks", "status",
                                     "caveats"], tablefmt="simple")
     legend = "\n".join(f"  {stage}: {meaning}" for stage, meaning in STAGE_HELP.items())
     return f"{table}\n\nMissing stages:\n{legend}"
+
+
+def _template_verified(name: str) -> bool:
+    from repro.code_prompts import CODE_TEMPLATES
+    from repro.prompts import TEMPLATES
+
+    template = TEMPLATES.get(name) or CODE_TEMPLATES.get(name)
+    return bool(template and template.verified)
 
 
 # ----------------------------------------------------------------------------- plan

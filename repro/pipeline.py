@@ -28,7 +28,7 @@ from repro.grading.pool import GradingPool
 from repro.experiments.registry import KEEP_DAPO_ANSWER
 from repro.models import Model, get_model, stop_strings
 from repro.problems import Problem
-from repro.prompts import get_template
+from repro.prompts import render_prompt, template_text
 from repro.results import RunResult
 from repro.sampling.base import Backend, Request, SamplingParams
 from repro.sampling.seeds import request_seed
@@ -40,6 +40,7 @@ DEFAULT_RUN_SEED = 0
 # Requests per chunk: a killed run loses at most one chunk of work.
 CHUNK_REQUESTS = {"simulated": 256, "vllm": 64, "hf": 4}
 GRADER_NAME = "math-paper-v1"  # the paper's evaluator semantics (docs/math_grader_parity.md)
+CODE_GRADER_NAME = "code-v1"  # the benchmarks' own test rules, in the sandbox (docs/sandbox.md)
 
 # Progress reporting: a callable (label, total) -> context manager yielding an update(n) function.
 ProgressFactory = Callable[[str, int], Any]
@@ -62,25 +63,40 @@ class RunContext:
     progress: ProgressFactory = no_progress
     regrade: bool = False  # drop stored verdicts of this grader and grade again
     generate_missing: bool = True  # False: refuse to sample (re-grading must never regenerate)
-    grader: str = GRADER_NAME
+    grader: str = GRADER_NAME  # for math benchmarks
+    code_grader: str = CODE_GRADER_NAME  # for code benchmarks
     keep_dapo_answer: bool = KEEP_DAPO_ANSWER  # False: stop at "Answer:" as the paper did
     grading_workers: int | None = None  # None: one per core
     _engines: dict[tuple[str, str], Backend] = field(default_factory=dict)
-    _pool: GradingPool | None = None
+    _pools: dict[str, GradingPool] = field(default_factory=dict)
+    # Code verdicts by (benchmark, problem, sha256 of the completion): an identical completion
+    # for the same problem is run once per command (simulated runs repeat a few programs
+    # thousands of times; real models repeat themselves on easy problems).
+    _code_verdicts: dict[tuple[str, str, str], bool] = field(default_factory=dict)
 
-    def pool(self) -> GradingPool:
-        """The grading pool, started on first use and shared by every run of the command."""
-        if self._pool is None:
-            self._pool = GradingPool(self.grader, workers=self.grading_workers)
-        return self._pool
+    def grader_for(self, benchmark: str) -> str:
+        from repro.benchmarks import get_benchmark
+
+        kind = get_benchmark(benchmark).kind if benchmark else "math"
+        graders = {"math": self.grader, "code": self.code_grader}
+        if kind not in graders:
+            raise ReproError(f"no grader for {kind} benchmarks yet ({benchmark})")
+        return graders[kind]
+
+    def pool(self, grader: str | None = None) -> GradingPool:
+        """The pool of a grader, started on first use and shared by every run of the command."""
+        grader = grader or self.grader
+        if grader not in self._pools:
+            self._pools[grader] = GradingPool.for_grader(grader, workers=self.grading_workers)
+        return self._pools[grader]
 
     def close(self) -> None:
         for engine in self._engines.values():
             engine.close()
         self._engines.clear()
-        if self._pool is not None:
-            self._pool.close()
-            self._pool = None
+        for pool in self._pools.values():
+            pool.close()
+        self._pools.clear()
 
 
 @dataclass(frozen=True)
@@ -134,13 +150,24 @@ def _max_model_len(context: RunContext, experiment: Experiment) -> int:
     return experiment.max_model_len
 
 
-def sampling_params(context: RunContext, experiment: Experiment, arm: Arm, model: Model, backend: str) -> SamplingParams:
+def sampling_params(context: RunContext, experiment: Experiment, arm: Arm, model: Model, backend: str,
+                    template_name: str | None = None) -> SamplingParams:
     max_new = experiment.max_new_tokens
     if backend != "simulated" and context.tier.engine_max_new_tokens is not None:
         max_new = context.tier.engine_max_new_tokens
     return SamplingParams(temperature=arm.temperature, top_p=experiment.top_p, max_new_tokens=max_new,
-                          stop=stop_strings(model, context.keep_dapo_answer),
+                          stop=_stop_strings(model, template_name or model.template, context.keep_dapo_answer),
                           max_model_len=_max_model_len(context, experiment))
+
+
+def _stop_strings(model: Model, template_name: str, keep_dapo_answer: bool) -> tuple[str, ...]:
+    """Math runs stop where the paper's evaluator stopped each model; code runs stop where
+    the harness behind their prompt did (LiveCodeBench, evalplus, rllm)."""
+    from repro.code_prompts import CODE_TEMPLATES
+
+    if template_name in CODE_TEMPLATES:
+        return CODE_TEMPLATES[template_name].stop
+    return stop_strings(model, keep_dapo_answer)
 
 
 # ----------------------------------------------------------------------------- simulated
@@ -149,13 +176,17 @@ def sampling_params(context: RunContext, experiment: Experiment, arm: Arm, model
 def simulated_backend(experiment: Experiment, arm: Arm, benchmark: str, problems: list[Problem]) -> Backend:
     """A simulated backend shaped like the paper's result for this arm: its pass@k curve
     where the experiment plots one, else its accuracy histogram."""
-    from repro.sampling.simulated import SimulatedBackend
+    from repro.benchmarks import get_benchmark
+    from repro.sampling.simulated import SimulatedBackend, code_texts
 
     probabilities = _calibrated_probabilities(experiment, arm, benchmark, len(problems))
     # Problems keep one difficulty order for every arm (sorted by id hash), so the arms'
     # solved sets nest as real models' do.
     order = sorted(problems, key=lambda p: hashlib.sha256(p.problem_id.encode()).hexdigest())
     success = {problem.problem_id: float(p) for problem, p in zip(order, probabilities)}
+    if get_benchmark(benchmark).kind == "code":
+        right, wrong = code_texts(problems)
+        return SimulatedBackend(success, {p.problem_id: p.answer for p in problems}, right, wrong)
     return SimulatedBackend(success, {p.problem_id: p.answer for p in problems})
 
 
@@ -189,14 +220,13 @@ def _calibrated_probabilities(experiment: Experiment, arm: Arm, benchmark: str, 
 def store_key(experiment: Experiment, model: Model, loaded: LoadedBenchmark, params: SamplingParams,
               backend: Backend, template_name: str, samples_per_round: int, run_seed: int) -> dict[str, Any]:
     """Everything that changes a sample. (Not n: round r is the same whatever n is.)"""
-    template = get_template(template_name)
     return {
         "model": {"key": model.key, "hf_id": model.hf_id, "revision": model.revision},
         "benchmark": loaded.key,
         "dataset_sha256": loaded.checksum,
         # Changes when the reading rules change (question text, ground-truth extraction).
         "problems_sha256": loaded.problems_sha256,
-        "template": {"name": template.name, "sha256": hashlib.sha256(template.text.encode()).hexdigest()},
+        "template": {"name": template_name, "sha256": hashlib.sha256(template_text(template_name).encode()).hexdigest()},
         "sampling": params.as_dict(),
         "samples_per_round": samples_per_round,
         "run_seed": run_seed,
@@ -229,16 +259,15 @@ def generate(store: SampleStore, backend: Backend, problems: list[Problem], temp
     missing = [(p, r) for p, r in _wanted_units(problems, rounds, context.shard) if (p.problem_id, r) not in done]
     if not missing:
         return 0
-    template = get_template(template_name)
     chunk = CHUNK_REQUESTS.get(backend.name, 64)
-    by_id = {p.problem_id: _for_grading(p, benchmark) for p in problems}
+    by_id = {p.problem_id: _for_grading(p, benchmark, template_name) for p in problems}
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="grading") as grading, \
             context.progress(f"generate {label}", len(missing)) as advance:
         pending = []
         for start in range(0, len(missing), chunk):
             batch = missing[start : start + chunk]
             requests = [
-                Request(problem.problem_id, r, template.render(problem.question),
+                Request(problem.problem_id, r, render_prompt(template_name, problem),
                         request_seed(context.run_seed, problem.problem_id, r), samples_per_round)
                 for problem, r in batch
             ]
@@ -251,7 +280,7 @@ def generate(store: SampleStore, backend: Backend, problems: list[Problem], temp
             ]
             name = store.append_chunk(context.shard, records)
             sha256 = store.chunk_listing()[name]["sha256"]
-            pending.append(grading.submit(_grade_chunk, store, name, sha256, records, by_id, context))
+            pending.append(grading.submit(_grade_chunk, store, name, sha256, records, by_id, context, benchmark))
             advance(len(batch))
         for future in pending:
             future.result()  # surface grading errors here, not later
@@ -259,37 +288,63 @@ def generate(store: SampleStore, backend: Backend, problems: list[Problem], temp
 
 
 def _grade_chunk(store: SampleStore, name: str, sha256: str, records: list[dict[str, Any]],
-                 problems: dict[str, Problem], context: RunContext) -> None:
-    """Grade one stored chunk with the context's grader and store the verdicts."""
+                 problems: dict[str, Problem], context: RunContext, benchmark: str = "") -> None:
+    """Grade one stored chunk with the benchmark's grader and store the verdicts."""
+    grader = context.grader_for(benchmark)
     chosen = [record for record in records if record["problem_id"] in problems]
     pairs = [(problems[record["problem_id"]], sample["text"])
              for record in chosen for sample in record["samples"]]
-    verdicts = iter(context.pool().grade(pairs))
-    graded = [(record["problem_id"], int(record["round"]), [next(verdicts).correct for _ in record["samples"]])
+    marks = iter(_grade_pairs(context, grader, benchmark, pairs))
+    graded = [(record["problem_id"], int(record["round"]), [next(marks) for _ in record["samples"]])
               for record in chosen]
-    store.write_grades(context.grader, name, sha256, graded)
+    store.write_grades(grader, name, sha256, graded)
 
 
-def _for_grading(problem: Problem, benchmark: str) -> Problem:
-    """What a grader needs: the answer and the benchmark (graders treat benchmarks
-    differently), without the question text, since every pair crosses a process boundary."""
-    meta = {**problem.meta, "benchmark": benchmark} if benchmark else problem.meta
+def _grade_pairs(context: RunContext, grader: str, benchmark: str, pairs: list[tuple[Problem, str]]) -> list[bool]:
+    """Verdicts of (problem, completion) pairs. Code completions are run once per distinct
+    (problem, text) per command; math pairs go to the pool as they are (cheap, and the math
+    pool batches them)."""
+    if grader != context.code_grader:
+        return [verdict.correct for verdict in context.pool(grader).grade(pairs)]
+    keys = [(benchmark, problem.problem_id, hashlib.sha256(text.encode()).hexdigest()) for problem, text in pairs]
+    todo: dict[tuple[str, str, str], tuple[Problem, str]] = {}
+    for key, pair in zip(keys, pairs):
+        if key not in context._code_verdicts:
+            todo.setdefault(key, pair)
+    if todo:
+        verdicts = context.pool(grader).grade(list(todo.values()))
+        context._code_verdicts.update((key, verdict.correct) for key, verdict in zip(todo, verdicts))
+    return [context._code_verdicts[key] for key in keys]
+
+
+def _for_grading(problem: Problem, benchmark: str, template_name: str = "") -> Problem:
+    """What a grader needs: the answer, the benchmark (graders treat benchmarks differently)
+    and, for code, the prompt template (it says how its completions hold the program) --
+    without the question text, since every pair crosses a process boundary."""
+    meta = dict(problem.meta)
+    if benchmark:
+        meta["benchmark"] = benchmark
+    if template_name:
+        meta["template"] = template_name
+    meta.pop("reference_solution", None)  # simulated backends only
     return Problem(problem.problem_id, problem.index, "", problem.answer, meta)
 
 
 def grade_store(store: SampleStore, problems: dict[str, Problem], context: RunContext, label: str,
-                benchmark: str = "") -> dict[tuple[str, int], list[bool]]:
+                benchmark: str = "", template_name: str = "") -> dict[tuple[str, int], list[bool]]:
     """Verdicts of every sample in the store, grading only chunks not graded yet (by this
     grader, from these exact samples)."""
-    problems = {pid: _for_grading(problem, benchmark) for pid, problem in problems.items()}
+    problems = {pid: _for_grading(problem, benchmark, template_name) for pid, problem in problems.items()}
+    grader = context.grader_for(benchmark)
     verdicts: dict[tuple[str, int], list[bool]] = {}
     listing = store.chunk_listing()
     with context.progress(f"grade {label}", len(listing)) as advance:
         for name, entry in sorted(listing.items()):
-            cached = store.read_grades(context.grader, name, entry["sha256"])
+            cached = store.read_grades(grader, name, entry["sha256"])
             if cached is None:
-                _grade_chunk(store, name, entry["sha256"], store.read_chunk(name, entry["sha256"]), problems, context)
-                cached = store.read_grades(context.grader, name, entry["sha256"])
+                _grade_chunk(store, name, entry["sha256"], store.read_chunk(name, entry["sha256"]), problems, context,
+                             benchmark)
+                cached = store.read_grades(grader, name, entry["sha256"])
             verdicts.update(cached)
             advance(1)
     return verdicts
@@ -331,20 +386,23 @@ def run_one(context: RunContext, experiment: Experiment, arm: Arm, benchmark: st
     n = tier.n_for(backend_name, paper_n)
     samples_per_round = min(SAMPLES_PER_ROUND, n)
     rounds = math.ceil(n / samples_per_round)
-    params = sampling_params(context, experiment, arm, model, backend_name)
+    template_name = experiment.template_for(arm.name, benchmark)
+    params = sampling_params(context, experiment, arm, model, backend_name, template_name)
     if backend_name == "simulated":
         backend = simulated_backend(experiment, arm, benchmark, problems)
     else:
         backend = _engine(context, backend_name, arm, model, experiment)
-    key = store_key(experiment, model, loaded, params, backend, model.template, samples_per_round, context.run_seed)
+    key = store_key(experiment, model, loaded, params, backend, template_name, samples_per_round, context.run_seed)
     store = SampleStore.open(store_path(context, backend_name, model, benchmark, arm.temperature, key), key)
     label = f"{experiment.id}/{arm.name}/{benchmark} [{backend_name}]"
     if not context.generate_missing:
         _require_samples(store, problems, rounds, context, label)
     if context.regrade:
-        shutil.rmtree(store.root / "grades" / context.grader, ignore_errors=True)
-    generate(store, backend, problems, model.template, params, samples_per_round, rounds, context, label, benchmark)
-    verdicts = grade_store(store, {p.problem_id: p for p in problems}, context, label, benchmark)
+        shutil.rmtree(store.root / "grades" / context.grader_for(benchmark), ignore_errors=True)
+    if context.regrade:
+        context._code_verdicts.clear()
+    generate(store, backend, problems, template_name, params, samples_per_round, rounds, context, label, benchmark)
+    verdicts = grade_store(store, {p.problem_id: p for p in problems}, context, label, benchmark, template_name)
     table = counts(problems, verdicts, n, samples_per_round)
     if table is None:
         return RunOutcome(experiment.id, backend_name, None, arm.name, benchmark,

@@ -129,3 +129,28 @@ def get_template(name: str) -> Template:
         raise UnknownNameError(
             f"prompt template {name!r} is not available yet; known: {', '.join(TEMPLATES)}"
         ) from None
+
+
+def render_prompt(name: str, problem) -> str:
+    """The raw prompt of `problem` under template `name`, math or code (repro.code_prompts;
+    a code template takes the problem's starter code from `meta`, "" for stdin problems)."""
+    from repro.code_prompts import CODE_TEMPLATES, get_code_template
+
+    if name in TEMPLATES:
+        return get_template(name).render(problem.question)
+    if name in CODE_TEMPLATES:
+        return get_code_template(name).render(problem.question, problem.meta.get("starter_code", ""))
+    known = ", ".join([*TEMPLATES, *CODE_TEMPLATES])
+    raise UnknownNameError(f"prompt template {name!r} is not available; known: {known}")
+
+
+def template_text(name: str) -> str:
+    """The fixed text of template `name`, math or code: its sha256 goes into the store key."""
+    from repro.code_prompts import CODE_TEMPLATES, get_code_template
+
+    if name in TEMPLATES:
+        return get_template(name).text
+    if name in CODE_TEMPLATES:
+        return get_code_template(name).text
+    known = ", ".join([*TEMPLATES, *CODE_TEMPLATES])
+    raise UnknownNameError(f"prompt template {name!r} is not available; known: {known}")

@@ -9,7 +9,7 @@ from __future__ import annotations
 from repro.experiments import Experiment
 
 # Stages that exist in this version.
-IMPLEMENTED = frozenset({"generate", "grade:math", "compare", "report"})
+IMPLEMENTED = frozenset({"generate", "grade:math", "grade:code", "compare", "report"})
 
 # What each experiment kind needs to be graded.
 _GRADER_STAGE = {"math": "grade:math", "code": "grade:code", "visual": "grade:visual"}
@@ -20,7 +20,6 @@ _SMOKE_STANDS_IN_FOR = frozenset({"training", "aime24-filter-list"})
 
 # What each missing stage is, for `repro list`.
 STAGE_HELP = {
-    "grade:code": "code loaders, prompts and sandboxed execution (not implemented yet)",
     "grade:visual": "visual loaders, prompt and grader (not implemented yet)",
     "training": "VeRL/EasyR1 training of the checkpoints the paper never released (not implemented yet)",
     "perplexity": "scoring responses with prompt log-probs (not implemented yet)",

@@ -24,7 +24,7 @@ def invoke(*args: str):
     (["run", "no-such-experiment", "--tier", "smoke"], "unknown experiment 'no-such-experiment'"),
     (["run", "math-zoo-qwen7b", "--tier", "huge"], "unknown tier 'huge'"),
     (["run", "math-zoo-qwen7b", "--tier", "smoke", "--backend", "gpt"], "unknown backend 'gpt'"),
-    (["run", "code-r1", "--tier", "smoke"], "needs grade:code"),
+    (["run", "visual-easyr1", "--tier", "smoke"], "needs grade:visual"),
     (["run", "math-zoo-qwen7b", "--tier", "smoke", "--shard", "5/2"], "need 0 <= i < N"),
     (["compare", "math-zoo-qwen7b", "--results", "/nonexistent-folder"], "not a folder"),
     (["plan", "nope"], "unknown experiment"),
@@ -57,7 +57,7 @@ def test_list_and_plan():
     assert listing.exit_code == 0
     for experiment in ("math-zoo-qwen7b", "rl-algorithms", "visual-easyr1", "perplexity"):
         assert experiment in listing.output
-    assert "not yet: needs grade:code" in listing.output
+    assert "not yet: needs grade:visual" in listing.output
     assert "Qwen/Qwen2.5-7B" in invoke("list", "--models").output
     plan = invoke("plan", "math-zoo-qwen7b", "--tier", "full")
     assert plan.exit_code == 0 and "GPU-hours" in plan.output

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import pytest
 
-from repro.errors import InputFileError
+from repro.errors import InputFileError, ReproError
 from repro.grading.code import (
     TestSuite,
     check_program,
@@ -233,6 +233,35 @@ def test_evalplus_types_and_containers():
     floats = TestSuite.evalplus("k", [(0,)], [[0.5, 0.25]], time_limits_s=[1.0])
     assert check_program("def k(x):\n    return [0.5 + 1e-8, 0.25]\n", floats).status == "pass"
     assert check_program("def k(x):\n    return (0.5 + 1e-8, 0.25)\n", floats).status == "fail"  # type differs
+
+
+def test_evalplus_float_tolerance_does_not_leak_from_base_into_plus_tests():
+    # evalplus checks base and plus tests in two runs, each starting at the task's atol: a
+    # float in a base test must not loosen the comparison of the plus tests.
+    from repro.grading.code import EvalplusComparator
+
+    def comparator(plus_start):
+        suite = TestSuite.evalplus("f", [(0,), (1,)], [0.5, [1, 2]], time_limits_s=[1.0, 1.0], plus_start=plus_start)
+        return EvalplusComparator(suite)
+
+    loose = comparator(None)  # one run: the float of test 0 switches atol to 1e-6 for test 1
+    assert loose.matches(0, 0.5)[0] and loose.matches(1, [1, 2.0000001])[0]
+    strict = comparator(1)  # test 1 starts the plus run
+    assert strict.matches(0, 0.5)[0] and not strict.matches(1, [1, 2.0000001])[0]
+    assert strict.matches(1, [1, 2])[0]
+
+
+def test_test_suites_survive_their_stored_form(tmp_path):
+    from repro.grading.code import read_suite, write_suite
+
+    suite = TestSuite.evalplus("f", [((1, 2), {3}), (complex(1, 2), float("inf"))], [(1, 2), [0.5]],
+                               time_limits_s=[1.0, 2.0], atol=1e-4, dataset="mbpp", plus_start=1)
+    digest = write_suite(suite, tmp_path / "s.json.gz")
+    assert read_suite(str(tmp_path / "s.json.gz"), digest) == suite
+    (tmp_path / "s.json.gz").write_bytes(b"changed")
+    read_suite.cache_clear()
+    with pytest.raises(ReproError, match="sha256"):
+        read_suite(str(tmp_path / "s.json.gz"), digest)
 
 
 def test_evalplus_find_zero_oracle():

@@ -13,6 +13,12 @@ path) and by the sha256 of its bytes. It is looked up, in this order:
 
 A file found locally whose hash differs is refused, never silently replaced: something
 changed it, and a run on altered data must not happen unnoticed.
+
+Three kinds of pinned source share this machinery (`resolve` only needs `relative_path`,
+`sha256`, `url` and `pinned_url`): a file of a GitHub repository at a commit (`PinnedFile`),
+a file of a Hugging Face dataset repository at a commit (`PinnedHubFile`), and a GitHub
+release asset (`PinnedReleaseAsset`, optionally gzip-compressed: it is stored, and its sha256
+taken, decompressed, the way evalplus caches its datasets).
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ import os
 import tempfile
 import urllib.error
 import urllib.request
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,6 +40,8 @@ OFFLINE_ENV = "REPRO_OFFLINE"
 
 # Module-level so that tests can point downloads at a local server.
 RAW_BASE_URL = "https://raw.githubusercontent.com"
+HF_BASE_URL = "https://huggingface.co"
+GITHUB_BASE_URL = "https://github.com"
 DOWNLOAD_TIMEOUT_S = 60.0
 _BLOCK = 1 << 20
 
@@ -64,6 +73,50 @@ class PinnedFile:
     def pinned_url(self) -> str:
         """The public URL, whatever base the downloader currently uses (for docs and manifests)."""
         return f"https://raw.githubusercontent.com/{self.repo}/{self.commit}/{self.path}"
+
+
+@dataclass(frozen=True)
+class PinnedHubFile:
+    """One file of a Hugging Face dataset repository at a pinned commit, and its sha256.
+
+    A hub commit id fixes the bytes the way a git commit does; the sha256 is checked anyway
+    (and is what a data folder's copy is verified against)."""
+
+    relative_path: str
+    repo: str  # owner/name of the dataset repository
+    revision: str  # full commit id on the hub
+    path: str  # path inside the repository
+    sha256: str
+
+    @property
+    def url(self) -> str:
+        return f"{HF_BASE_URL}/datasets/{self.repo}/resolve/{self.revision}/{self.path}"
+
+    @property
+    def pinned_url(self) -> str:
+        return f"https://huggingface.co/datasets/{self.repo}/resolve/{self.revision}/{self.path}"
+
+
+@dataclass(frozen=True)
+class PinnedReleaseAsset:
+    """A GitHub release asset. A release's assets can be replaced under the same tag, so only
+    the sha256 pins the bytes. With `gunzip`, the asset is a .gz whose decompressed content is
+    what is stored and hashed (the form a user's existing copy usually has)."""
+
+    relative_path: str
+    repo: str  # owner/name on GitHub
+    tag: str
+    asset: str  # file name of the asset
+    sha256: str  # of the stored (decompressed, with gunzip) bytes
+    gunzip: bool = False
+
+    @property
+    def url(self) -> str:
+        return f"{GITHUB_BASE_URL}/{self.repo}/releases/download/{self.tag}/{self.asset}"
+
+    @property
+    def pinned_url(self) -> str:
+        return f"https://github.com/{self.repo}/releases/download/{self.tag}/{self.asset}"
 
 
 def data_dir() -> Path | None:
@@ -145,11 +198,20 @@ def download_verified(pinned: PinnedFile, destination: Path) -> None:
         digest = hashlib.sha256()
         with os.fdopen(handle, "wb") as out:
             try:
+                # A gzip-compressed asset is stored decompressed (and its sha256 is of those bytes).
+                inflate = zlib.decompressobj(16 + zlib.MAX_WBITS) if getattr(pinned, "gunzip", False) else None
                 with urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT_S) as response:
                     for block in iter(lambda: response.read(_BLOCK), b""):
-                        digest.update(block)
-                        out.write(block)
-            except (urllib.error.URLError, OSError, ValueError) as error:
+                        for piece in ([block] if inflate is None else _inflated(inflate, block)):
+                            digest.update(piece)
+                            out.write(piece)
+                if inflate is not None:
+                    tail = inflate.flush()  # output zlib still held back
+                    digest.update(tail)
+                    out.write(tail)
+                    if not inflate.eof:
+                        raise zlib.error("the gzip stream ended early")
+            except (urllib.error.URLError, OSError, ValueError, zlib.error) as error:
                 raise DataMissingError(
                     f"could not download {pinned.relative_path} from {url} ({error}); expected sha256 "
                     f"{pinned.sha256}. Provide the file under ${DATA_DIR_ENV}, or retry with network access"
@@ -167,3 +229,14 @@ def download_verified(pinned: PinnedFile, destination: Path) -> None:
     finally:
         if os.path.exists(temporary):
             os.unlink(temporary)
+
+
+def _inflated(inflate, block: bytes):
+    """The decompressed pieces of one compressed block, at most a few MB each (a small block
+    of a hostile .gz can expand enormously; the sha256 check comes only at the end)."""
+    data = block
+    while data:
+        piece = inflate.decompress(data, 4 * _BLOCK)
+        if piece:
+            yield piece
+        data = inflate.unconsumed_tail

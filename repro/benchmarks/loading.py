@@ -71,6 +71,8 @@ def load_benchmark(key: str, *, allow_synthetic: bool, download: bool | None = N
         except DataMissingError:
             if not allow_synthetic:
                 raise
+    if benchmark.kind == "code":
+        return _load_code(key, allow_synthetic=allow_synthetic, download=download, notes=notes)
     if not allow_synthetic:
         if key in _MATH_KEYS:  # only reached with download=False and no local copy
             raise DataMissingError(
@@ -83,3 +85,27 @@ def load_benchmark(key: str, *, allow_synthetic: bool, download: bool | None = N
     digest = hashlib.sha256("\n".join(f"{p.problem_id}\t{p.question}\t{p.answer}" for p in problems).encode())
     return LoadedBenchmark(key, problems, "synthetic:" + digest.hexdigest(), True, "synthetic",
                            (SYNTHETIC_NOTE, *notes))
+
+
+# Code stand-ins: this many problems at most (the smoke tier's simulated limit); the files are
+# built in the benchmarks' real formats and read by the real loaders (code_files).
+MAX_CODE_STANDINS = 100
+STANDIN_NOTE = "stand-in problems written locally in the benchmark's real format (no data found)"
+
+
+def _load_code(key: str, *, allow_synthetic: bool, download: bool, notes: tuple[str, ...]) -> LoadedBenchmark:
+    """Real code benchmark files (test suites stored under the cache), or, in the smoke tier
+    without data, locally written stand-ins in the same formats through the same parser."""
+    from repro.benchmarks.code_files import load_code_benchmark, load_code_standin
+    from repro.benchmarks.fetch import cache_dir
+
+    suites_dir = cache_dir() / "code-suites"
+    try:
+        problems, checksum, origin = load_code_benchmark(key, download=download, suites_dir=suites_dir)
+        return LoadedBenchmark(key, problems, checksum, False, origin, notes)
+    except DataMissingError:
+        if not allow_synthetic:
+            raise
+    count = min(get_benchmark(key).size or MAX_CODE_STANDINS, MAX_CODE_STANDINS)
+    problems, checksum = load_code_standin(key, count, cache_dir() / "standins", suites_dir)
+    return LoadedBenchmark(key, problems, "standin:" + checksum, True, "synthetic", (STANDIN_NOTE, *notes))

@@ -289,6 +289,9 @@ def _build() -> tuple[Experiment, ...]:
             ),
             max_new_tokens=CODE_MAX_NEW_TOKENS, max_model_len=CODE_MAX_NEW_TOKENS + 4096,
             needs=("grade:code",),
+            # Code-R1 evaluated HumanEval+/MBPP+ with evalplus' chat prompt and LiveCodeBench
+            # with LiveCodeBench's own CodeQwen prompt (paper Figs 24, 25; docs/models.md).
+            prompt_templates=(("humaneval-plus", "evalplus-chat"), ("mbpp-plus", "evalplus-chat")),
         ),
         _pair_experiment(
             "code-deepcoder", "DeepCoder-14B vs R1-Distill-Qwen-14B on LiveCodeBench", "B", ("Figure 3",), "code",

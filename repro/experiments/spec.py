@@ -91,6 +91,15 @@ class Experiment:
     top_p: float = PAPER_TOP_P
     needs: tuple[str, ...] = ()  # stages beyond generate/grade:math (see repro.experiments.stages)
     notes: tuple[str, ...] = field(default=())
+    # (benchmark, template) where a benchmark asks for its own prompt whatever the model's
+    # default (repro.models.Model.template): e.g. evalplus' chat prompt for HumanEval+/MBPP+.
+    prompt_templates: tuple[tuple[str, str], ...] = ()
+
+    def template_for(self, arm: str, benchmark: str) -> str:
+        """The prompt template of an arm's runs on a benchmark."""
+        from repro.models import get_model
+
+        return dict(self.prompt_templates).get(benchmark) or get_model(self.arm(arm).model).template
 
     def arm(self, name: str) -> Arm:
         for arm in self.arms:

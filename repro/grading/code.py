@@ -21,6 +21,7 @@ Rules implemented (see docs/sandbox.md and SOURCES.md §4):
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import threading
@@ -30,6 +31,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+from repro.errors import ReproError
 from repro.grading import Verdict
 from repro.sandbox import limits
 from repro.sandbox.harness import decode_value, encode_value
@@ -38,6 +40,7 @@ from repro.sandbox.runner import ExecutionResult, SandboxSetupError, run_program
 HARNESS = Path(__file__).resolve().parent.parent / "sandbox" / "harness.py"
 MODES = ("stdin", "call", "function")
 PASS, FAIL, TIMEOUT, ERROR = "pass", "fail", "timeout", "error"
+SUITE_FORMAT = "repro-test-suite-1"
 
 
 # ------------------------------------------------------------------ extraction
@@ -90,6 +93,10 @@ class TestSuite:
     overall_timeout_s: float | None = None  # None: the benchmark's rule (see overall_deadline_s)
     atol: float = 0.0  # evalplus: the task's absolute tolerance
     dataset: str | None = None  # evalplus: "humaneval" or "mbpp" (task-specific oracles)
+    # evalplus: index of the first "plus" test. evalplus checks base and plus tests in two
+    # separate runs, each starting from the task's atol; one suite here, so the comparator
+    # starts afresh there.
+    plus_start: int | None = None
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -118,7 +125,7 @@ class TestSuite:
     @classmethod
     def evalplus(cls, entry_point: str, inputs: Sequence[Sequence[Any]], expected: Sequence[Any], *,
                  time_limits_s: Sequence[float] | None = None, ref_times_s: Sequence[float] | None = None,
-                 atol: float = 0.0, dataset: str | None = None) -> TestSuite:
+                 atol: float = 0.0, dataset: str | None = None, plus_start: int | None = None) -> TestSuite:
         """evalplus base or plus tests. Give the per-test limits, or the ground-truth times
         from which evalplus computes them: max(1.0 s, 4.0 x time)."""
         if time_limits_s is None:
@@ -127,7 +134,8 @@ class TestSuite:
             time_limits_s = [max(limits.EVALPLUS_MIN_TIME_LIMIT_S, limits.EVALPLUS_GT_TIME_LIMIT_FACTOR * t)
                              for t in ref_times_s]
         return cls("function", tuple(tuple(args) for args in inputs), tuple(expected),
-                   tuple(float(t) for t in time_limits_s), entry_point, atol=atol, dataset=dataset)
+                   tuple(float(t) for t in time_limits_s), entry_point, atol=atol, dataset=dataset,
+                   plus_start=plus_start)
 
     def overall_deadline_s(self) -> float:
         """Wall-clock limit of the whole check (benchmark rule + our start-up slack)."""
@@ -148,6 +156,25 @@ class TestSuite:
         inputs = [encode_value(list(args)) for args in self.inputs] if self.mode == "function" else list(self.inputs)
         return {"mode": self.mode, "func_name": self.func_name, "inputs": inputs, "timeouts": list(self.timeouts_s),
                 "stderr_keep": limits.HARNESS_STDERR_KEEP_BYTES}
+
+    def to_dict(self) -> dict:
+        """A JSON-able form (evalplus values keep their Python types via encode_value)."""
+        encode = (lambda values: [encode_value(list(v)) for v in values]) if self.mode == "function" else list
+        outputs = [encode_value(o) for o in self.outputs] if self.mode == "function" else list(self.outputs)
+        return {"format": SUITE_FORMAT, "mode": self.mode, "inputs": encode(self.inputs), "outputs": outputs,
+                "timeouts_s": list(self.timeouts_s), "func_name": self.func_name,
+                "overall_timeout_s": self.overall_timeout_s, "atol": self.atol, "dataset": self.dataset,
+                "plus_start": self.plus_start}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> TestSuite:
+        if data.get("format") != SUITE_FORMAT:
+            raise ValueError(f"not a test suite of format {SUITE_FORMAT!r}")
+        function = data["mode"] == "function"
+        inputs = tuple(tuple(decode_value(v)) for v in data["inputs"]) if function else tuple(data["inputs"])
+        outputs = tuple(decode_value(o) for o in data["outputs"]) if function else tuple(data["outputs"])
+        return cls(data["mode"], inputs, outputs, tuple(float(t) for t in data["timeouts_s"]), data["func_name"],
+                   data["overall_timeout_s"], float(data["atol"]), data["dataset"], data.get("plus_start"))
 
     def output_budget_bytes(self) -> int:
         """Output cap of a check: room for every expected output several times over (outputs
@@ -220,13 +247,15 @@ def _is_floats(value: Any) -> bool:
 
 class EvalplusComparator:
     """evalplus' per-test check. Stateful like evalplus: once a float output switched the
-    tolerance to 1e-6, it stays for the following tests of the same check."""
+    tolerance to 1e-6, it stays for the following tests of the same run (base, then plus)."""
 
     def __init__(self, suite: TestSuite):
         self.suite = suite
         self.atol = suite.atol
 
     def matches(self, index: int, out: Any) -> tuple[bool, str]:
+        if index == self.suite.plus_start:
+            self.atol = self.suite.atol  # the plus run starts from the task's atol, as in evalplus
         try:
             return self._matches(self.suite.inputs[index], out, self.suite.outputs[index])
         except Exception as error:  # noqa: BLE001 - evalplus counts any exception as a failure
@@ -452,3 +481,49 @@ def _signal_name(number: int) -> str:
 
 def _cut(text: str, length: int = limits.DETAIL_CHARS) -> str:
     return text if len(text) <= length else text[: length // 2] + " ... " + text[-length // 2:]
+
+
+# ------------------------------------------------------------------ the pipeline's grader
+
+
+def write_suite(suite: TestSuite, path: Path) -> str:
+    """Store a suite as gzip JSON (atomically); returns the sha256 of the stored bytes."""
+    import gzip
+    import hashlib
+    import os
+
+    data = gzip.compress(json.dumps(suite.to_dict()).encode("utf-8"), mtime=0)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(path.name + f".tmp{os.getpid()}")
+    temporary.write_bytes(data)
+    os.replace(temporary, path)
+    return hashlib.sha256(data).hexdigest()
+
+
+@functools.lru_cache(maxsize=8)
+def read_suite(path: str, sha256: str) -> TestSuite:
+    """A stored suite, checked against the digest the loader recorded (LiveCodeBench suites
+    reach tens of MB, so a grading worker keeps the last few in memory)."""
+    import gzip
+    import hashlib
+
+    data = Path(path).read_bytes()
+    if hashlib.sha256(data).hexdigest() != sha256:
+        raise ReproError(f"test suite {path} does not match its recorded sha256 (changed after loading); "
+                         "load the benchmark again")
+    return TestSuite.from_dict(json.loads(gzip.decompress(data)))
+
+
+def grade(problem, output: str) -> Verdict:
+    """(problem, completion) -> Verdict for the grading pool. The problem's meta names its
+    stored test suite ("suite_path", "suite_sha256", so only small messages cross the process
+    boundary) and its prompt template ("template"), which knows how its completions hold the
+    program (e.g. a fence the prompt opened)."""
+    from repro.code_prompts import get_code_template
+
+    source = get_code_template(problem.meta["template"]).extract(output)
+    if source is None:
+        return Verdict(False, None, "no complete code block")
+    suite = read_suite(problem.meta["suite_path"], problem.meta["suite_sha256"])
+    verdict = check_program(source, suite)
+    return Verdict(verdict.correct, _cut(source, 200), "" if verdict.correct else f"{verdict.status}: {verdict.detail}")
