@@ -319,6 +319,23 @@ def test_dockerfile_puts_caches_and_runs_under_data(dockerfile):
     assert env.get("REPRO_HOME") == "/data/runs"
     volumes = " ".join(a for k, a in dockerfile if k == "VOLUME")
     assert "/data" in volumes
+    # Derived benchmark files (test suites, evalplus expected outputs) and the LiveCodeBench
+    # download are written at run time: the cache must be on the writable volume, and the
+    # baked files are read as a data folder.
+    assert env.get("REPRO_CACHE_DIR", "").startswith("/data/")
+    assert env.get("REPRO_DATA_DIR", "").startswith("/opt/")
+
+
+def test_dockerfile_prefetch_calls_functions_that_exist(dockerfile):
+    import re
+
+    from repro.benchmarks import code_files, math_files
+
+    runs = " ".join(a for k, a in dockerfile if k == "RUN")
+    calls = re.findall(r"\b(code_files|math_files)\.(\w+)\(", runs)
+    assert ("math_files", "prefetch") in calls and ("code_files", "prefetch") in calls
+    modules = {"code_files": code_files, "math_files": math_files}
+    assert all(callable(getattr(modules[module], name, None)) for module, name in calls)
 
 
 def test_dockerfile_labels_the_image(dockerfile):

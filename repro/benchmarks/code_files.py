@@ -162,9 +162,11 @@ def load_code_standin(key: str, count: int, folder: Path, suites_dir: Path, *,
     return problems, checksum
 
 
-def prefetch(*, download: bool = True) -> dict[str, tuple[Path, str]]:
-    """Resolve every code benchmark file now (a container build, or before going offline)."""
-    found = {pinned.relative_path: resolve(pinned, download=download) for pinned in LCB_SOURCES}
+def prefetch(*, download: bool = True, livecodebench: bool = True) -> dict[str, tuple[Path, str]]:
+    """Resolve every code benchmark file now (a container build, or before going offline).
+    livecodebench=False leaves out LiveCodeBench's 4.4 GB (the image downloads it on first use)."""
+    sources = LCB_SOURCES if livecodebench else ()
+    found = {pinned.relative_path: resolve(pinned, download=download) for pinned in sources}
     found.update({pinned.relative_path: resolve(pinned, download=download) for pinned in EVALPLUS_SOURCES.values()})
     return found
 
