@@ -213,13 +213,15 @@ class NearlySubset:
 
         base = in_range(results[(self.base, self.benchmark)].solved_indices())
         rl = in_range(results[(self.rl, self.benchmark)].solved_indices())
+        in_scope = in_range(frozenset(results[(self.rl, self.benchmark)].problem_indices))
         outside = sorted(rl - base)
         allowed = max(1, int(self.slack * len(rl)))
         verdict = HOLDS if len(outside) <= allowed else FAILS
         if not rl:
             verdict = INCONCLUSIVE
-        evidence = (f"base solved {len(base)}, RL solved {len(rl)}, RL-only {len(outside)} "
-                    f"{outside[:10]} (allowed {allowed}); n = {results[(self.rl, self.benchmark)].max_k}")
+        evidence = (f"{len(in_scope)} problems in scope; base solved {len(base)}, RL solved {len(rl)}, "
+                    f"RL-only {len(outside)} {outside[:10]} (allowed {allowed}); "
+                    f"n = {results[(self.rl, self.benchmark)].max_k}")
         return [ClaimVerdict(self.paper_claim, self.text, scope, verdict, evidence)]
 
 
