@@ -37,6 +37,9 @@ KeepDapoAnswerOption = Annotated[bool, typer.Option(
     "--keep-dapo-answer/--stop-at-dapo-answer",
     help="DAPO's prompt asks for a final 'Answer:' line, and the paper's evaluator stopped generation at "
          "'Answer:' (before the answer). Default: stop there, as the paper did; --keep-dapo-answer keeps the line.")]
+CheckpointOption = Annotated[Optional[list[str]], typer.Option(
+    "--checkpoint", help="MODEL=DIR: use a local checkpoint for a model of `repro list --models`; needed for "
+    "models the paper never released (e.g. qwen2.5-vl-7b-easyr1 after training it). Repeatable.")]
 ExperimentsArgument = Annotated[list[str], typer.Argument(help="Experiment ids (see `repro list`).",
                                                           show_default=False)]
 
@@ -90,7 +93,8 @@ def run(experiments: ExperimentsArgument, tier: TierOption = "full", backend: Ba
         out: OutOption = None,
         shard: Annotated[Optional[str], typer.Option("--shard", help="Run shard i of N (e.g. 0/4): problems with "
                                                      "index % N == i. Shards share one store.")] = None,
-        seed: SeedOption = 0, keep_dapo_answer: KeepDapoAnswerOption = False):
+        seed: SeedOption = 0, keep_dapo_answer: KeepDapoAnswerOption = False,
+        checkpoint: CheckpointOption = None):
     """Run experiments end to end: sample, grade, compute pass@k, compare with the paper, report.
 
     Interrupted runs resume where they stopped: rerun the same command.
@@ -98,16 +102,18 @@ def run(experiments: ExperimentsArgument, tier: TierOption = "full", backend: Ba
     from repro.commands import run as run_command
 
     _guard(lambda: run_command(experiments, tier, backend, _root(out), shard, seed, _progress(),
-                               keep_dapo_answer=keep_dapo_answer))
+                               keep_dapo_answer=keep_dapo_answer, checkpoints=checkpoint or ()))
 
 
 @app.command("all")
 def all_command(tier: TierOption = "full", backend: BackendOption = None, out: OutOption = None,
-                seed: SeedOption = 0, keep_dapo_answer: KeepDapoAnswerOption = False):
+                seed: SeedOption = 0, keep_dapo_answer: KeepDapoAnswerOption = False,
+                checkpoint: CheckpointOption = None):
     """Run every experiment that can run in the tier (the container's main job); list the others."""
     from repro.commands import run_all
 
-    _guard(lambda: run_all(tier, backend, _root(out), seed, _progress(), keep_dapo_answer=keep_dapo_answer))
+    _guard(lambda: run_all(tier, backend, _root(out), seed, _progress(), keep_dapo_answer=keep_dapo_answer,
+                           checkpoints=checkpoint or ()))
 
 
 @app.command()

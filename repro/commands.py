@@ -121,18 +121,33 @@ def plan(experiment_ids: list[str], tier_name: str) -> str:
 # ----------------------------------------------------------------------------- run / all
 
 
+def parse_checkpoints(items) -> dict[str, str]:
+    """MODEL=DIR pairs -> {model key: directory}; every model known, every directory present."""
+    checkpoints: dict[str, str] = {}
+    for item in items:
+        model, separator, directory = str(item).partition("=")
+        if not separator or not model or not directory:
+            raise ReproError(f"--checkpoint takes MODEL=DIR, not {item!r}")
+        get_model(model)  # an unknown model is an error here, not a silent no-op
+        if not Path(directory).is_dir():
+            raise ReproError(f"--checkpoint {model}: {directory} is not a folder")
+        checkpoints[model] = str(Path(directory).resolve())
+    return checkpoints
+
+
 def run(experiment_ids: list[str], tier_name: str, backend: str | None, root: Path, shard_text: str | None,
         seed: int, progress, explicit: bool = True, regrade: bool = False, generate_missing: bool = True,
-        keep_dapo_answer: bool = KEEP_DAPO_ANSWER) -> int:
+        keep_dapo_answer: bool = KEEP_DAPO_ANSWER, checkpoints=()) -> int:
     """Run experiments and, unless sharded, compare and report. Returns the exit code."""
     tier = get_tier(tier_name)
     backends = _backends(tier, backend)
     experiments = [get_experiment(i) for i in experiment_ids]  # every name checked before any work
     shard = Shard.parse(shard_text) if shard_text else WHOLE
+    checkpoint_dirs = parse_checkpoints(checkpoints)
     skipped: dict[str, str] = {}
     runnable = []
     for experiment in experiments:
-        blocked = missing_stages(experiment, tier.name)
+        blocked = missing_stages(experiment, tier.name, checkpoint_dirs)
         if blocked and explicit:
             raise ReproError(f"{experiment.id} cannot run in the {tier.name} tier yet: it needs "
                              + ", ".join(blocked) + " (see `repro list`)")
@@ -143,7 +158,8 @@ def run(experiment_ids: list[str], tier_name: str, backend: str | None, root: Pa
     if runnable:
         check_environment(tier, backends)
     context = RunContext(root, tier, backends, run_seed=seed, shard=shard, progress=progress,
-                         regrade=regrade, generate_missing=generate_missing, keep_dapo_answer=keep_dapo_answer)
+                         regrade=regrade, generate_missing=generate_missing, keep_dapo_answer=keep_dapo_answer,
+                         checkpoints=checkpoint_dirs)
     sections = []
     try:
         for experiment in runnable:
@@ -161,9 +177,9 @@ def run(experiment_ids: list[str], tier_name: str, backend: str | None, root: Pa
 
 
 def run_all(tier_name: str, backend: str | None, root: Path, seed: int, progress,
-            keep_dapo_answer: bool = KEEP_DAPO_ANSWER) -> int:
+            keep_dapo_answer: bool = KEEP_DAPO_ANSWER, checkpoints=()) -> int:
     return run([e.id for e in EXPERIMENTS], tier_name, backend, root, None, seed, progress, explicit=False,
-               keep_dapo_answer=keep_dapo_answer)
+               keep_dapo_answer=keep_dapo_answer, checkpoints=checkpoints)
 
 
 def _section_from_outcomes(experiment: Experiment, outcomes, root: Path, tier: str) -> ExperimentSection:

@@ -41,6 +41,7 @@ DEFAULT_RUN_SEED = 0
 CHUNK_REQUESTS = {"simulated": 256, "vllm": 64, "hf": 4}
 GRADER_NAME = "math-paper-v1"  # the paper's evaluator semantics (docs/math_grader_parity.md)
 CODE_GRADER_NAME = "code-v1"  # the benchmarks' own test rules, in the sandbox (docs/sandbox.md)
+VISUAL_GRADER_NAME = "visual-v1"  # EasyR1's math reward (mathruler), MathVista's answer types
 
 # Progress reporting: a callable (label, total) -> context manager yielding an update(n) function.
 ProgressFactory = Callable[[str, int], Any]
@@ -65,6 +66,10 @@ class RunContext:
     generate_missing: bool = True  # False: refuse to sample (re-grading must never regenerate)
     grader: str = GRADER_NAME  # for math benchmarks
     code_grader: str = CODE_GRADER_NAME  # for code benchmarks
+    visual_grader: str = VISUAL_GRADER_NAME  # for visual benchmarks
+    # Model key -> local checkpoint directory: models the paper never released (trained
+    # here or elsewhere), or a local copy of a released one.
+    checkpoints: dict[str, str] = field(default_factory=dict)
     keep_dapo_answer: bool = KEEP_DAPO_ANSWER  # False: stop at "Answer:" as the paper did
     grading_workers: int | None = None  # None: one per core
     _engines: dict[tuple[str, str], Backend] = field(default_factory=dict)
@@ -78,7 +83,7 @@ class RunContext:
         from repro.benchmarks import get_benchmark
 
         kind = get_benchmark(benchmark).kind if benchmark else "math"
-        graders = {"math": self.grader, "code": self.code_grader}
+        graders = {"math": self.grader, "code": self.code_grader, "visual": self.visual_grader}
         if kind not in graders:
             raise ReproError(f"no grader for {kind} benchmarks yet ({benchmark})")
         return graders[kind]
@@ -112,21 +117,37 @@ class RunOutcome:
 # ----------------------------------------------------------------------------- models
 
 
-def tiny_model_for(arm: Arm) -> str:
-    return "tiny-base" if arm.role == "base" else "tiny-rl"
+def tiny_model_for(arm: Arm, vision: bool = False) -> str:
+    role = "base" if arm.role == "base" else "rl"
+    return f"tiny-vl-{role}" if vision else f"tiny-{role}"
+
+
+def _tiny_model_path(arm: Arm, vision: bool, cache: Path) -> Path:
+    if vision:
+        from repro.sampling.tiny_vl_model import tiny_vl_model_path
+
+        return tiny_vl_model_path(tiny_model_for(arm, vision=True), cache)
+    from repro.sampling.tiny_models import tiny_model_path
+
+    return tiny_model_path(tiny_model_for(arm), cache)
 
 
 def _engine(context: RunContext, backend: str, arm: Arm, model: Model, experiment: Experiment) -> Backend:
     """Create (once per command) the engine for a backend and model."""
+    vision = experiment.kind == "visual"
     if context.tier.name == "smoke":
-        from repro.sampling.tiny_models import tiny_model_path
-
-        model_path, revision, tensor_parallel = str(tiny_model_path(tiny_model_for(arm), context.root / "tiny-models")), None, 1
+        model_path = str(_tiny_model_path(arm, vision, context.root / "tiny-models"))
+        revision, tensor_parallel = None, 1
+    elif model.key in context.checkpoints:
+        model_path, revision, tensor_parallel = context.checkpoints[model.key], None, model.tensor_parallel_size
     else:
         model_path, revision, tensor_parallel = model.hf_id, model.revision, model.tensor_parallel_size
         if not model.released:
-            raise ReproError(f"{model.key} was never released: it must be trained first")
+            raise ReproError(f"{model.key} was never released: train it first, then give its directory with "
+                             f"--checkpoint {model.key}=PATH")
     key = (backend, model_path)
+    if vision:
+        _require_vision_stack(backend)
     if key not in context._engines:
         if backend == "vllm":
             from repro.sampling.vllm_backend import VllmBackend
@@ -136,12 +157,25 @@ def _engine(context: RunContext, backend: str, arm: Arm, model: Model, experimen
             context._engines[key] = VllmBackend(model_path, revision=revision, tensor_parallel_size=tensor_parallel,
                                                 max_model_len=_max_model_len(context, experiment), dtype=dtype)
         elif backend == "hf":
-            from repro.sampling.hf_backend import HfBackend
+            from repro.sampling.hf_backend import HfBackend, HfVisionBackend
 
-            context._engines[key] = HfBackend(model_path, revision=revision)
+            engine_class = HfVisionBackend if vision else HfBackend
+            context._engines[key] = engine_class(model_path, revision=revision)
         else:
             raise ReproError(f"backend {backend!r} has no engine")
     return context._engines[key]
+
+
+def _require_vision_stack(backend: str) -> None:
+    """Vision-language runs need qwen-vl-utils and a working torchvision (both engines), which
+    the CPU install cannot have beside vLLM's CPU torch (docs/engines.md)."""
+    from repro.sampling.vision import process_vision_info_or_explain
+
+    process_vision_info_or_explain()
+    if backend == "vllm" and not gpu_available():
+        raise EnvironmentNotSupportedError(
+            "vLLM runs Qwen2.5-VL only with a GPU here (its CPU build cannot load torchvision); on CPU the "
+            "hf backend runs the vision model")
 
 
 def _max_model_len(context: RunContext, experiment: Experiment) -> int:
@@ -232,6 +266,7 @@ def store_key(experiment: Experiment, model: Model, loaded: LoadedBenchmark, par
         "run_seed": run_seed,
         "seed_rule": "sha256(run_seed, problem_id, round) mod 2^31",
         "engine": backend.describe(),
+        **({"selection": loaded.selection} if loaded.selection else {}),
     }
 
 
@@ -268,7 +303,8 @@ def generate(store: SampleStore, backend: Backend, problems: list[Problem], temp
             batch = missing[start : start + chunk]
             requests = [
                 Request(problem.problem_id, r, render_prompt(template_name, problem),
-                        request_seed(context.run_seed, problem.problem_id, r), samples_per_round)
+                        request_seed(context.run_seed, problem.problem_id, r), samples_per_round,
+                        images=_images(problem))
                 for problem, r in batch
             ]
             outputs = backend.generate(requests, params)
@@ -285,6 +321,16 @@ def generate(store: SampleStore, backend: Backend, problems: list[Problem], temp
         for future in pending:
             future.result()  # surface grading errors here, not later
     return len(missing)
+
+
+def _images(problem: Problem) -> tuple[str, ...]:
+    """The image files of a visual problem, checked against the sha256 recorded at loading."""
+    if "image_path" not in problem.meta:
+        return ()
+    from repro.benchmarks.visual_files import verify_image
+
+    verify_image(problem)
+    return (problem.meta["image_path"],)
 
 
 def _grade_chunk(store: SampleStore, name: str, sha256: str, records: list[dict[str, Any]],
@@ -391,7 +437,14 @@ def run_one(context: RunContext, experiment: Experiment, arm: Arm, benchmark: st
     if backend_name == "simulated":
         backend = simulated_backend(experiment, arm, benchmark, problems)
     else:
-        backend = _engine(context, backend_name, arm, model, experiment)
+        try:
+            backend = _engine(context, backend_name, arm, model, experiment)
+        except EnvironmentNotSupportedError as error:
+            if tier.name != "smoke":
+                raise
+            # The smoke tier's engine checks run where the machine allows: a CPU install
+            # without the vision stack still runs everything else.
+            return RunOutcome(experiment.id, backend_name, None, arm.name, benchmark, f"engine check skipped: {error}")
     key = store_key(experiment, model, loaded, params, backend, template_name, samples_per_round, context.run_seed)
     store = SampleStore.open(store_path(context, backend_name, model, benchmark, arm.temperature, key), key)
     label = f"{experiment.id}/{arm.name}/{benchmark} [{backend_name}]"
@@ -434,7 +487,7 @@ def gpu_available() -> bool:
 
 def run_experiment(context: RunContext, experiment: Experiment) -> list[RunOutcome]:
     """Run every (arm, benchmark) of an experiment for every backend of the context."""
-    blocked = missing_stages(experiment, context.tier.name)
+    blocked = missing_stages(experiment, context.tier.name, context.checkpoints)
     if blocked:
         raise ReproError(f"{experiment.id} cannot run in the {context.tier.name} tier yet: needs {', '.join(blocked)}")
     benchmarks = runnable_benchmarks(experiment)

@@ -118,8 +118,32 @@ TEMPLATES: dict[str, Template] = {
             source="utils.py@fd2cf37 'deepseek-r1'",
             verified=True,
         ),
+        # Qwen2.5-VL-7B-Instruct and its EasyR1 GRPO model on MathVista / MathVision: paper
+        # Fig 26. One image, placed where Qwen2.5-VL's chat template puts an image given before
+        # the text of the user turn; engines expand the single <|image_pad|> into the image's
+        # vision tokens (vLLM from the request's multi-modal data, transformers' processor).
+        Template(
+            name="visual-r1",
+            text=(
+                "<|im_start|>system\nYou are Qwen, created by Alibaba Cloud. You are a helpful assistant. "
+                "You FIRST think about the reasoning process as an internal monologue and then provide the "
+                "final answer. The reasoning process MUST BE enclosed within <think> </think> tags. The final "
+                "answer MUST BE put in \\boxed{}.<|im_end|>\n"
+                "<|im_start|>user\n<|vision_start|><|image_pad|><|vision_end|>{question}<|im_end|>\n"
+                "<|im_start|>assistant\n"
+            ),
+            source=("paper Fig 26 (v2, p. 30); the part from 'You FIRST think' is EasyR1's SYSTEM_PROMPT "
+                    "(hiyouga/EasyR1 examples/qwen2_5_vl_7b_geo3k_grpo.sh at 3b9ae08)"),
+            verified=True,
+            caveat=("Fig 26 sets {question} on the line after <|vision_end|>; Qwen2.5-VL's chat template, "
+                    "through which EasyR1 builds its prompts (an image item, then the text item), writes "
+                    "no newline there, and none is written here. The 'You are Qwen, created by Alibaba "
+                    "Cloud.' prefix is in the figure but not in EasyR1's examples: kept, as printed"),
+        ),
     )
 }
+
+IMAGE_PLACEHOLDER = "<|vision_start|><|image_pad|><|vision_end|>"
 
 
 def get_template(name: str) -> Template:

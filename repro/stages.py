@@ -6,10 +6,12 @@ that says what can run now, so `repro list`, `repro run` and the report agree.
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from repro.experiments import Experiment
 
 # Stages that exist in this version.
-IMPLEMENTED = frozenset({"generate", "grade:math", "grade:code", "compare", "report"})
+IMPLEMENTED = frozenset({"generate", "grade:math", "grade:code", "grade:visual", "compare", "report"})
 
 # What each experiment kind needs to be graded.
 _GRADER_STAGE = {"math": "grade:math", "code": "grade:code", "visual": "grade:visual"}
@@ -20,7 +22,6 @@ _SMOKE_STANDS_IN_FOR = frozenset({"training", "aime24-filter-list"})
 
 # What each missing stage is, for `repro list`.
 STAGE_HELP = {
-    "grade:visual": "visual loaders, prompt and grader (not implemented yet)",
     "training": "VeRL/EasyR1 training of the checkpoints the paper never released (not implemented yet)",
     "perplexity": "scoring responses with prompt log-probs (not implemented yet)",
     "manual-check": "export of chains of thought for manual checking (not implemented yet)",
@@ -38,11 +39,16 @@ def required_stages(experiment: Experiment) -> list[str]:
     return stages
 
 
-def missing_stages(experiment: Experiment, tier: str) -> list[str]:
-    """Stages that block this experiment in this tier (empty: it can run)."""
+def missing_stages(experiment: Experiment, tier: str, checkpoints: Collection[str] = ()) -> list[str]:
+    """Stages that block this experiment in this tier (empty: it can run). `checkpoints`:
+    models given as local checkpoints, which stand in for training the unreleased ones."""
+    from repro.models import get_model
+
+    unreleased = {arm.model for arm in experiment.arms if not get_model(arm.model).released}
+    trained_elsewhere = bool(unreleased) and unreleased <= set(checkpoints)
     missing = []
     for stage in required_stages(experiment):
-        if stage in IMPLEMENTED:
+        if stage in IMPLEMENTED or (stage == "training" and trained_elsewhere and experiment.kind != "training"):
             continue
         # A training experiment produces a checkpoint: nothing can stand in for that.
         if tier == "smoke" and stage in _SMOKE_STANDS_IN_FOR and experiment.kind != "training":

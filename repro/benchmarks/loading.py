@@ -29,6 +29,9 @@ class LoadedBenchmark:
     synthetic: bool  # True when a stand-in replaced absent data (smoke tier only)
     origin: str = ""  # "data folder", "cache", "downloaded" or "synthetic"
     notes: tuple[str, ...] = ()  # caveats every run on these problems must report
+    # How the problems were selected from the source rows, when they were (the visual sets
+    # keep only free-form questions): {"source_rows", "kept", "rule"}; recorded in manifests.
+    selection: dict | None = None
 
     @property
     def note(self) -> str:
@@ -73,6 +76,8 @@ def load_benchmark(key: str, *, allow_synthetic: bool, download: bool | None = N
                 raise
     if benchmark.kind == "code":
         return _load_code(key, allow_synthetic=allow_synthetic, download=download, notes=notes)
+    if benchmark.kind == "visual":
+        return _load_visual(key, allow_synthetic=allow_synthetic, download=download, notes=notes)
     if not allow_synthetic:
         if key in _MATH_KEYS:  # only reached with download=False and no local copy
             raise DataMissingError(
@@ -109,3 +114,30 @@ def _load_code(key: str, *, allow_synthetic: bool, download: bool, notes: tuple[
     count = min(get_benchmark(key).size or MAX_CODE_STANDINS, MAX_CODE_STANDINS)
     problems, checksum = load_code_standin(key, count, cache_dir() / "standins", suites_dir)
     return LoadedBenchmark(key, problems, "standin:" + checksum, True, "synthetic", (STANDIN_NOTE, *notes))
+
+
+MAX_VISUAL_STANDINS = 100
+
+
+def selection_note(selection: dict) -> str:
+    return (f"kept {selection['kept']} of {selection['source_rows']} rows ({selection['rule']})")
+
+
+def _load_visual(key: str, *, allow_synthetic: bool, download: bool, notes: tuple[str, ...]) -> LoadedBenchmark:
+    """Real visual benchmark files (images stored as files under the cache), or, in the smoke
+    tier without data, locally drawn stand-ins in the same formats through the same parser."""
+    from repro.benchmarks.fetch import cache_dir
+    from repro.benchmarks.visual_files import load_visual_benchmark, load_visual_standin
+
+    images_dir = cache_dir() / "images"
+    try:
+        problems, checksum, origin, selection = load_visual_benchmark(key, download=download, images_dir=images_dir)
+        return LoadedBenchmark(key, problems, checksum, False, origin, (*notes, selection_note(selection)),
+                               selection)
+    except DataMissingError:
+        if not allow_synthetic:
+            raise
+    problems, checksum, selection = load_visual_standin(key, MAX_VISUAL_STANDINS, cache_dir() / "standins",
+                                                        images_dir)
+    return LoadedBenchmark(key, problems, "standin:" + checksum, True, "synthetic",
+                           (STANDIN_NOTE, *notes, selection_note(selection)), selection)

@@ -40,6 +40,9 @@ class Request:
     prompt: str
     seed: int
     n: int
+    # Image files of a vision-language prompt, in the order of the prompt's image
+    # placeholders (repro.prompts.IMAGE_PLACEHOLDER); empty for text prompts.
+    images: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

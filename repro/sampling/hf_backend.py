@@ -121,10 +121,7 @@ class HfBackend:
         self.revision = revision
         self.dtype = dtype
         self.device = device
-        self._tokenizer = AutoTokenizer.from_pretrained(model_path, revision=revision)
-        self._model = AutoModelForCausalLM.from_pretrained(
-            model_path, revision=revision, dtype=_DTYPES[dtype]
-        )
+        self._tokenizer, self._model = self._load(model_path, revision, _DTYPES[dtype])
         self._model.to(device).eval()
         self._eos_ids = self._end_of_sequence_ids()
         self._pad_id = self._eos_ids[0]
@@ -137,6 +134,18 @@ class HfBackend:
             pad_token_id=self._pad_id,
         )
         self._identity = model_identity(model_path, revision)
+
+    def _load(self, model_path: str, revision: str | None, dtype):
+        """(tokenizer, model) of a text model."""
+        tokenizer = AutoTokenizer.from_pretrained(model_path, revision=revision)
+        return tokenizer, AutoModelForCausalLM.from_pretrained(model_path, revision=revision, dtype=dtype)
+
+    def _model_inputs(self, request: Request) -> dict[str, Any]:
+        """The tensors `generate` takes for one prompt (input_ids first)."""
+        if request.images:
+            raise ReproError(f"{request.problem_id} has images: the hf backend of a text model cannot take them")
+        input_ids = self._tokenizer(request.prompt, return_tensors="pt").input_ids.to(self.device)
+        return {"input_ids": input_ids, "attention_mask": torch.ones_like(input_ids)}
 
     def _end_of_sequence_ids(self) -> list[int]:
         # The generation config's list (Qwen: <|endoftext|>, <|im_end|>) first, then the
@@ -169,8 +178,8 @@ class HfBackend:
     def _generate_one(self, request: Request, params: SamplingParams) -> list[Completion]:
         if self._model is None:
             raise ReproError("the hf backend was closed")
-        prompt_ids = self._tokenizer(request.prompt, return_tensors="pt").input_ids.to(self.device)
-        prompt_len = prompt_ids.shape[1]
+        inputs = self._model_inputs(request)
+        prompt_len = inputs["input_ids"].shape[1]
         max_new_tokens = fit_max_new_tokens(prompt_len, params)
         greedy = params.temperature == 0
         # Greedy samples are all equal and transformers refuses n > 1 without sampling:
@@ -181,8 +190,7 @@ class HfBackend:
         with torch.random.fork_rng(devices=fork_devices), torch.inference_mode():
             torch.manual_seed(request.seed)
             output = self._model.generate(
-                prompt_ids,
-                attention_mask=torch.ones_like(prompt_ids),
+                **inputs,
                 generation_config=config,
                 tokenizer=self._tokenizer,  # stop_strings needs it
             )
@@ -247,3 +255,33 @@ def fit_max_new_tokens(prompt_len: int, params: SamplingParams) -> int:
             f"a prompt of {prompt_len} tokens leaves no room in max_model_len={params.max_model_len}"
         )
     return min(params.max_new_tokens, room)
+
+
+class HfVisionBackend(HfBackend):
+    """`Backend` for Qwen2.5-VL models on transformers: each request's images are loaded and
+    resized by qwen-vl-utils within the model's pixel bounds (repro.sampling.vision), then the
+    model's processor expands the prompt's image placeholder into vision tokens."""
+
+    def _load(self, model_path: str, revision: str | None, dtype):
+        from transformers import AutoModelForImageTextToText, AutoProcessor
+
+        from repro.sampling.vision import pixel_bounds
+
+        self._processor = AutoProcessor.from_pretrained(model_path, revision=revision)
+        self._pixels = pixel_bounds(model_path)
+        model = AutoModelForImageTextToText.from_pretrained(model_path, revision=revision, dtype=dtype)
+        return self._processor.tokenizer, model
+
+    def _model_inputs(self, request: Request) -> dict[str, Any]:
+        from repro.sampling.vision import check_placeholders, load_images
+
+        check_placeholders(request)
+        images = load_images(request.images, *self._pixels) if request.images else None
+        inputs = self._processor(text=[request.prompt], images=images, return_tensors="pt")
+        return {name: value.to(self.device) for name, value in inputs.items()}
+
+    def describe(self) -> dict[str, Any]:
+        from importlib.metadata import version
+
+        return {**super().describe(), "vision": {"min_pixels": self._pixels[0], "max_pixels": self._pixels[1],
+                                                 "qwen_vl_utils_version": version("qwen-vl-utils")}}

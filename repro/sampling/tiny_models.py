@@ -147,7 +147,7 @@ def tokenizer_training_corpus() -> list[str]:
     return [_corpus_line(rng) for _ in range(_CORPUS_LINES)]
 
 
-def _train_tokenizer():
+def _train_tokenizer(special_tokens: tuple[str, ...] = SPECIAL_TOKENS):
     from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
 
     tokenizer = Tokenizer(models.BPE())
@@ -162,7 +162,7 @@ def _train_tokenizer():
     trainer = trainers.BpeTrainer(
         vocab_size=TOKENIZER_VOCAB_SIZE,
         min_frequency=2,
-        special_tokens=list(SPECIAL_TOKENS),
+        special_tokens=list(special_tokens),
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
         show_progress=False,
     )

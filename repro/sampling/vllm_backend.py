@@ -114,12 +114,21 @@ class VllmBackend:
         greedy = params.temperature == 0
         sampling_params = [self._sampling_params(request, params, greedy) for request in requests]
         outputs = self._engine().generate(
-            [request.prompt for request in requests], sampling_params, use_tqdm=False
+            [self._inputs(request) for request in requests], sampling_params, use_tqdm=False
         )
         # LLM.generate returns one output per prompt, in prompt order.
         return [
             _completions(output) * (request.n if greedy else 1) for request, output in zip(requests, outputs)
         ]
+
+    def _inputs(self, request: Request):
+        """The prompt text, or for a vision-language prompt the text with its images
+        (repro.sampling.vision: resized by qwen-vl-utils within the model's pixel bounds)."""
+        if not request.images:
+            return request.prompt
+        from repro.sampling.vision import pixel_bounds, vllm_inputs
+
+        return vllm_inputs(request, *pixel_bounds(self.model_path))
 
     def close(self) -> None:
         if self._llm is None:
