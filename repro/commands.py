@@ -184,15 +184,17 @@ def run_all(tier_name: str, backend: str | None, root: Path, seed: int, progress
 
 def _section_from_outcomes(experiment: Experiment, outcomes, root: Path, tier: str) -> ExperimentSection:
     section = ExperimentSection(experiment)
+    not_run: dict[str, list[str]] = {}  # one line per reason, naming every run it stopped
     for outcome in outcomes:
         if outcome.result is None:
-            section.notes.append(f"{outcome.arm}/{outcome.benchmark} [{outcome.backend}]: {outcome.note}")
+            not_run.setdefault(outcome.note, []).append(f"{outcome.arm}/{outcome.benchmark} [{outcome.backend}]")
             continue
         section.results.setdefault(outcome.backend, {})[(outcome.arm, outcome.benchmark)] = outcome.result
         write_results_csv(results_dir(root, experiment.id, tier, outcome.backend)
                           / file_name(outcome.arm, outcome.benchmark), outcome.result)
         if outcome.note and outcome.note not in section.notes:
             section.notes.append(outcome.note)
+    section.notes += [f"{', '.join(runs)}: {note}" for note, runs in not_run.items()]
     for backend, results in section.results.items():
         section.comparisons[backend] = compare_experiment(experiment, results, backend)
     return section

@@ -135,6 +135,8 @@ def _tiny_model_path(arm: Arm, vision: bool, cache: Path) -> Path:
 def _engine(context: RunContext, backend: str, arm: Arm, model: Model, experiment: Experiment) -> Backend:
     """Create (once per command) the engine for a backend and model."""
     vision = experiment.kind == "visual"
+    if vision:
+        _require_vision_stack(backend)  # before building a tiny vision model, which needs it too
     if context.tier.name == "smoke":
         model_path = str(_tiny_model_path(arm, vision, context.root / "tiny-models"))
         revision, tensor_parallel = None, 1
@@ -146,8 +148,6 @@ def _engine(context: RunContext, backend: str, arm: Arm, model: Model, experimen
             raise ReproError(f"{model.key} was never released: train it first, then give its directory with "
                              f"--checkpoint {model.key}=PATH")
     key = (backend, model_path)
-    if vision:
-        _require_vision_stack(backend)
     if key not in context._engines:
         if backend == "vllm":
             from repro.sampling.vllm_backend import VllmBackend

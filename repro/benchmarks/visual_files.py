@@ -97,7 +97,7 @@ MAX_IMAGE_BYTES = 64 << 20  # the largest MathVision image is about 1 MB; refuse
 
 # ------------------------------------------------------------------ pinned sources
 
-# lupantech/MathVista: HEAD of the snapshot read (2025-09-28); data/testmini.json last
+# lupantech/MathVista: the newest commit read (2025-09-28); data/testmini.json last
 # changed in 452b0f83 (2023-10-17) and has 871,725 bytes.
 MATHVISTA_COMMIT = "53d525874bdde205128e6b160b7357a88277d479"
 MATHVISTA_ANNOTATIONS = PinnedFile(
@@ -111,7 +111,7 @@ MATHVISTA_HUB_REVISION = "2b6ad69445fbb5695c9b165475e8decdbeb97747"
 # archive is pinned like every other file and nothing is recorded at first use.
 MATHVISTA_IMAGES_SHA256: str | None = None
 
-# mathllm/MATH-V (official MATH-Vision repository): HEAD of the snapshot read (2025-05-16).
+# mathllm/MATH-V (official MATH-Vision repository): the newest commit read (2025-05-16).
 MATHVISION_COMMIT = "a1f5cc3add200c0cd080fad463e500f44ef1fb41"
 MATHVISION_REPO = "mathllm/MATH-V"
 MATHVISION_ROWS = PinnedFile(
