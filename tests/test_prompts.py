@@ -7,7 +7,11 @@ source text named beside it, not from our own template:
   exactly what the evaluator's construct_prompt returns for a zero-shot prompt;
 - "Fig 27": the text of the paper's Figure 27 (v2, p. 30) as extracted from the PDF, its
   wrapped lines joined by spaces except the break before "Assistant:" (read as a newline),
-  with QUESTION in place of "{}".
+  with QUESTION in place of "{}";
+- "Fig 26": the text of the paper's Figure 26 (v2, p. 30), its wrapped system lines joined by
+  spaces, "{image_token}" as Qwen2.5-VL's placeholder "<|image_pad|>" and no newline between
+  "<|vision_end|>" and the question (what Qwen2.5-VL's chat template writes for an image item
+  followed by a text item; the figure's line break is read as layout, see the template's caveat).
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ EXPECTED = {
     "deepseek-r1": ("1565efe1181dffdf948aa7f64ada1295c78dae35fca292c897df96a216d8e6aa",
                     "utils.py@fd2cf37 deepseek-r1"),
     "r1-zero": ("04ad92840275c545a9fcee0849779e4cd759f57eac59a171d8e44b351bfba984", "Fig 27"),
+    "visual-r1": ("8c6dc0ee92583b1c608a70a217cd4d0d52968fe79dd716331e882843469233ca", "Fig 26"),
 }
 
 
@@ -93,3 +98,17 @@ def test_template_choices():
         "qwen2.5-math-7b-instruct": "qwen-boxed", "r1-distill-qwen-7b": "qwen-boxed", "dapo-qwen-32b": "dapo",
         "qwen2.5-32b-dapo-prompt": "dapo", "qwen2.5-7b-r1-prompt": "r1-zero", "verl-grpo-step150": "r1-zero",
     }
+
+
+def test_fig26_system_text_is_the_papers():
+    from conftest import shared_dir
+
+    folder = shared_dir()
+    if folder is None:
+        pytest.skip("REPRO_SHARED_DIR is not set")
+    paper = (folder / "paper" / "limit_of_rlvr_v2.txt").read_text(encoding="utf-8")
+    start = paper.index("EasyR1 Prompt")
+    figure = " ".join(line.strip() for line in paper[start:paper.index("Figure 26:", start)].splitlines()[2:6])
+    rendered = get_template("visual-r1").render("Q")
+    system = rendered.split("<|im_start|>system\n", 1)[1].split("\n<|im_start|>user", 1)[0]
+    assert system == figure

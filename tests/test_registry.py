@@ -81,5 +81,6 @@ def test_pinned_revisions_from_the_sources():
 def test_status_column_is_honest():
     assert status_line(get_experiment("math-zoo-qwen7b")).startswith("runs")
     assert status_line(get_experiment("code-r1")).startswith("runs")
-    assert status_line(get_experiment("visual-easyr1")).startswith("not yet")
+    assert status_line(get_experiment("visual-easyr1")).startswith("smoke only; full needs training")
+    assert status_line(get_experiment("perplexity")).startswith("not yet")
     assert "training" in status_line(get_experiment("rl-algorithms"))
