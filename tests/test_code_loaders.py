@@ -16,7 +16,6 @@ import hashlib
 import json
 import math
 import pickle
-import socket
 import threading
 import zlib
 from datetime import datetime
@@ -47,39 +46,13 @@ from repro.benchmarks.livecodebench import RELEASE_V5_FILES, WINDOWS, decode_pri
 from repro.errors import ReproError, UnknownNameError
 from repro.grading.code import check_program, read_suite
 from repro.sandbox.harness import decode_value, encode_value
-from tests.conftest import shared_dir
 
 HEX64 = "0123456789abcdef"
 
 
-def _closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture(autouse=True)
-def isolated(tmp_path, monkeypatch):
-    """A private cache, no data folder, downloads aimed at a closed local port, no proxy."""
-    monkeypatch.setenv("REPRO_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.delenv("REPRO_DATA_DIR", raising=False)
-    monkeypatch.delenv("REPRO_OFFLINE", raising=False)
-    for proxy in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
-        monkeypatch.delenv(proxy, raising=False)
-    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
-    closed = f"http://127.0.0.1:{_closed_port()}"
-    for name in ("RAW_BASE_URL", "HF_BASE_URL", "GITHUB_BASE_URL"):
-        monkeypatch.setattr(fetch, name, closed)
-    monkeypatch.setattr(fetch, "DOWNLOAD_TIMEOUT_S", 5.0)
-    return tmp_path
-
-
-@pytest.fixture
-def formats() -> Path:
-    root = shared_dir()
-    if root is None:
-        pytest.skip("REPRO_SHARED_DIR is not set")
-    return root / "data" / "formats"
+def isolated(isolated_downloads):
+    return isolated_downloads
 
 
 @pytest.fixture

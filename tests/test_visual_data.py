@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import socket
 import threading
 import zipfile
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -43,39 +42,13 @@ from repro.benchmarks.visual_files import (
 )
 from repro.errors import ReproError, UnknownNameError
 from repro.grading.visual import easyr1_accuracy, grade
-from tests.conftest import shared_dir
 
 HEX = set("0123456789abcdef")
 
 
-def _closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture(autouse=True)
-def isolated(tmp_path, monkeypatch):
-    """A private cache, no data folder, downloads aimed at a closed local port, no proxy."""
-    monkeypatch.setenv("REPRO_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.delenv("REPRO_DATA_DIR", raising=False)
-    monkeypatch.delenv("REPRO_OFFLINE", raising=False)
-    for proxy in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
-        monkeypatch.delenv(proxy, raising=False)
-    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
-    closed = f"http://127.0.0.1:{_closed_port()}"
-    for name in ("RAW_BASE_URL", "HF_BASE_URL", "GITHUB_BASE_URL"):
-        monkeypatch.setattr(fetch, name, closed)
-    monkeypatch.setattr(fetch, "DOWNLOAD_TIMEOUT_S", 5.0)
-    return tmp_path
-
-
-@pytest.fixture
-def formats() -> Path:
-    root = shared_dir()
-    if root is None:
-        pytest.skip("REPRO_SHARED_DIR is not set")
-    return root / "data" / "formats"
+def isolated(isolated_downloads):
+    return isolated_downloads
 
 
 @pytest.fixture

@@ -24,7 +24,6 @@ from __future__ import annotations
 import base64
 import json
 import math
-import os
 import pickle
 import random
 import zlib
@@ -35,6 +34,7 @@ from pathlib import Path
 
 from repro.benchmarks.livecodebench import WINDOWS
 from repro.errors import ReproError, UnknownNameError
+from repro.files import write_if_changed
 
 CODE_KEYS = ("lcb-2408-2501", "lcb-2305-2501", "humaneval-plus", "mbpp-plus")
 STANDIN_FILE_NAMES = {"lcb-2408-2501": "test.jsonl", "lcb-2305-2501": "test.jsonl",
@@ -73,13 +73,7 @@ def write_standin_files(key: str, folder: Path, count: int) -> Path:
 
 
 def _write_if_changed(path: Path, text: str) -> None:
-    data = text.encode("utf-8")
-    if path.is_file() and path.read_bytes() == data:
-        return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.part")
-    temporary.write_bytes(data)
-    os.replace(temporary, path)
+    write_if_changed(path, text.encode("utf-8"))
 
 
 # ------------------------------------------------------------------ LiveCodeBench

@@ -80,6 +80,7 @@ from repro.benchmarks.fetch import (
     sha256_of,
 )
 from repro.errors import ReproError, UnknownNameError
+from repro.files import write_if_changed
 from repro.problems import Problem
 
 __all__ = ["MATHVISION_COMMIT", "MATHVISION_ROWS", "MATHVISTA_ANNOTATIONS", "MATHVISTA_COMMIT",
@@ -731,8 +732,8 @@ def write_visual_standins(key: str, folder: Path, count: int) -> Path:
                 references[pid] = reference
         # json.dumps(..., indent=4) is how the upstream file is written (it round-trips byte for byte).
         path = target / STANDIN_FILES[key]
-        _write_if_changed(path, json.dumps(entries, indent=4).encode("utf-8"))
-        _write_if_changed(target / "images.zip", _zip_bytes(images))
+        write_if_changed(path, json.dumps(entries, indent=4).encode("utf-8"))
+        write_if_changed(target / "images.zip", _zip_bytes(images))
     else:
         lines = []
         for position, kept in enumerate(_standin_layout(count)):
@@ -741,12 +742,12 @@ def write_visual_standins(key: str, folder: Path, count: int) -> Path:
             row, picture, reference = (_mathvision_kept(row_id, kept, rng) if kept is not None
                                        else _mathvision_dropped(row_id, rng))
             lines.append(json.dumps(row) + "\n")
-            _write_if_changed(target / row["image"], picture)
+            write_if_changed(target / row["image"], picture)
             if reference is not None:
                 references[row_id] = reference
         path = target / STANDIN_FILES[key]
-        _write_if_changed(path, "".join(lines).encode("utf-8"))
-    _write_if_changed(target / STANDIN_REFERENCES, (json.dumps(references, indent=1, sort_keys=True) + "\n").encode())
+        write_if_changed(path, "".join(lines).encode("utf-8"))
+    write_if_changed(target / STANDIN_REFERENCES, (json.dumps(references, indent=1, sort_keys=True) + "\n").encode())
     return path
 
 
@@ -779,15 +780,6 @@ def _read_inside(root: Path, relative: str) -> bytes:
         return path.read_bytes()
     except OSError as error:
         raise DataMissingError(f"image {path} cannot be read ({error})") from None
-
-
-def _write_if_changed(path: Path, data: bytes) -> None:
-    if path.is_file() and path.read_bytes() == data:
-        return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.part")
-    temporary.write_bytes(data)
-    os.replace(temporary, path)
 
 
 def _zip_bytes(members: Sequence[tuple[str, bytes]]) -> bytes:
