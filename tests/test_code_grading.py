@@ -264,6 +264,18 @@ def test_test_suites_survive_their_stored_form(tmp_path):
         read_suite(str(tmp_path / "s.json.gz"), digest)
 
 
+def test_mbpp_not_none_tasks_accept_a_regex_match():
+    # evalplus compares `out is not None` for these tasks; a re.Match is the natural answer and
+    # cannot be sent back as a value.
+    suite = TestSuite.evalplus("text_match_three", [("abbb",), ("ac",)], [True, False], time_limits_s=[1.0, 1.0],
+                               dataset="mbpp")
+    match = "import re\ndef text_match_three(text):\n    return re.search('ab{3}', text)\n"
+    assert check_program(match, suite).status == "pass"
+    assert check_program("def text_match_three(text):\n    return 'abbb' in text\n", suite).status == "pass"
+    wrong = check_program("def text_match_three(text):\n    return None\n", suite)
+    assert (wrong.status, wrong.first_failure) == ("fail", 0)
+
+
 def test_evalplus_find_zero_oracle():
     suite = TestSuite.evalplus("find_zero", [([-6, 11, -6, 1],)], [1.0], time_limits_s=[1.0], atol=1e-6,
                                dataset="humaneval")

@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from repro.errors import ReproError
-from repro.grading.code import HARNESS
+from repro.grading.code import HARNESS, MBPP_NOT_NONE
 from repro.sandbox import limits
 from repro.sandbox.harness import decode_value, encode_value
 from repro.sandbox.runner import run_program
@@ -48,8 +48,9 @@ TASK_PREFIX = {"humaneval": "HumanEval/", "mbpp": "Mbpp/"}
 # What evalplus' `completeness_check` requires of every task, plus the two fields it reads too.
 REQUIRED_FIELDS = ("task_id", "prompt", "entry_point", "canonical_solution", "base_input", "plus_input", "atol",
                    "contract")
-# evalplus/eval/_special_oracle.py: MBPP+ tasks whose output only has to be "not None".
-MBPP_OUTPUT_NOT_NONE_TASKS = ("check_str", "text_match_three", "text_starta_endb")
+# evalplus/eval/_special_oracle.py: MBPP+ tasks whose output only has to be "not None"
+# (one list, shared with the comparator in repro.grading.code).
+MBPP_OUTPUT_NOT_NONE_TASKS = tuple(sorted(MBPP_NOT_NONE))
 
 # Running a canonical solution: evalplus gives the trusted code no limit at all; ours are
 # generous, so that only a broken task (or a broken sandbox) stops the computation.

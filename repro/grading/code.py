@@ -154,8 +154,12 @@ class TestSuite:
 
     def harness_config(self) -> dict:
         inputs = [encode_value(list(args)) for args in self.inputs] if self.mode == "function" else list(self.inputs)
+        # MBPP+'s "not None" tasks (regex matches): evalplus only asks whether the result is
+        # None (a bool result is compared as is), and a re.Match cannot travel back, so the
+        # child reports that instead of the object.
+        not_none_only = self.dataset == "mbpp" and self.func_name in MBPP_NOT_NONE
         return {"mode": self.mode, "func_name": self.func_name, "inputs": inputs, "timeouts": list(self.timeouts_s),
-                "stderr_keep": limits.HARNESS_STDERR_KEEP_BYTES}
+                "stderr_keep": limits.HARNESS_STDERR_KEEP_BYTES, "not_none_only": not_none_only}
 
     def to_dict(self) -> dict:
         """A JSON-able form (evalplus values keep their Python types via encode_value)."""
@@ -234,7 +238,7 @@ def _mbpp_digit_distance(a: int, b: int) -> int:
 # evalplus `_special_oracle.py` (v0.3.1).
 _MBPP_SET_EQUAL = {"similar_elements", "find_char_long", "common_in_nested_lists", "extract_singly", "larg_nnum",
                    "intersection_array", "find_dissimilar", "Diff"}
-_MBPP_NOT_NONE = {"check_str", "text_match_three", "text_starta_endb"}
+MBPP_NOT_NONE = {"check_str", "text_match_three", "text_starta_endb"}
 
 
 def _is_floats(value: Any) -> bool:
@@ -277,7 +281,7 @@ class EvalplusComparator:
                 exact = exact or out == _mbpp_digit_distance(*args)
             elif entry in _MBPP_SET_EQUAL:
                 exact = set(out) == set(exp)
-            elif entry in _MBPP_NOT_NONE:
+            elif entry in MBPP_NOT_NONE:
                 exact = out == exp if isinstance(out, bool) else exp == (out is not None)
         if dataset == "humaneval" and entry == "find_zero":
             ok = abs(_poly(*args, out)) <= self.atol

@@ -387,9 +387,15 @@ def _run_function(config, source, reporter):
         reporter.send(event="load-failed", kind=_kind(error), detail=_describe(error))
         return
     reporter.send(event="loaded")
+    def not_none(value):
+        return value if isinstance(value, bool) else value is not None
+
     for index, args in enumerate(arguments):
-        if not _call_and_report(reporter, index, lambda args=args: function(*args), config["timeouts"][index],
-                                tuple_to_list=False):
+        if config.get("not_none_only"):
+            call = (lambda args=args: not_none(function(*args)))
+        else:
+            call = (lambda args=args: function(*args))
+        if not _call_and_report(reporter, index, call, config["timeouts"][index], tuple_to_list=False):
             return
 
 
