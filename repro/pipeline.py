@@ -74,10 +74,11 @@ class RunContext:
     grading_workers: int | None = None  # None: one per core
     _engines: dict[tuple[str, str], Backend] = field(default_factory=dict)
     _pools: dict[str, GradingPool] = field(default_factory=dict)
-    # Code verdicts by (benchmark, problem, sha256 of the completion): an identical completion
-    # for the same problem is run once per command (simulated runs repeat a few programs
-    # thousands of times; real models repeat themselves on easy problems).
-    _code_verdicts: dict[tuple[str, str, str], bool] = field(default_factory=dict)
+    # Code verdicts by (benchmark, prompt template, problem, sha256 of the completion): an
+    # identical completion for the same problem is run once per command (simulated runs repeat
+    # a few programs thousands of times; real models repeat themselves on easy problems). The
+    # template is part of the key because it decides how the program is read from the text.
+    _code_verdicts: dict[tuple[str, str, str, str], bool] = field(default_factory=dict)
 
     def grader_for(self, benchmark: str) -> str:
         from repro.benchmarks import get_benchmark
@@ -348,12 +349,13 @@ def _grade_chunk(store: SampleStore, name: str, sha256: str, records: list[dict[
 
 def _grade_pairs(context: RunContext, grader: str, benchmark: str, pairs: list[tuple[Problem, str]]) -> list[bool]:
     """Verdicts of (problem, completion) pairs. Code completions are run once per distinct
-    (problem, text) per command; math pairs go to the pool as they are (cheap, and the math
-    pool batches them)."""
+    (benchmark, template, problem, text) per command; math and visual pairs go to the pool as
+    they are (cheap, and their pools batch them)."""
     if grader != context.code_grader:
         return [verdict.correct for verdict in context.pool(grader).grade(pairs)]
-    keys = [(benchmark, problem.problem_id, hashlib.sha256(text.encode()).hexdigest()) for problem, text in pairs]
-    todo: dict[tuple[str, str, str], tuple[Problem, str]] = {}
+    keys = [(benchmark, problem.meta.get("template", ""), problem.problem_id, hashlib.sha256(text.encode()).hexdigest())
+            for problem, text in pairs]
+    todo: dict[tuple[str, str, str, str], tuple[Problem, str]] = {}
     for key, pair in zip(keys, pairs):
         if key not in context._code_verdicts:
             todo.setdefault(key, pair)
@@ -452,7 +454,6 @@ def run_one(context: RunContext, experiment: Experiment, arm: Arm, benchmark: st
         _require_samples(store, problems, rounds, context, label)
     if context.regrade:
         shutil.rmtree(store.root / "grades" / context.grader_for(benchmark), ignore_errors=True)
-    if context.regrade:
         context._code_verdicts.clear()
     generate(store, backend, problems, template_name, params, samples_per_round, rounds, context, label, benchmark)
     verdicts = grade_store(store, {p.problem_id: p for p in problems}, context, label, benchmark, template_name)

@@ -76,14 +76,17 @@ class CountingPool:
 def test_identical_programs_for_a_problem_are_run_once_per_command():
     context = RunContext(root=None, tier=get_tier("smoke"), backends=("simulated",))
     pool = context._pools["code-v1"] = CountingPool()
-    a, b = Problem("a", 0, "", ""), Problem("b", 1, "", "")
+    a, b = Problem("a", 0, "", "", {"template": "evalplus-chat"}), Problem("b", 1, "", "", {"template": "evalplus-chat"})
     pairs = [(a, "right"), (a, "wrong"), (a, "right"), (b, "right"), (a, "right")]
     assert _grade_pairs(context, "code-v1", "mbpp-plus", pairs) == [True, False, True, True, True]
     assert sorted(pool.graded) == [("a", "right"), ("a", "wrong"), ("b", "right")]
-    # A later chunk reuses the verdicts; another benchmark with the same ids does not.
+    # A later chunk reuses the verdicts; another benchmark with the same ids does not, nor
+    # another prompt template (it reads the program out of the text differently).
     assert _grade_pairs(context, "code-v1", "mbpp-plus", [(b, "right"), (b, "wrong")]) == [True, False]
     assert _grade_pairs(context, "code-v1", "humaneval-plus", [(a, "right")]) == [True]
-    assert len(pool.graded) == 5
+    other_template = Problem("a", 0, "", "", {"template": "evalplus-chat-fig25"})
+    assert _grade_pairs(context, "code-v1", "mbpp-plus", [(other_template, "right")]) == [True]
+    assert len(pool.graded) == 6
 
 
 def test_the_template_is_part_of_the_store_key():
