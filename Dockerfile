@@ -63,14 +63,15 @@ RUN pip install --no-deps . \
 # project's top-level expected/ folder; point the package at the copy kept here.
 ENV REPRO_EXPECTED_DIR=/opt/repro/expected
 
-# Bake the small benchmark files into the image (the math sets, HumanEval+ and MBPP+):
-# downloaded from their pinned sources and verified by sha256 now, then read from this
-# folder as a data folder (REPRO_DATA_DIR), which may be read-only. LiveCodeBench release_v5
-# (about 4.4 GB) is downloaded at its pinned revision on first use into REPRO_CACHE_DIR on
-# the /data volume, where the derived files (per-problem test suites, evalplus expected
-# outputs computed in the sandbox) are written too (see docs/benchmarks.md).
-RUN REPRO_CACHE_DIR=/opt/repro/benchmarks python -c "from repro.benchmarks import code_files, math_files; \
-math_files.prefetch(); code_files.prefetch(livecodebench=False)"
+# Bake the math benchmark files into the image: downloaded from their pinned commits and
+# verified by sha256 now (hashes checked against the files themselves when this package was
+# made), then read from this folder as a data folder (REPRO_DATA_DIR), which may be read-only.
+# The code and visual files are downloaded at their pinned revisions on first use into
+# REPRO_CACHE_DIR on the /data volume (LiveCodeBench alone is about 4.4 GB; some of their
+# hashes come from third-party records, so a mismatch fails those experiments at run time,
+# never the image build), where the derived files (per-problem test suites, evalplus expected
+# outputs computed in the sandbox, images) are written too (see docs/benchmarks.md).
+RUN REPRO_CACHE_DIR=/opt/repro/benchmarks python -c "from repro.benchmarks import math_files; math_files.prefetch()"
 ENV REPRO_DATA_DIR=/opt/repro/benchmarks \
     REPRO_CACHE_DIR=/data/cache/repro-benchmarks
 

@@ -161,10 +161,21 @@ def run(experiment_ids: list[str], tier_name: str, backend: str | None, root: Pa
                          regrade=regrade, generate_missing=generate_missing, keep_dapo_answer=keep_dapo_answer,
                          checkpoints=checkpoint_dirs)
     sections = []
+    errors = 0
     try:
         for experiment in runnable:
             _say(f"== {experiment.id}: {experiment.title}")
-            outcomes = run_experiment(context, experiment)
+            try:
+                outcomes = run_experiment(context, experiment)
+            except ReproError as error:
+                # Several experiments: one that cannot run (data refused, a model missing) must
+                # not cost the others; its error goes into the report and the exit status.
+                if len(runnable) == 1:
+                    raise
+                errors += 1
+                _say(f"error: {experiment.id}: {error}")
+                sections.append(ExperimentSection(experiment, skipped=f"error: {error}"))
+                continue
             sections.append(_section_from_outcomes(experiment, outcomes, root, tier.name))
     finally:
         context.close()
@@ -173,7 +184,11 @@ def run(experiment_ids: list[str], tier_name: str, backend: str | None, root: Pa
              "without --shard: it finds every sample in the store and goes straight to grading and comparison.")
         return 0
     sections += [ExperimentSection(get_experiment(i), skipped=why) for i, why in skipped.items()]
-    return _finish(sections, root, tier, backends)
+    status = _finish(sections, root, tier, backends)
+    if errors:
+        _say(f"{errors} experiment(s) stopped with an error (see above and the report)")
+        return 2
+    return status
 
 
 def run_all(tier_name: str, backend: str | None, root: Path, seed: int, progress,

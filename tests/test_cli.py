@@ -164,3 +164,27 @@ def test_sandbox_command_judges_one_solution(tmp_path):
     (tmp_path / "broken.json").write_text("{not json")
     broken = invoke("sandbox", str(right), "--problem", str(tmp_path / "broken.json"))
     assert broken.exit_code == 2 and "not valid JSON" in broken.output
+
+
+def test_one_failing_experiment_does_not_stop_the_others(tmp_path, monkeypatch):
+    import repro.commands
+    from repro.errors import ReproError
+
+    real = repro.commands.run_experiment
+
+    def failing_for_dapo(context, experiment):
+        if experiment.id == "math-dapo":
+            raise ReproError("data refused: sha256 mismatch")
+        return real(context, experiment)
+
+    monkeypatch.setattr(repro.commands, "run_experiment", failing_for_dapo)
+    result = invoke("run", "math-dapo", "math-oat-zero", "--tier", "smoke", "--backend", "simulated",
+                    "--out", str(tmp_path))
+    assert result.exit_code == 2
+    assert "error: math-dapo: data refused" in result.output
+    report = (tmp_path / "reports" / "smoke" / "report.md").read_text()
+    assert "data refused" in report and "math-oat-zero" in report
+    assert (tmp_path / "experiments" / "math-oat-zero" / "smoke" / "simulated" / "results").is_dir()
+    # A single experiment still fails fast, with its one-line error.
+    alone = invoke("run", "math-dapo", "--tier", "smoke", "--backend", "simulated", "--out", str(tmp_path))
+    assert alone.exit_code == 2 and alone.output.strip().endswith("data refused: sha256 mismatch")
