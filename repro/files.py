@@ -3,15 +3,28 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write data to path so that readers see the old file or the whole new one: a temporary
+    file beside it, flushed to disk, then renamed over it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
 def write_if_changed(path: Path, data: bytes) -> None:
-    """Write `data` to `path` unless it already holds exactly that: through a temporary file
-    beside it and an atomic rename, so a crash leaves the old file or the new one, never a mix."""
+    """atomic_write, skipped when `path` already holds exactly `data`."""
     if path.is_file() and path.read_bytes() == data:
         return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.part")
-    temporary.write_bytes(data)
-    os.replace(temporary, path)
+    atomic_write(path, data)

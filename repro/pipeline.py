@@ -24,6 +24,7 @@ import numpy as np
 from repro.benchmarks.loading import LoadedBenchmark, load_benchmark
 from repro.errors import EnvironmentNotSupportedError, ReproError
 from repro.experiments import Arm, Experiment
+from repro.grading import Verdict
 from repro.grading.pool import GradingPool
 from repro.experiments.registry import KEEP_DAPO_ANSWER
 from repro.models import Model, get_model, stop_strings
@@ -78,7 +79,7 @@ class RunContext:
     # identical completion for the same problem is run once per command (simulated runs repeat
     # a few programs thousands of times; real models repeat themselves on easy problems). The
     # template is part of the key because it decides how the program is read from the text.
-    _code_verdicts: dict[tuple[str, str, str, str], bool] = field(default_factory=dict)
+    _code_verdicts: dict[tuple[str, str, str, str], Verdict] = field(default_factory=dict)
 
     def grader_for(self, benchmark: str) -> str:
         from repro.benchmarks import get_benchmark
@@ -341,18 +342,23 @@ def _grade_chunk(store: SampleStore, name: str, sha256: str, records: list[dict[
     chosen = [record for record in records if record["problem_id"] in problems]
     pairs = [(problems[record["problem_id"]], sample["text"])
              for record in chosen for sample in record["samples"]]
-    marks = iter(_grade_pairs(context, grader, benchmark, pairs))
-    graded = [(record["problem_id"], int(record["round"]), [next(marks) for _ in record["samples"]])
-              for record in chosen]
-    store.write_grades(grader, name, sha256, graded)
+    verdicts = iter(_grade_pairs(context, grader, benchmark, pairs))
+    per_unit = [(record["problem_id"], int(record["round"]), [next(verdicts) for _ in record["samples"]])
+                for record in chosen]
+    graded = [(pid, r, [v.correct for v in unit]) for pid, r, unit in per_unit]
+    # Code verdicts are costly and worth auditing (pass/fail/timeout/error, first failing
+    # test): they are stored beside the marks. Math and visual details are not (millions of
+    # samples, and regrading them is cheap).
+    details = [(pid, r, [v.detail for v in unit]) for pid, r, unit in per_unit] if grader == context.code_grader else None
+    store.write_grades(grader, name, sha256, graded, details)
 
 
-def _grade_pairs(context: RunContext, grader: str, benchmark: str, pairs: list[tuple[Problem, str]]) -> list[bool]:
+def _grade_pairs(context: RunContext, grader: str, benchmark: str, pairs: list[tuple[Problem, str]]) -> list[Verdict]:
     """Verdicts of (problem, completion) pairs. Code completions are run once per distinct
     (benchmark, template, problem, text) per command; math and visual pairs go to the pool as
     they are (cheap, and their pools batch them)."""
     if grader != context.code_grader:
-        return [verdict.correct for verdict in context.pool(grader).grade(pairs)]
+        return context.pool(grader).grade(pairs)
     keys = [(benchmark, problem.meta.get("template", ""), problem.problem_id, hashlib.sha256(text.encode()).hexdigest())
             for problem, text in pairs]
     todo: dict[tuple[str, str, str, str], tuple[Problem, str]] = {}
@@ -361,7 +367,7 @@ def _grade_pairs(context: RunContext, grader: str, benchmark: str, pairs: list[t
             todo.setdefault(key, pair)
     if todo:
         verdicts = context.pool(grader).grade(list(todo.values()))
-        context._code_verdicts.update((key, verdict.correct) for key, verdict in zip(todo, verdicts))
+        context._code_verdicts.update(zip(todo, verdicts))
     return [context._code_verdicts[key] for key in keys]
 
 

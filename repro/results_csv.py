@@ -15,7 +15,7 @@ import numpy as np
 
 from repro.errors import InputFileError
 from repro.results import RunResult
-from repro.store import atomic_write
+from repro.files import atomic_write
 
 COLUMNS = ("problem_id", "n", "correct")
 

@@ -23,14 +23,13 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
-import os
-import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from repro.errors import StoreError
+from repro.files import atomic_write
 
 MANIFEST = "manifest.json"
 CHUNK_SUFFIX = ".jsonl.gz"
@@ -45,21 +44,6 @@ def canonical_json(value: Any) -> str:
 
 def key_digest(key: dict[str, Any]) -> str:
     return hashlib.sha256(canonical_json(key).encode()).hexdigest()
-
-
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write data to path so that readers see the old file or the whole new one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 @dataclass(frozen=True)
@@ -232,6 +216,11 @@ class SampleStore:
         return {(pid, int(r)): verdicts for pid, r, verdicts in content["verdicts"]}
 
     def write_grades(self, grader: str, chunk_name: str, chunk_sha256: str,
-                     verdicts: Iterable[tuple[str, int, list[bool]]]) -> None:
-        content = {"chunk_sha256": chunk_sha256, "verdicts": [[p, r, v] for p, r, v in verdicts]}
+                     verdicts: Iterable[tuple[str, int, list[bool]]],
+                     details: Iterable[tuple[str, int, list[str]]] | None = None) -> None:
+        """`details`: what the grader said of each sample (kept for audits; code graders give
+        the status and the first failing test), in the order of `verdicts`."""
+        content: dict[str, Any] = {"chunk_sha256": chunk_sha256, "verdicts": [[p, r, v] for p, r, v in verdicts]}
+        if details is not None:
+            content["details"] = [[p, r, d] for p, r, d in details]
         atomic_write(self.grades_path(grader, chunk_name), (canonical_json(content) + "\n").encode())

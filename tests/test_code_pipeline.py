@@ -78,14 +78,14 @@ def test_identical_programs_for_a_problem_are_run_once_per_command():
     pool = context._pools["code-v1"] = CountingPool()
     a, b = Problem("a", 0, "", "", {"template": "evalplus-chat"}), Problem("b", 1, "", "", {"template": "evalplus-chat"})
     pairs = [(a, "right"), (a, "wrong"), (a, "right"), (b, "right"), (a, "right")]
-    assert _grade_pairs(context, "code-v1", "mbpp-plus", pairs) == [True, False, True, True, True]
+    assert [v.correct for v in _grade_pairs(context, "code-v1", "mbpp-plus", pairs)] == [True, False, True, True, True]
     assert sorted(pool.graded) == [("a", "right"), ("a", "wrong"), ("b", "right")]
     # A later chunk reuses the verdicts; another benchmark with the same ids does not, nor
     # another prompt template (it reads the program out of the text differently).
-    assert _grade_pairs(context, "code-v1", "mbpp-plus", [(b, "right"), (b, "wrong")]) == [True, False]
-    assert _grade_pairs(context, "code-v1", "humaneval-plus", [(a, "right")]) == [True]
+    assert [v.correct for v in _grade_pairs(context, "code-v1", "mbpp-plus", [(b, "right"), (b, "wrong")])] == [True, False]
+    assert [v.correct for v in _grade_pairs(context, "code-v1", "humaneval-plus", [(a, "right")])] == [True]
     other_template = Problem("a", 0, "", "", {"template": "evalplus-chat-fig25"})
-    assert _grade_pairs(context, "code-v1", "mbpp-plus", [(other_template, "right")]) == [True]
+    assert [v.correct for v in _grade_pairs(context, "code-v1", "mbpp-plus", [(other_template, "right")])] == [True]
     assert len(pool.graded) == 6
 
 
@@ -118,6 +118,11 @@ def test_code_deepcoder_smoke_on_the_simulated_backend(tmp_path):
         correct = [int(row["correct"]) for row in rows]
         # Programs really ran: some problems always pass, some never do, others in between.
         assert 0 in correct and 64 in correct and any(0 < c < 64 for c in correct)
+    # Each failed sample's verdict (status, first failing test) is kept beside the marks.
+    grades = [json.loads(path.read_text()) for path in (tmp_path / "out" / "samples").rglob("grades/code-v1/*.json")]
+    details = [d for g in grades for _, _, unit in g["details"] for d in unit]
+    assert grades and len(details) == sum(len(unit) for g in grades for _, _, unit in g["verdicts"])
+    assert "" in details and any(d.startswith("fail: test 0:") for d in details)
     points = list(csv.DictReader((tmp_path / "out" / "reports" / "smoke" / "points.csv").open()))
     simulated = [p for p in points if p["backend"] == "simulated"]
     assert simulated and all(p["verdict"] == "pass" for p in simulated)

@@ -15,7 +15,7 @@ from repro.expected import histogram_series, load_curves, load_histograms, load_
 from repro.experiments import Experiment
 from repro.report.plots import plot_panel
 from repro.results import RunResult
-from repro.store import atomic_write
+from repro.files import atomic_write
 
 SMOKE_BANNER = (
     "**This is a smoke-tier report. It checks the machinery, not the paper.** "
