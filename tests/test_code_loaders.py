@@ -16,10 +16,8 @@ import hashlib
 import json
 import math
 import pickle
-import threading
 import zlib
 from datetime import datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -46,6 +44,7 @@ from repro.benchmarks.livecodebench import RELEASE_V5_FILES, WINDOWS, decode_pri
 from repro.errors import ReproError, UnknownNameError
 from repro.grading.code import check_program, read_suite
 from repro.sandbox.harness import decode_value, encode_value
+from tests.conftest import LocalFileServer
 
 HEX64 = "0123456789abcdef"
 
@@ -146,39 +145,9 @@ def test_unknown_keys_and_bad_counts_are_refused(tmp_path):
 # ----------------------------------------------------------------------------- downloads
 
 
-class _Server:
-    def __init__(self) -> None:
-        self.files: dict[str, bytes] = {}
-        self.requests: list[str] = []
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self):  # noqa: N802 (http.server's name)
-                server.requests.append(self.path)
-                body = server.files.get(self.path)
-                if body is None:
-                    self.send_error(404)
-                    return
-                self.send_response(200)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args):
-                pass
-
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.base = f"http://127.0.0.1:{self._httpd.server_address[1]}"
-        threading.Thread(target=self._httpd.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
-
-
 @pytest.fixture
 def server(monkeypatch):
-    running = _Server()
+    running = LocalFileServer()
     monkeypatch.setattr(fetch, "HF_BASE_URL", running.base)
     monkeypatch.setattr(fetch, "GITHUB_BASE_URL", running.base)
     yield running

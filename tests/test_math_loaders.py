@@ -12,8 +12,6 @@ import hashlib
 import json
 import os
 import socket
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -24,6 +22,7 @@ from repro.benchmarks import math_files
 from repro.benchmarks.fetch import ChecksumMismatchError, DataMissingError, PinnedFile, resolve
 from repro.benchmarks.loading import SYNTHETIC_NOTE, has_real_data, load_benchmark
 from repro.benchmarks.math_files import MATH_SOURCES, evaluator_boxed, ground_truth, question_of
+from tests.conftest import LocalFileServer
 
 SIZES = {"gsm8k": 1319, "math500": 500, "minerva": 272, "olympiad": 675, "aime24": 30, "amc23": 40,
          "omni-math-train": 2000, "omni-math-test": 821}
@@ -64,42 +63,9 @@ def real_data(monkeypatch) -> Path:
     return Path(_REAL_DATA_DIR)
 
 
-class _Server:
-    """Serves `files` (URL path -> bytes) on 127.0.0.1 and counts the requests."""
-
-    def __init__(self) -> None:
-        self.files: dict[str, bytes] = {}
-        self.requests: list[str] = []
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self):  # noqa: N802 (http.server's name)
-                server.requests.append(self.path)
-                body = server.files.get(self.path)
-                if body is None:
-                    self.send_error(404)
-                    return
-                self.send_response(200)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args):
-                pass
-
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.base = f"http://127.0.0.1:{self._httpd.server_address[1]}"
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
-        self._thread.start()
-
-    def close(self) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
-
-
 @pytest.fixture
 def server(monkeypatch):
-    running = _Server()
+    running = LocalFileServer()
     monkeypatch.setattr(fetch, "RAW_BASE_URL", running.base)
     yield running
     running.close()

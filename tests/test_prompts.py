@@ -101,7 +101,7 @@ def test_template_choices():
 
 
 def test_fig26_system_text_is_the_papers():
-    from conftest import shared_dir
+    from tests.conftest import shared_dir
 
     folder = shared_dir()
     if folder is None:

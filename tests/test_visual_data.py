@@ -11,9 +11,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import threading
 import zipfile
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -42,6 +40,7 @@ from repro.benchmarks.visual_files import (
 )
 from repro.errors import ReproError, UnknownNameError
 from repro.grading.visual import easyr1_accuracy, grade
+from tests.conftest import LocalFileServer
 
 HEX = set("0123456789abcdef")
 
@@ -319,39 +318,9 @@ def test_zip_members_and_image_formats(tmp_path):
 # ----------------------------------------------------------------------------- downloads
 
 
-class _Server:
-    def __init__(self) -> None:
-        self.files: dict[str, bytes] = {}
-        self.requests: list[str] = []
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self):  # noqa: N802 (http.server's name)
-                server.requests.append(self.path)
-                body = server.files.get(self.path)
-                if body is None:
-                    self.send_error(404)
-                    return
-                self.send_response(200)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args):
-                pass
-
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.base = f"http://127.0.0.1:{self._httpd.server_address[1]}"
-        threading.Thread(target=self._httpd.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
-
-
 @pytest.fixture
 def server(monkeypatch):
-    running = _Server()
+    running = LocalFileServer()
     for name in ("RAW_BASE_URL", "HF_BASE_URL"):
         monkeypatch.setattr(fetch, name, running.base)
     yield running
