@@ -161,6 +161,22 @@ def report(tier: TierOption = "full", out: OutOption = None):
     _guard(lambda: report_command(tier, _root(out)))
 
 
+@app.command()
+def fetch(kind: Annotated[Optional[list[str]], typer.Option(
+              "--kind", help="math, code or visual (repeatable). Default: all three.")] = None,
+          livecodebench: Annotated[bool, typer.Option(
+              "--livecodebench/--no-livecodebench", help="Include LiveCodeBench release_v5 (about 4.4 GB).")] = True):
+    """Download every benchmark file now, at its pinned revision, verified by sha256.
+
+    For clusters whose compute nodes have no network: run this where there is network, with
+    REPRO_CACHE_DIR on a shared file system; runs then find the files there (and REPRO_OFFLINE=1
+    makes sure they never try to download).
+    """
+    from repro.commands import fetch as fetch_command
+
+    _guard(lambda: fetch_command(kind or [], livecodebench))
+
+
 def main() -> None:
     app()
 

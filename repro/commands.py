@@ -332,3 +332,29 @@ def report(tier_name: str, root: Path) -> int:
         raise ReproError(f"no results for tier {tier.name} under {root}; run `repro run` or `repro all` first")
     backends = tuple(sorted({b for s in sections for b in s.comparisons}))
     return _finish(sections, root, tier, backends)
+
+
+# ----------------------------------------------------------------------------- fetch
+
+BENCHMARK_KINDS = ("math", "code", "visual")
+
+
+def fetch(kinds: list[str], livecodebench: bool = True) -> int:
+    """Resolve (find or download, then verify) every pinned file of these benchmark kinds."""
+    from repro.benchmarks import code_files, math_files, visual_files
+
+    unknown = sorted(set(kinds) - set(BENCHMARK_KINDS))
+    if unknown:
+        raise ReproError(f"unknown benchmark kind {', '.join(map(repr, unknown))}; choose from {', '.join(BENCHMARK_KINDS)}")
+    fetchers = {
+        "math": math_files.prefetch,
+        "code": lambda: code_files.prefetch(livecodebench=livecodebench),
+        "visual": visual_files.prefetch,
+    }
+    rows = []
+    for kind in kinds or BENCHMARK_KINDS:
+        _say(f"fetching {kind} benchmark files ...")
+        for name, (path, origin) in sorted(fetchers[kind]().items()):
+            rows.append([kind, name, origin, str(path)])
+    _say(tabulate(rows, headers=["kind", "file", "found in", "path"], tablefmt="simple"))
+    return 0

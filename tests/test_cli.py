@@ -32,6 +32,7 @@ def invoke(*args: str):
     (["run", "math-zoo-qwen7b", "--tier", "smoke", "--shard", "5/2"], "need 0 <= i < N"),
     (["compare", "math-zoo-qwen7b", "--results", "/nonexistent-folder"], "not a folder"),
     (["plan", "nope"], "unknown experiment"),
+    (["fetch", "--kind", "nope"], "unknown benchmark kind 'nope'"),
 ])
 def test_bad_input_gives_one_clean_line(args, message):
     result = invoke(*args)
@@ -188,3 +189,14 @@ def test_one_failing_experiment_does_not_stop_the_others(tmp_path, monkeypatch):
     # A single experiment still fails fast, with its one-line error.
     alone = invoke("run", "math-dapo", "--tier", "smoke", "--backend", "simulated", "--out", str(tmp_path))
     assert alone.exit_code == 2 and alone.output.strip().endswith("data refused: sha256 mismatch")
+
+
+def test_fetch_finds_the_pinned_files_and_says_where(tmp_path, monkeypatch, data_dir):
+    monkeypatch.setenv("REPRO_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("REPRO_OFFLINE", "1")
+    result = invoke("fetch", "--kind", "math")
+    assert result.exit_code == 0, result.output
+    assert result.output.count("data folder") == 7  # six benchmarks and Omni-MATH-Rule, each verified
+    # Offline and absent: one clear line naming the file, its source and hash, exit 2.
+    missing = invoke("fetch", "--kind", "code", "--no-livecodebench")
+    assert missing.exit_code == 2 and "HumanEvalPlus" in missing.output and "sha256" in missing.output
