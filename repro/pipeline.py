@@ -75,11 +75,20 @@ class RunContext:
     grading_workers: int | None = None  # None: one per core
     _engines: dict[tuple[str, str], Backend] = field(default_factory=dict)
     _pools: dict[str, GradingPool] = field(default_factory=dict)
+    _loaded: dict[str, LoadedBenchmark] = field(default_factory=dict)
     # Code verdicts by (benchmark, prompt template, problem, sha256 of the completion): an
     # identical completion for the same problem is run once per command (simulated runs repeat
     # a few programs thousands of times; real models repeat themselves on easy problems). The
     # template is part of the key because it decides how the program is read from the text.
     _code_verdicts: dict[tuple[str, str, str, str], Verdict] = field(default_factory=dict)
+
+    def load(self, benchmark: str) -> LoadedBenchmark:
+        """A benchmark's problems, loaded once per command (LiveCodeBench means reading 4.4 GB;
+        every arm and backend of every experiment would otherwise read it again)."""
+        if benchmark not in self._loaded:
+            self._loaded[benchmark] = load_benchmark(benchmark, allow_synthetic=self.tier.name == "smoke",
+                                                     progress=self.progress)
+        return self._loaded[benchmark]
 
     def grader_for(self, benchmark: str) -> str:
         from repro.benchmarks import get_benchmark
@@ -434,7 +443,7 @@ def run_one(context: RunContext, experiment: Experiment, arm: Arm, benchmark: st
             backend_name: str) -> RunOutcome:
     tier = context.tier
     model = get_model(arm.model)
-    loaded = load_benchmark(benchmark, allow_synthetic=tier.name == "smoke")
+    loaded = context.load(benchmark)
     limit = tier.problem_limit(backend_name)
     problems = loaded.problems[:limit] if limit else loaded.problems
     n = tier.n_for(backend_name, paper_n)

@@ -81,3 +81,45 @@ def test_last_boxed_matches_braces():
 ])
 def test_basic_math_grader(output, truth, correct):
     assert grade(Problem("p", 0, "q", truth), output).correct is correct
+
+
+def test_a_progress_display_opens_only_when_work_is_reported():
+    from contextlib import contextmanager
+
+    from repro.benchmarks.loading import _started_on_first_update
+
+    opened, done = [], []
+
+    @contextmanager
+    def factory(label, total):
+        opened.append((label, total))
+        yield done.append
+
+    with _started_on_first_update(factory, "load X", 10) as advance:
+        pass
+    assert opened == []  # everything was ready: nothing shown
+    with _started_on_first_update(factory, "load X", 10) as advance:
+        advance(1)
+        advance(2)
+    assert opened == [("load X", 10)] and done == [1, 2]
+
+
+def test_each_benchmark_is_loaded_once_per_command(tmp_path, monkeypatch):
+    import repro.pipeline
+    from repro.pipeline import RunContext
+    from repro.tiers import get_tier
+
+    calls = []
+    real = repro.pipeline.load_benchmark
+
+    def counting(key, **options):
+        calls.append(key)
+        return real(key, **options)
+
+    monkeypatch.setattr(repro.pipeline, "load_benchmark", counting)
+    monkeypatch.setenv("REPRO_CACHE_DIR", str(tmp_path / "cache"))
+    context = RunContext(tmp_path, get_tier("smoke"), ("simulated",))
+    first = context.load("aime24")
+    assert context.load("aime24") is first and calls == ["aime24"]
+    context.load("amc23")
+    assert calls == ["aime24", "amc23"]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 
 from repro.benchmarks import get_benchmark
@@ -57,7 +59,8 @@ def has_real_data(key: str) -> bool:
     return key in _MATH_KEYS and math_file(_file_key(key)) is not None
 
 
-def load_benchmark(key: str, *, allow_synthetic: bool, download: bool | None = None) -> LoadedBenchmark:
+def load_benchmark(key: str, *, allow_synthetic: bool, download: bool | None = None,
+                   progress=None) -> LoadedBenchmark:
     """The benchmark's problems.
 
     Real data come from the data folder, the cache or a pinned download (verified by
@@ -75,7 +78,7 @@ def load_benchmark(key: str, *, allow_synthetic: bool, download: bool | None = N
             if not allow_synthetic:
                 raise
     if benchmark.kind == "code":
-        return _load_code(key, allow_synthetic=allow_synthetic, download=download, notes=notes)
+        return _load_code(key, allow_synthetic=allow_synthetic, download=download, notes=notes, progress=progress)
     if benchmark.kind == "visual":
         return _load_visual(key, allow_synthetic=allow_synthetic, download=download, notes=notes)
     if not allow_synthetic:
@@ -92,21 +95,47 @@ def load_benchmark(key: str, *, allow_synthetic: bool, download: bool | None = N
                            (SYNTHETIC_NOTE, *notes))
 
 
+@contextmanager
+def _started_on_first_update(progress, label: str, total: int) -> Iterator[Callable[[int], None]]:
+    """An update(n) function that opens the progress display only when work is reported, so a
+    load that finds everything ready prints nothing."""
+    if progress is None:
+        yield lambda done: None
+        return
+    with ExitStack() as stack:
+        update: list[Callable[[int], None]] = []
+
+        def advance(done: int) -> None:
+            if not update:
+                update.append(stack.enter_context(progress(label, total)))
+            update[0](done)
+
+        yield advance
+
+
 # Code stand-ins: this many problems at most (the smoke tier's simulated limit); the files are
 # built in the benchmarks' real formats and read by the real loaders (code_files).
 MAX_CODE_STANDINS = 100
 STANDIN_NOTE = "stand-in problems written locally in the benchmark's real format (no data found)"
 
 
-def _load_code(key: str, *, allow_synthetic: bool, download: bool, notes: tuple[str, ...]) -> LoadedBenchmark:
+def _load_code(key: str, *, allow_synthetic: bool, download: bool, notes: tuple[str, ...],
+               progress=None) -> LoadedBenchmark:
     """Real code benchmark files (test suites stored under the cache), or, in the smoke tier
-    without data, locally written stand-ins in the same formats through the same parser."""
+    without data, locally written stand-ins in the same formats through the same parser.
+
+    `progress`: a factory (label, total) -> context giving update(n), as the pipeline's; it
+    shows reading LiveCodeBench (minutes: 4.4 GB of rows, private tests decoded on first load)
+    and running evalplus' canonical solutions (first load only)."""
     from repro.benchmarks.code_files import load_code_benchmark, load_code_standin
     from repro.benchmarks.fetch import cache_dir
 
     suites_dir = cache_dir() / "code-suites"
+    size = get_benchmark(key).size or 0
     try:
-        problems, checksum, origin = load_code_benchmark(key, download=download, suites_dir=suites_dir)
+        with _started_on_first_update(progress, f"load {get_benchmark(key).title}", size) as advance:
+            problems, checksum, origin = load_code_benchmark(key, download=download, suites_dir=suites_dir,
+                                                             progress=advance)
         return LoadedBenchmark(key, problems, checksum, False, origin, notes)
     except DataMissingError:
         if not allow_synthetic:
