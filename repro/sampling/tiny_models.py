@@ -28,6 +28,7 @@ import os
 import random
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from repro.errors import UnknownNameError
@@ -221,14 +222,13 @@ def _marker_content(seed: int) -> str:
 
 def is_complete(directory: Path, seed: int) -> bool:
     """True when `directory` holds a finished build of this builder version and seed."""
-    marker = Path(directory) / MARKER_FILE
-    return marker.is_file() and marker.read_text() == _marker_content(seed)
+    return has_marker(directory, _marker_content(seed))
 
 
-def _build_into(directory: Path, seed: int) -> None:
-    tokenizer = _save_tokenizer(directory)
-    _save_model(directory, tokenizer, seed)
-    (directory / MARKER_FILE).write_text(_marker_content(seed))
+def has_marker(directory: Path, marker: str) -> bool:
+    """True when `directory` holds a finished build whose marker file says `marker`."""
+    path = Path(directory) / MARKER_FILE
+    return path.is_file() and path.read_text() == marker
 
 
 def _make_readable_by_all(directory: Path) -> None:
@@ -238,35 +238,48 @@ def _make_readable_by_all(directory: Path) -> None:
     directory.chmod(0o777 & ~umask)
 
 
-def _install(staging: Path, directory: Path, seed: int) -> None:
+def _install(staging: Path, directory: Path, marker: str) -> None:
     """Move a finished build into place; the rename makes it appear all at once."""
-    if directory.exists() and not is_complete(directory, seed):
+    if directory.exists() and not has_marker(directory, marker):
         shutil.rmtree(directory)  # a stale build (other version or seed), never half-written by us
     try:
         os.rename(staging, directory)
     except OSError:
         # Another process installed the same build first (rename onto a non-empty
         # directory fails); theirs is as good as ours.
-        if not is_complete(directory, seed):
+        if not has_marker(directory, marker):
             raise
 
 
-def build_tiny_text_model(directory: Path, seed: int = 0) -> Path:
-    """Build (or reuse) a tiny random Qwen2 model with its tokenizer in `directory`."""
+def build_once(directory: Path, marker: str, build: Callable[[Path], None]) -> Path:
+    """Reuse `directory` if it holds a finished build with this marker; otherwise run
+    `build(staging)` in a folder beside it, write the marker last and move the result into
+    place (shared by the tiny text and vision-language builders)."""
     directory = Path(directory)
-    if is_complete(directory, seed):
+    if has_marker(directory, marker):
         return directory
     directory.parent.mkdir(parents=True, exist_ok=True)
     # Stage next to the target so the final rename stays on one file system.
     staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.building-", dir=directory.parent))
     _make_readable_by_all(staging)
     try:
-        _build_into(staging, seed)
-        _install(staging, directory, seed)
+        build(staging)
+        (staging / MARKER_FILE).write_text(marker)
+        _install(staging, directory, marker)
     finally:
         if staging.exists():
             shutil.rmtree(staging)
     return directory
+
+
+def _build_text_model(directory: Path, seed: int) -> None:
+    tokenizer = _save_tokenizer(directory)
+    _save_model(directory, tokenizer, seed)
+
+
+def build_tiny_text_model(directory: Path, seed: int = 0) -> Path:
+    """Build (or reuse) a tiny random Qwen2 model with its tokenizer in `directory`."""
+    return build_once(directory, _marker_content(seed), lambda staging: _build_text_model(staging, seed))
 
 
 def tiny_model_path(name: str, cache_dir: Path) -> Path:

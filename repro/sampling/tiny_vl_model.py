@@ -16,15 +16,12 @@ names their ids. Needs the vision environment (torchvision; docs/engines.md).
 from __future__ import annotations
 
 import json
-import shutil
-import tempfile
 from pathlib import Path
 
 from repro.errors import UnknownNameError
 from repro.sampling import tiny_models
 
 BUILDER_VERSION = 1
-MARKER_FILE = tiny_models.MARKER_FILE
 TINY_VL_MODEL_SEEDS: dict[str, int] = {"tiny-vl-base": 0, "tiny-vl-rl": 1}
 VISION_TOKENS = ("<|vision_start|>", "<|vision_end|>", "<|image_pad|>", "<|video_pad|>")
 MIN_PIXELS = 4 * 28 * 28
@@ -33,11 +30,6 @@ MAX_PIXELS = 64 * 28 * 28
 
 def _marker_content(seed: int) -> str:
     return json.dumps({"builder_version": BUILDER_VERSION, "kind": "qwen2.5-vl", "seed": seed}, sort_keys=True)
-
-
-def is_complete(directory: Path, seed: int) -> bool:
-    marker = Path(directory) / MARKER_FILE
-    return marker.is_file() and marker.read_text() == _marker_content(seed)
 
 
 def _build_into(directory: Path, seed: int) -> None:
@@ -89,30 +81,11 @@ def _build_into(directory: Path, seed: int) -> None:
     model.generation_config = GenerationConfig(bos_token_id=eos_id, eos_token_id=[eos_id, chat_end_id],
                                                pad_token_id=eos_id)
     model.save_pretrained(directory, safe_serialization=True)
-    (directory / MARKER_FILE).write_text(_marker_content(seed))
 
 
 def build_tiny_vl_model(directory: Path, seed: int = 0) -> Path:
     """Build (or reuse) a tiny random Qwen2.5-VL model with its processor in `directory`."""
-    directory = Path(directory)
-    if is_complete(directory, seed):
-        return directory
-    directory.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.building-", dir=directory.parent))
-    tiny_models._make_readable_by_all(staging)
-    try:
-        _build_into(staging, seed)
-        if directory.exists() and not is_complete(directory, seed):
-            shutil.rmtree(directory)
-        try:
-            staging.rename(directory)
-        except OSError:
-            if not is_complete(directory, seed):
-                raise
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging)
-    return directory
+    return tiny_models.build_once(directory, _marker_content(seed), lambda staging: _build_into(staging, seed))
 
 
 def tiny_vl_model_path(name: str, cache_dir: Path) -> Path:
