@@ -7,6 +7,7 @@ Environment variables the tests read (each test that needs one skips without it)
 
 from __future__ import annotations
 
+import hashlib
 import os
 import socket
 import threading
@@ -105,3 +106,19 @@ class LocalFileServer:
     def close(self) -> None:
         self._httpd.shutdown()
         self._httpd.server_close()
+
+
+@pytest.fixture
+def scratch_data_dir(tmp_path, monkeypatch) -> Path:
+    """An empty data folder (REPRO_DATA_DIR) for a test to fill with `place_file`."""
+    folder = tmp_path / "data"
+    monkeypatch.setenv("REPRO_DATA_DIR", str(folder))
+    return folder
+
+
+def place_file(folder: Path, relative: str, content: bytes) -> str:
+    """Write `content` at folder/relative (as a data folder holds it); returns its sha256."""
+    target = folder / relative
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(content)
+    return hashlib.sha256(content).hexdigest()

@@ -44,7 +44,7 @@ from repro.benchmarks.livecodebench import RELEASE_V5_FILES, WINDOWS, decode_pri
 from repro.errors import ReproError, UnknownNameError
 from repro.grading.code import check_program, read_suite
 from repro.sandbox.harness import decode_value, encode_value
-from tests.conftest import LocalFileServer
+from tests.conftest import LocalFileServer, place_file
 
 HEX64 = "0123456789abcdef"
 
@@ -52,13 +52,6 @@ HEX64 = "0123456789abcdef"
 @pytest.fixture(autouse=True)
 def isolated(isolated_downloads):
     return isolated_downloads
-
-
-@pytest.fixture
-def data_dir(tmp_path, monkeypatch) -> Path:
-    folder = tmp_path / "data"
-    monkeypatch.setenv("REPRO_DATA_DIR", str(folder))
-    return folder
 
 
 @pytest.fixture
@@ -72,13 +65,6 @@ def sandbox_runs(monkeypatch) -> list[str]:
 
     monkeypatch.setattr(evalplus_data, "run_canonical", counting)
     return calls
-
-
-def _place(data_dir: Path, relative: str, content: bytes) -> str:
-    target = data_dir / relative
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_bytes(content)
-    return hashlib.sha256(content).hexdigest()
 
 
 # ----------------------------------------------------------------------------- pinned sources
@@ -102,14 +88,14 @@ def test_sources_are_pinned_public_files():
     assert mbpp.relative_path.endswith("MbppPlus-v0.2.0.jsonl")
 
 
-def test_missing_files_name_the_file_where_to_put_it_and_the_sha256(data_dir):
+def test_missing_files_name_the_file_where_to_put_it_and_the_sha256(scratch_data_dir):
     with pytest.raises(DataMissingError) as caught:
-        load_code_benchmark("mbpp-plus", download=False, suites_dir=data_dir / "suites")
+        load_code_benchmark("mbpp-plus", download=False, suites_dir=scratch_data_dir / "suites")
     message = str(caught.value)
     assert "code/evalplus/MbppPlus-v0.2.0.jsonl" in message and EVALPLUS_SOURCES["mbpp-plus"].sha256 in message
     assert "REPRO_DATA_DIR" in message and "decompressed" in message
     with pytest.raises(DataMissingError) as caught:
-        load_code_benchmark("lcb-2408-2501", download=False, suites_dir=data_dir / "suites")
+        load_code_benchmark("lcb-2408-2501", download=False, suites_dir=scratch_data_dir / "suites")
     message = str(caught.value)
     assert "code/livecodebench/test.jsonl" in message and LCB_SOURCES[0].sha256 in message
     assert LCB_REVISION in message
@@ -121,15 +107,15 @@ def test_a_download_that_fails_is_a_clear_error():
         load_code_benchmark("mbpp-plus", download=True, suites_dir=Path("unused"))
 
 
-def test_altered_files_are_refused(data_dir):
-    _place(data_dir, EVALPLUS_SOURCES["humaneval-plus"].relative_path, b'{"task_id": "HumanEval/0"}\n')
+def test_altered_files_are_refused(scratch_data_dir):
+    place_file(scratch_data_dir, EVALPLUS_SOURCES["humaneval-plus"].relative_path, b'{"task_id": "HumanEval/0"}\n')
     with pytest.raises(ChecksumMismatchError) as caught:
-        load_code_benchmark("humaneval-plus", download=False, suites_dir=data_dir / "suites")
+        load_code_benchmark("humaneval-plus", download=False, suites_dir=scratch_data_dir / "suites")
     assert EVALPLUS_SOURCES["humaneval-plus"].sha256 in str(caught.value)
     for pinned in LCB_SOURCES:
-        _place(data_dir, pinned.relative_path, b"{}\n")
+        place_file(scratch_data_dir, pinned.relative_path, b"{}\n")
     with pytest.raises(ChecksumMismatchError, match=LCB_SOURCES[0].sha256):
-        load_code_benchmark("lcb-2305-2501", download=False, suites_dir=data_dir / "suites")
+        load_code_benchmark("lcb-2305-2501", download=False, suites_dir=scratch_data_dir / "suites")
 
 
 def test_unknown_keys_and_bad_counts_are_refused(tmp_path):
@@ -191,16 +177,16 @@ def test_a_hub_file_downloads_from_its_revision(server):
 # ----------------------------------------------------------------------------- LiveCodeBench, real rows
 
 
-def _use_lcb_file(monkeypatch, data_dir: Path, content: bytes) -> None:
+def _use_lcb_file(monkeypatch, scratch_data_dir: Path, content: bytes) -> None:
     """Stand the five pinned LCB files in for one local file holding `content`."""
-    sha = _place(data_dir, "code/livecodebench/test.jsonl", content)
+    sha = place_file(scratch_data_dir, "code/livecodebench/test.jsonl", content)
     monkeypatch.setattr(code_files, "LCB_SOURCES", (PinnedHubFile(
         "code/livecodebench/test.jsonl", "livecodebench/code_generation_lite", LCB_REVISION, "test.jsonl", sha),))
 
 
-def test_real_lcb_rows_load_with_all_their_tests(formats, data_dir, monkeypatch, tmp_path):
+def test_real_lcb_rows_load_with_all_their_tests(formats, scratch_data_dir, monkeypatch, tmp_path):
     folder = formats / "livecodebench_code_generation_lite"
-    _use_lcb_file(monkeypatch, data_dir, (folder / "release_v5.reconstructed2.jsonl").read_bytes())
+    _use_lcb_file(monkeypatch, scratch_data_dir, (folder / "release_v5.reconstructed2.jsonl").read_bytes())
     decoded = {entry["question_id"]: entry
                for entry in json.loads((folder / "decoded_tests_of_the_2_rows.json").read_text())}
     problems, checksum, origin = load_code_benchmark("lcb-2305-2501", download=False, suites_dir=tmp_path / "s")
@@ -225,9 +211,9 @@ def test_real_lcb_rows_load_with_all_their_tests(formats, data_dir, monkeypatch,
     assert load_code_benchmark("lcb-2408-2501", download=False, suites_dir=tmp_path / "s")[0] == []
 
 
-def test_lcb_suites_are_reused_unless_changed(formats, data_dir, monkeypatch, tmp_path):
+def test_lcb_suites_are_reused_unless_changed(formats, scratch_data_dir, monkeypatch, tmp_path):
     folder = formats / "livecodebench_code_generation_lite"
-    _use_lcb_file(monkeypatch, data_dir, (folder / "release_v5.reconstructed2.jsonl").read_bytes())
+    _use_lcb_file(monkeypatch, scratch_data_dir, (folder / "release_v5.reconstructed2.jsonl").read_bytes())
     first = load_code_benchmark("lcb-2305-2501", download=False, suites_dir=tmp_path)[0]
     decoded: list[str] = []
     original = code_files.parse_row
@@ -239,7 +225,7 @@ def test_lcb_suites_are_reused_unless_changed(formats, data_dir, monkeypatch, tm
     assert decoded == ["1873_A"] and third[0].meta["suite_sha256"] == first[0].meta["suite_sha256"]
 
 
-def test_lcb_windows_keep_release_order(data_dir, monkeypatch, tmp_path):
+def test_lcb_windows_keep_release_order(scratch_data_dir, monkeypatch, tmp_path):
     rows = []
     for number, date in enumerate(["2024-07-31T23:59:59", "2024-08-01T00:00:00", "2023-05-01T00:00:00",
                                    "2025-01-31T12:00:00", "2025-02-01T00:00:00"]):
@@ -249,7 +235,7 @@ def test_lcb_windows_keep_release_order(data_dir, monkeypatch, tmp_path):
                      "question_id": f"q{number}", "contest_id": "c", "contest_date": date, "starter_code": "",
                      "difficulty": "easy", "public_test_cases": json.dumps(tests[:1]),
                      "private_test_cases": private, "metadata": "{}"})
-    _use_lcb_file(monkeypatch, data_dir, "".join(json.dumps(row) + "\n" for row in rows).encode())
+    _use_lcb_file(monkeypatch, scratch_data_dir, "".join(json.dumps(row) + "\n" for row in rows).encode())
     recent = load_code_benchmark("lcb-2408-2501", download=False, suites_dir=tmp_path)[0]
     assert [(p.problem_id, p.index) for p in recent] == [("lcb/q1", 0), ("lcb/q3", 1)]
     whole = load_code_benchmark("lcb-2305-2501", download=False, suites_dir=tmp_path)[0]
@@ -302,10 +288,10 @@ def test_expected_outputs_of_real_mbpp_rows_come_from_the_sandbox(formats):
         assert all(0 <= seconds < 1 for seconds in truth.seconds)
 
 
-def test_real_mbpp_file_loads_end_to_end_and_caches_its_expected_outputs(formats, data_dir, monkeypatch, tmp_path,
+def test_real_mbpp_file_loads_end_to_end_and_caches_its_expected_outputs(formats, scratch_data_dir, monkeypatch, tmp_path,
                                                                           sandbox_runs):
     content = _mbpp_sample(formats).read_bytes()
-    sha = _place(data_dir, EVALPLUS_SOURCES["mbpp-plus"].relative_path, content)
+    sha = place_file(scratch_data_dir, EVALPLUS_SOURCES["mbpp-plus"].relative_path, content)
     monkeypatch.setitem(EVALPLUS_SOURCES, "mbpp-plus", PinnedReleaseAsset(
         EVALPLUS_SOURCES["mbpp-plus"].relative_path, "evalplus/mbppplus_release", "v0.2.0", "MbppPlus.jsonl.gz", sha,
         gunzip=True))

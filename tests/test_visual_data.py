@@ -40,7 +40,7 @@ from repro.benchmarks.visual_files import (
 )
 from repro.errors import ReproError, UnknownNameError
 from repro.grading.visual import easyr1_accuracy, grade
-from tests.conftest import LocalFileServer
+from tests.conftest import LocalFileServer, place_file
 
 HEX = set("0123456789abcdef")
 
@@ -48,20 +48,6 @@ HEX = set("0123456789abcdef")
 @pytest.fixture(autouse=True)
 def isolated(isolated_downloads):
     return isolated_downloads
-
-
-@pytest.fixture
-def data_dir(tmp_path, monkeypatch) -> Path:
-    folder = tmp_path / "data"
-    monkeypatch.setenv("REPRO_DATA_DIR", str(folder))
-    return folder
-
-
-def _place(data_dir: Path, relative: str, content: bytes) -> str:
-    target = data_dir / relative
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_bytes(content)
-    return hashlib.sha256(content).hexdigest()
 
 
 def _zip(members: dict[str, bytes]) -> bytes:
@@ -105,14 +91,14 @@ def test_sources_are_pinned_public_files():
             mathvision_image(unknown)
 
 
-def test_missing_files_name_the_file_where_to_put_it_and_the_sha256(data_dir):
+def test_missing_files_name_the_file_where_to_put_it_and_the_sha256(scratch_data_dir):
     with pytest.raises(DataMissingError) as caught:
-        load_visual_benchmark("mathvista-free", download=False, images_dir=data_dir / "images")
+        load_visual_benchmark("mathvista-free", download=False, images_dir=scratch_data_dir / "images")
     message = str(caught.value)
     assert "visual/mathvista/testmini.json" in message and MATHVISTA_ANNOTATIONS.sha256 in message
     assert "REPRO_DATA_DIR" in message and "allow downloads" in message
     with pytest.raises(DataMissingError) as caught:
-        load_visual_benchmark("mathvision-open", download=False, images_dir=data_dir / "images")
+        load_visual_benchmark("mathvision-open", download=False, images_dir=scratch_data_dir / "images")
     assert "visual/mathvision/testmini.jsonl" in str(caught.value) and MATHVISION_ROWS.sha256 in str(caught.value)
 
 
@@ -122,13 +108,13 @@ def test_a_download_that_fails_is_a_clear_error(tmp_path):
         load_visual_benchmark("mathvision-open", download=True, images_dir=tmp_path / "images")
 
 
-def test_altered_files_are_refused(data_dir):
-    _place(data_dir, MATHVISTA_ANNOTATIONS.relative_path, b"{}")
+def test_altered_files_are_refused(scratch_data_dir):
+    place_file(scratch_data_dir, MATHVISTA_ANNOTATIONS.relative_path, b"{}")
     with pytest.raises(ChecksumMismatchError, match=MATHVISTA_ANNOTATIONS.sha256):
-        load_visual_benchmark("mathvista-free", download=False, images_dir=data_dir / "images")
-    _place(data_dir, MATHVISION_ROWS.relative_path, b"\n")
+        load_visual_benchmark("mathvista-free", download=False, images_dir=scratch_data_dir / "images")
+    place_file(scratch_data_dir, MATHVISION_ROWS.relative_path, b"\n")
     with pytest.raises(ChecksumMismatchError, match=MATHVISION_ROWS.sha256):
-        load_visual_benchmark("mathvision-open", download=False, images_dir=data_dir / "images")
+        load_visual_benchmark("mathvision-open", download=False, images_dir=scratch_data_dir / "images")
 
 
 def test_unknown_keys_and_bad_counts_are_refused(tmp_path):
@@ -200,13 +186,13 @@ def test_real_mathvista_images_are_stored_with_their_sha256(formats, tmp_path):
         assert not grade(p, "<think>...</think> \\boxed{999}").correct
 
 
-def test_real_mathvista_sample_loads_end_to_end_and_records_the_archive(formats, data_dir, monkeypatch, tmp_path):
+def test_real_mathvista_sample_loads_end_to_end_and_records_the_archive(formats, scratch_data_dir, monkeypatch, tmp_path):
     sample = (formats / "mathvista" / "testmini.sample5.json").read_bytes()
-    sha = _place(data_dir, MATHVISTA_ANNOTATIONS.relative_path, sample)
+    sha = place_file(scratch_data_dir, MATHVISTA_ANNOTATIONS.relative_path, sample)
     monkeypatch.setattr(visual_files, "MATHVISTA_ANNOTATIONS", PinnedFile(
         MATHVISTA_ANNOTATIONS.relative_path, "lupantech/MathVista", "0" * 40, "data/testmini.json", sha))
     archive = _mathvista_sample_zip(formats)
-    archive_sha = _place(data_dir, MATHVISTA_IMAGES.relative_path, archive)
+    archive_sha = place_file(scratch_data_dir, MATHVISTA_IMAGES.relative_path, archive)
     # The pinned counts are the full file's: the 5-row sample is refused until they are changed.
     with pytest.raises(ReproError, match="1000 and 460"):
         load_visual_benchmark("mathvista-free", download=False, images_dir=tmp_path / "images")
@@ -221,25 +207,25 @@ def test_real_mathvista_sample_loads_end_to_end_and_records_the_archive(formats,
     again = load_visual_benchmark("mathvista-free", download=False, images_dir=tmp_path / "images")
     assert again[1] == checksum and [p.meta for p in again[0]] == [p.meta for p in problems]
     # A different archive later is refused, naming the record.
-    _place(data_dir, MATHVISTA_IMAGES.relative_path, archive + b"\0")
+    place_file(scratch_data_dir, MATHVISTA_IMAGES.relative_path, archive + b"\0")
     with pytest.raises(ChecksumMismatchError, match="recorded at this file's first use"):
         load_visual_benchmark("mathvista-free", download=False, images_dir=tmp_path / "images")
 
 
-def test_a_missing_image_archive_names_the_file_and_says_its_sha256_is_recorded(formats, data_dir, monkeypatch):
-    sha = _place(data_dir, MATHVISTA_ANNOTATIONS.relative_path,
+def test_a_missing_image_archive_names_the_file_and_says_its_sha256_is_recorded(formats, scratch_data_dir, monkeypatch):
+    sha = place_file(scratch_data_dir, MATHVISTA_ANNOTATIONS.relative_path,
                  (formats / "mathvista" / "testmini.sample5.json").read_bytes())
     monkeypatch.setattr(visual_files, "MATHVISTA_ANNOTATIONS", PinnedFile(
         MATHVISTA_ANNOTATIONS.relative_path, "lupantech/MathVista", "0" * 40, "data/testmini.json", sha))
     monkeypatch.setitem(visual_files.EXPECTED_COUNTS, "mathvista-free", (5, 4))
     with pytest.raises(DataMissingError) as caught:
-        load_visual_benchmark("mathvista-free", download=False, images_dir=data_dir / "images")
+        load_visual_benchmark("mathvista-free", download=False, images_dir=scratch_data_dir / "images")
     message = str(caught.value)
     assert "visual/mathvista/images.zip" in message and MATHVISTA_HUB_REVISION in message
     assert "recorded at first use" in message and "REPRO_DATA_DIR" in message
 
 
-def test_real_mathvision_rows_are_filtered_and_their_image_matches_the_pin(formats, data_dir, monkeypatch, tmp_path):
+def test_real_mathvision_rows_are_filtered_and_their_image_matches_the_pin(formats, scratch_data_dir, monkeypatch, tmp_path):
     folder = formats / "mathvision"
     text = (folder / "testmini.sample5.jsonl").read_text(encoding="utf-8")
     rows, total = parse_mathvision(text)
@@ -250,13 +236,13 @@ def test_real_mathvision_rows_are_filtered_and_their_image_matches_the_pin(forma
     image = (folder / "images" / "4.jpg").read_bytes()
     assert hashlib.sha256(image).hexdigest() == MATHVISION_IMAGE_SHA256["4"]
     # End to end through the pinned-file machinery (rows re-pinned to the 5-row sample).
-    sha = _place(data_dir, MATHVISION_ROWS.relative_path, text.encode("utf-8"))
+    sha = place_file(scratch_data_dir, MATHVISION_ROWS.relative_path, text.encode("utf-8"))
     monkeypatch.setattr(visual_files, "MATHVISION_ROWS", PinnedFile(
         MATHVISION_ROWS.relative_path, "mathllm/MATH-V", MATHVISION_COMMIT, "data/testmini.jsonl", sha))
     monkeypatch.setitem(visual_files.EXPECTED_COUNTS, "mathvision-open", (5, 1))
     with pytest.raises(DataMissingError, match="visual/mathvision/images/4.jpg"):
         load_visual_benchmark("mathvision-open", download=False, images_dir=tmp_path / "images")
-    _place(data_dir, "visual/mathvision/images/4.jpg", image)
+    place_file(scratch_data_dir, "visual/mathvision/images/4.jpg", image)
     problems, checksum, origin, selection = load_visual_benchmark("mathvision-open", download=False,
                                                                   images_dir=tmp_path / "images")
     assert selection == {"source_rows": 5, "kept": 1, "rule": "options == []"}
@@ -265,7 +251,7 @@ def test_real_mathvision_rows_are_filtered_and_their_image_matches_the_pin(forma
     assert only.meta["image_format"] == "jpg" and only.meta["image_size"] == [304, 290]
     assert Path(only.meta["image_path"]).read_bytes() == image
     assert grade(only, "<think>I count.</think> \\boxed{6}").correct
-    _place(data_dir, "visual/mathvision/images/4.jpg", image[:-10])
+    place_file(scratch_data_dir, "visual/mathvision/images/4.jpg", image[:-10])
     with pytest.raises(ChecksumMismatchError, match=MATHVISION_IMAGE_SHA256["4"]):
         load_visual_benchmark("mathvision-open", download=False, images_dir=tmp_path / "images")
 
