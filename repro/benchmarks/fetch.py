@@ -188,10 +188,17 @@ def resolve(pinned: PinnedFile, *, download: bool = True) -> tuple[Path, str]:
 
 
 def download_verified(pinned: PinnedFile, destination: Path) -> None:
-    """Download to a temporary file beside `destination`, check the sha256, then rename.
+    """Download a pinned file into `destination`, refused unless its sha256 is the pinned one."""
+    download(pinned.url, destination, name=pinned.relative_path, expected_sha256=pinned.sha256,
+             gunzip=getattr(pinned, "gunzip", False))
 
-    The rename is atomic, so a reader sees either no file or the verified one."""
-    url = pinned.url
+
+def download(url: str, destination: Path, *, name: str, expected_sha256: str | None,
+             gunzip: bool = False, expected_note: str | None = None) -> str:
+    """Download `url` to a temporary file beside `destination`, hashing the bytes as they
+    arrive, then rename it into place; returns their sha256. With `expected_sha256`, other
+    bytes are refused and nothing is kept (`expected_note` names that hash and where it comes
+    from, for the error; default "expected <sha256>"). The rename is atomic, so a reader sees either no file or the verified one."""
     destination.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=destination.parent, prefix=f".{destination.name}.", suffix=".part")
     try:
@@ -199,7 +206,7 @@ def download_verified(pinned: PinnedFile, destination: Path) -> None:
         with os.fdopen(handle, "wb") as out:
             try:
                 # A gzip-compressed asset is stored decompressed (and its sha256 is of those bytes).
-                inflate = zlib.decompressobj(16 + zlib.MAX_WBITS) if getattr(pinned, "gunzip", False) else None
+                inflate = zlib.decompressobj(16 + zlib.MAX_WBITS) if gunzip else None
                 with urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT_S) as response:
                     for block in iter(lambda: response.read(_BLOCK), b""):
                         for piece in ([block] if inflate is None else _inflated(inflate, block)):
@@ -212,20 +219,22 @@ def download_verified(pinned: PinnedFile, destination: Path) -> None:
                     if not inflate.eof:
                         raise zlib.error("the gzip stream ended early")
             except (urllib.error.URLError, OSError, ValueError, zlib.error) as error:
+                expected = f"; expected sha256 {expected_sha256}" if expected_sha256 else ""
                 raise DataMissingError(
-                    f"could not download {pinned.relative_path} from {url} ({error}); expected sha256 "
-                    f"{pinned.sha256}. Provide the file under ${DATA_DIR_ENV}, or retry with network access"
+                    f"could not download {name} from {url} ({error}){expected}. Provide the file under "
+                    f"${DATA_DIR_ENV}, or retry with network access"
                 ) from error
             out.flush()
             os.fsync(out.fileno())
         actual = digest.hexdigest()
-        if actual != pinned.sha256:
+        if expected_sha256 is not None and actual != expected_sha256:
             raise ChecksumMismatchError(
-                f"the file downloaded from {url} has sha256 {actual}, expected {pinned.sha256}: "
-                f"refused, nothing was cached"
+                f"the file downloaded from {url} has sha256 {actual}, "
+                f"{expected_note or f'expected {expected_sha256}'}: refused, nothing was cached"
             )
         os.chmod(temporary, 0o644)  # mkstemp makes it private; a cache may be shared
         os.replace(temporary, destination)
+        return actual
     finally:
         if os.path.exists(temporary):
             os.unlink(temporary)

@@ -53,12 +53,8 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
 import random
 import re
-import tempfile
-import urllib.error
-import urllib.request
 import zipfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -80,7 +76,7 @@ from repro.benchmarks.fetch import (
     sha256_of,
 )
 from repro.errors import ReproError, UnknownNameError
-from repro.files import write_if_changed
+from repro.files import atomic_write, write_if_changed
 from repro.problems import Problem
 
 __all__ = ["MATHVISION_COMMIT", "MATHVISION_ROWS", "MATHVISTA_ANNOTATIONS", "MATHVISTA_COMMIT",
@@ -302,14 +298,10 @@ def recorded_sha256(source: RecordedHubFile) -> str | None:
 
 
 def _write_record(source: RecordedHubFile, digest: str, found_in: str) -> None:
-    path = _record_path(source)
-    path.parent.mkdir(parents=True, exist_ok=True)
     record = {"url": source.pinned_url, "sha256": digest, "first_seen_in": found_in,
               "recorded_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
               "why": "no sha256 of this file is published; later copies must match this one"}
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.part")
-    temporary.write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
-    os.replace(temporary, path)
+    atomic_write(_record_path(source), (json.dumps(record, indent=1) + "\n").encode("utf-8"))
 
 
 def resolve_recorded(source: RecordedHubFile, *, download: bool,
@@ -348,42 +340,11 @@ def resolve_recorded(source: RecordedHubFile, *, download: bool,
             f"Put the file from {source.pinned_url} ({expected}) at ${DATA_DIR_ENV}/{source.relative_path}, "
             f"or allow downloads")
     destination = cache_dir() / source.relative_path
-    actual = _download_hashing(source, destination, record)
+    actual = fetch.download(source.url, destination, name=source.relative_path, expected_sha256=record,
+                            expected_note=f"but {record} was recorded at its first use ({_record_path(source)})")
     if record is None:
         _write_record(source, actual, f"downloaded from {source.pinned_url}")
     return destination, actual, "downloaded"
-
-
-def _download_hashing(source: RecordedHubFile, destination: Path, expected: str | None) -> str:
-    """Download to a temporary file beside `destination` while hashing; keep it only if it
-    matches `expected` (when there is one). Returns the sha256."""
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=destination.parent, prefix=f".{destination.name}.", suffix=".part")
-    try:
-        digest = hashlib.sha256()
-        with os.fdopen(handle, "wb") as out:
-            try:
-                with urllib.request.urlopen(source.url, timeout=fetch.DOWNLOAD_TIMEOUT_S) as response:
-                    for block in iter(lambda: response.read(1 << 20), b""):
-                        digest.update(block)
-                        out.write(block)
-            except (urllib.error.URLError, OSError, ValueError) as error:
-                raise DataMissingError(
-                    f"could not download {source.relative_path} from {source.url} ({error}). Provide the file "
-                    f"under ${DATA_DIR_ENV}, or retry with network access") from error
-            out.flush()
-            os.fsync(out.fileno())
-        actual = digest.hexdigest()
-        if expected is not None and actual != expected:
-            raise ChecksumMismatchError(
-                f"the file downloaded from {source.url} has sha256 {actual}, but {expected} was recorded at its "
-                f"first use ({_record_path(source)}): refused, nothing was cached")
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, destination)
-        return actual
-    finally:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
 
 
 # ------------------------------------------------------------------ rows
@@ -515,10 +476,7 @@ def _store_image(folder: Path, stem: str, data: bytes) -> tuple[Path, str]:
     path = folder / f"{stem}.{image_format(data)}"
     if path.is_file() and sha256_of(path) == digest:
         return path, digest
-    folder.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.part")
-    temporary.write_bytes(data)
-    os.replace(temporary, path)
+    atomic_write(path, data)
     return path, digest
 
 
