@@ -179,7 +179,13 @@ def _start_program(config, workdir, status_fd):
 
 def _children():
     """Pids whose parent is this process (we are their subreaper or PID 1)."""
-    me = str(os.getpid())
+    return children_of(os.getpid())
+
+
+def children_of(pid):
+    """Pids whose parent is `pid` (zombies included). Also used by the runner on the host:
+    this module is standard library only, so importing it there costs nothing."""
+    parent = str(pid)
     found = []
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -190,7 +196,7 @@ def _children():
         except OSError:
             continue
         # The command name may hold spaces or parentheses: fields start after the last ")".
-        if stat[stat.rfind(")") + 2:].split()[1] == me:
+        if stat[stat.rfind(")") + 2:].split()[1] == parent:
             found.append(int(entry))
     return found
 

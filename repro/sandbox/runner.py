@@ -32,6 +32,7 @@ from pathlib import Path
 
 from repro.errors import EnvironmentNotSupportedError
 from repro.sandbox import limits
+from repro.sandbox.bootstrap import children_of
 from repro.sandbox.cgroups import RunCgroup
 from repro.sandbox.protections import Protections
 
@@ -105,23 +106,6 @@ def processes_of_uid(uid: int) -> list[int]:
                         break
         except (OSError, ValueError):
             continue
-    return found
-
-
-def children_of(pid: int) -> list[int]:
-    """Pids whose parent is `pid` (zombies included)."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as handle:
-                stat = handle.read()
-        except OSError:
-            continue
-        # The command name may hold spaces or parentheses: fields start after the last ")".
-        if stat[stat.rfind(")") + 2:].split()[1] == str(pid):
-            found.append(int(entry))
     return found
 
 
