@@ -101,6 +101,11 @@ class CodeTemplate:
     with_starter: str | None = None
     strip_question: bool = False  # evalplus strips the task prompt
     tabs_to_spaces: bool = False  # evalplus' vLLM provider turns tabs in outputs into four spaces
+    # evalplus scores sanitize(completion, entry_point), not a fenced block: the longest stretch
+    # that parses, cut down to the imports and the definitions the entry point reaches
+    # (repro/grading/evalplus_sanitize.py). How the program is read, so not part of `text`:
+    # stored samples stay valid and are graded again under the new rule.
+    evalplus_sanitize: bool = False
     caveat: str = ""
 
     def __post_init__(self) -> None:
@@ -120,10 +125,6 @@ class CodeTemplate:
             "tabs_to_spaces": self.tabs_to_spaces,
         }, ensure_ascii=False, sort_keys=True, indent=1)
 
-    @property
-    def stops_at_closing_fence(self) -> bool:
-        return any("```" in stop for stop in self.stop)
-
     def render(self, question: str, starter_code: str = "") -> str:
         """The full raw prompt. Plain concatenation, never str.format: problems contain braces."""
         if self.strip_question:
@@ -135,21 +136,20 @@ class CodeTemplate:
             tail = self.without_starter
         return self.head + question + tail
 
-    def extract(self, completion: str) -> str | None:
-        """The program in a completion: the last fenced block, with the prompt's opened fence
-        put back in front (repro.grading.code.extract_code); None when there is none."""
+    def extract(self, completion: str, entry_point: str | None = None) -> str | None:
+        """The program in a completion, None when there is none. With `evalplus_sanitize`, what
+        evalplus would run (its sanitizer, given the task's entry point); otherwise the last
+        fenced block, with the prompt's opened fence put back in front
+        (repro.grading.code.extract_code)."""
         from repro.grading.code import extract_code
+        from repro.grading.evalplus_sanitize import sanitize
 
         if self.tabs_to_spaces:
             completion = completion.replace("\t", "    ")
-        program = extract_code(completion, self.opened_fence)
-        if program is None and self.opened_fence and self.stops_at_closing_fence and "```" not in completion:
-            # The prompt opened the block and the harness stops at its closing fence ("\n```\n",
-            # evalplus chat mode); engines drop the stop string from the text, so a completion
-            # that ended there holds the code alone, with no fence line at all. The block is the
-            # whole completion. (evalplus itself keeps the raw completion and sanitizes it.)
-            program = completion if completion.strip() else None
-        return program
+        if self.evalplus_sanitize:
+            program = sanitize(completion, entry_point)
+            return program if program.strip() else None
+        return extract_code(completion, self.opened_fence)
 
 
 # LiveCodeBench, CodeQwenInstruct style (Code-R1 and its base on LiveCodeBench), as paper Fig 24
@@ -213,12 +213,12 @@ EVALPLUS_CHAT = CodeTemplate(
     without_starter=_EVALPLUS_TAIL,
     strip_question=True,
     tabs_to_spaces=True,
+    evalplus_sanitize=True,
     caveat=("Fig 25 prints the system turn 'You are a helpful assistant.'; evalplus passes no system message, "
             "so the Qwen2.5 template writes its default 'You are Qwen, created by Alibaba Cloud. You are a "
             "helpful assistant.' (the Qwen2.5-1M tokenizer config itself was not read: the Qwen2.5 template is "
             "assumed). 'evalplus-chat-fig25' is the figure's text. Code-R1's own numbers came from an internal "
-            "generator (ganler/code-r1 issue #21). evalplus scores the sanitized completion (evalplus.sanitize), "
-            "which is not reproduced here"),
+            "generator (ganler/code-r1 issue #21)"),
 )
 EVALPLUS_CHAT_FIG25 = CodeTemplate(
     name="evalplus-chat-fig25",
@@ -230,6 +230,7 @@ EVALPLUS_CHAT_FIG25 = CodeTemplate(
     without_starter=_EVALPLUS_TAIL,
     strip_question=True,
     tabs_to_spaces=True,
+    evalplus_sanitize=True,
     caveat="alternative only: Fig 25's system turn, which evalplus with a Qwen2.5 tokenizer does not write",
 )
 

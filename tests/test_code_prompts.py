@@ -217,19 +217,25 @@ def test_lcb_extraction_reattaches_the_opened_fence():
     assert template.extract("") is None
 
 
-def test_evalplus_extraction_when_the_closing_fence_stopped_generation():
+def test_evalplus_extraction_is_evalplus_sanitizer_with_the_entry_point():
     template = get_code_template("evalplus-chat")
+    assert template.evalplus_sanitize and get_code_template("evalplus-chat-fig25").evalplus_sanitize
     # Generation stopped at "\n```\n", which the engine dropped: the completion is the code.
-    assert template.extract("def double(x):\n    return 2 * x") == "def double(x):\n    return 2 * x"
+    assert template.extract("def double(x):\n    return 2 * x", "double") == "def double(x):\n    return 2 * x"
     # Tabs become four spaces, as evalplus' vLLM provider does to every output.
-    assert template.extract("def double(x):\n\treturn 2 * x") == "def double(x):\n    return 2 * x"
-    # Ended by EOS right after the closing fence (no newline after it, so the stop did not match).
-    assert template.extract("def double(x):\n    return 2 * x\n```") == "def double(x):\n    return 2 * x"
-    # Several blocks: the last one.
-    assert template.extract("x = 1\n```\nOr:\n```python\ndef double(x):\n    return x + x\n```") == (
-        "def double(x):\n    return x + x")
-    assert template.extract("") is None
-    assert template.extract("  \n") is None
+    assert template.extract("def double(x):\n\treturn 2 * x", "double") == "def double(x):\n    return 2 * x"
+    # Ended by EOS right after the closing fence: the fence line does not parse and is left out.
+    assert template.extract("def double(x):\n    return 2 * x\n```", "double") == "def double(x):\n    return 2 * x"
+    # Example calls and asserts after the function are dropped; a helper the entry point calls stays.
+    completion = ("def half(x):\n    return x / 2\n\ndef double(x):\n    return half(4 * x)\n\n"
+                  "assert double(1) == 3\nprint(double(2))")
+    assert template.extract(completion, "double") == ("def half(x):\n    return x / 2\n"
+                                                      "def double(x):\n    return half(4 * x)")
+    # Not the last block: the longest stretch that parses.
+    longer_first = "```python\nimport math\ndef double(x):\n    return 2 * x\n```\nOr:\n```python\ndouble = abs\n```"
+    assert template.extract(longer_first, "double") == "import math\ndef double(x):\n    return 2 * x"
+    assert template.extract("", "double") is None
+    assert template.extract("  \n", "double") is None
 
 
 def test_deepcoder_extraction_takes_the_last_block_after_the_thinking():

@@ -525,9 +525,9 @@ def grade(problem, output: str) -> Verdict:
     program (e.g. a fence the prompt opened)."""
     from repro.code_prompts import get_code_template
 
-    source = get_code_template(problem.meta["template"]).extract(output)
+    source = get_code_template(problem.meta["template"]).extract(output, problem.meta.get("entry_point"))
     if source is None:
-        return Verdict(False, None, "no complete code block")
+        return Verdict(False, None, "no program in the completion")
     suite = read_suite(problem.meta["suite_path"], problem.meta["suite_sha256"])
     verdict = check_program(source, suite)
     return Verdict(verdict.correct, _cut(source, 200), "" if verdict.correct else f"{verdict.status}: {verdict.detail}")

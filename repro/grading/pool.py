@@ -40,7 +40,7 @@ TIMEOUT_DETAIL = "timeout"
 GRADERS = {
     "math-basic-v1": "repro.grading.math_basic:grade",
     "math-paper-v1": "repro.grading.math_paper:grade",
-    "code-v1": "repro.grading.code:grade",
+    "code-v2": "repro.grading.code:grade",
     "visual-v1": "repro.grading.visual:grade",
 }
 
@@ -51,7 +51,7 @@ GRADERS = {
 # messages are cheap, and one slow program must not hold others back); the parent's backstop
 # is far above any suite's overall deadline.
 POOL_SETTINGS = {
-    "code-v1": {"timeout_s": None, "batch_size": 1, "backstop_per_pair_s": 3600.0},
+    "code-v2": {"timeout_s": None, "batch_size": 1, "backstop_per_pair_s": 3600.0},
 }
 
 
