@@ -84,6 +84,16 @@ EVALPLUS_CHAT_STOP = ("<|endoftext|>", "<|endofmask|>", "</s>", "\nif __name__",
 R1_DISTILL_EOS = "<｜end▁of▁sentence｜>"
 
 
+# How each harness reads the program out of a completion (repro/grading/code.py and
+# repro/grading/evalplus_sanitize.py):
+EXTRACTIONS = {
+    "lcb": "LiveCodeBench: the text between the last two lines holding ```, the prompt's opened fence put back first",
+    "evalplus": "evalplus: sanitize(completion, entry point), the longest stretch that parses, cut down to the "
+                "imports and the definitions the entry point reaches",
+    "rllm": "rllm (DeepCoder): the last match of ```(?:\\w+)?\\n(.*?)``` over the whole output, stripped",
+}
+
+
 @dataclass(frozen=True)
 class CodeTemplate:
     """A code prompt: `head + question + tail`, the tail chosen by whether the problem has
@@ -101,14 +111,14 @@ class CodeTemplate:
     with_starter: str | None = None
     strip_question: bool = False  # evalplus strips the task prompt
     tabs_to_spaces: bool = False  # evalplus' vLLM provider turns tabs in outputs into four spaces
-    # evalplus scores sanitize(completion, entry_point), not a fenced block: the longest stretch
-    # that parses, cut down to the imports and the definitions the entry point reaches
-    # (repro/grading/evalplus_sanitize.py). How the program is read, so not part of `text`:
-    # stored samples stay valid and are graded again under the new rule.
-    evalplus_sanitize: bool = False
+    # How the harness reads the program out of a completion (one of EXTRACTIONS). Not part of
+    # `text`: it changes grading, not samples, so stored samples are graded again under it.
+    extraction: str = "lcb"
     caveat: str = ""
 
     def __post_init__(self) -> None:
+        if self.extraction not in EXTRACTIONS:
+            raise ValueError(f"{self.name}: extraction {self.extraction!r} is not one of {', '.join(EXTRACTIONS)}")
         bad_starter = self.with_starter is not None and self.with_starter.count(STARTER) != 1
         if bad_starter or STARTER in self.without_starter:
             raise ValueError(f"{self.name}: with_starter needs {STARTER} once, without_starter none")
@@ -137,18 +147,18 @@ class CodeTemplate:
         return self.head + question + tail
 
     def extract(self, completion: str, entry_point: str | None = None) -> str | None:
-        """The program in a completion, None when there is none. With `evalplus_sanitize`, what
-        evalplus would run (its sanitizer, given the task's entry point); otherwise the last
-        fenced block, with the prompt's opened fence put back in front
-        (repro.grading.code.extract_code)."""
-        from repro.grading.code import extract_code
+        """The program in a completion as the template's harness reads it (see EXTRACTIONS);
+        None when there is none. `entry_point` is the function evalplus' sanitizer keeps."""
+        from repro.grading.code import extract_code, extract_last_block_rllm
         from repro.grading.evalplus_sanitize import sanitize
 
         if self.tabs_to_spaces:
             completion = completion.replace("\t", "    ")
-        if self.evalplus_sanitize:
+        if self.extraction == "evalplus":
             program = sanitize(completion, entry_point)
             return program if program.strip() else None
+        if self.extraction == "rllm":
+            return extract_last_block_rllm(completion)
         return extract_code(completion, self.opened_fence)
 
 
@@ -213,7 +223,7 @@ EVALPLUS_CHAT = CodeTemplate(
     without_starter=_EVALPLUS_TAIL,
     strip_question=True,
     tabs_to_spaces=True,
-    evalplus_sanitize=True,
+    extraction="evalplus",
     caveat=("Fig 25 prints the system turn 'You are a helpful assistant.'; evalplus passes no system message, "
             "so the Qwen2.5 template writes its default 'You are Qwen, created by Alibaba Cloud. You are a "
             "helpful assistant.' (the Qwen2.5-1M tokenizer config itself was not read: the Qwen2.5 template is "
@@ -230,7 +240,7 @@ EVALPLUS_CHAT_FIG25 = CodeTemplate(
     without_starter=_EVALPLUS_TAIL,
     strip_question=True,
     tabs_to_spaces=True,
-    evalplus_sanitize=True,
+    extraction="evalplus",
     caveat="alternative only: Fig 25's system turn, which evalplus with a Qwen2.5 tokenizer does not write",
 )
 
@@ -246,6 +256,7 @@ DEEPCODER = CodeTemplate(
             "(stop = tokenizer.eos_token)"),
     verified=True,
     opened_fence=None,
+    extraction="rllm",
     stop=(R1_DISTILL_EOS,),
     head=f"<｜begin▁of▁sentence｜><｜User｜>{LCB_SYSTEM_GENERIC}\n\n",
     with_starter=(f"### Format: {LCB_FORMAT_WITH_STARTER}\n```python\n{STARTER}\n```\n\n"

@@ -42,7 +42,8 @@ DEFAULT_RUN_SEED = 0
 CHUNK_REQUESTS = {"simulated": 256, "vllm": 64, "hf": 4}
 GRADER_NAME = "math-paper-v1"  # the paper's evaluator semantics (docs/math_grader_parity.md)
 CODE_GRADER_NAME = "code-v2"  # the benchmarks' own test rules, in the sandbox (docs/sandbox.md);
-# v2: HumanEval+/MBPP+ completions go through evalplus' sanitizer (v1 ran the fenced block as written)
+# v2: programs read as each harness reads them: evalplus' sanitizer for HumanEval+/MBPP+ and rllm's
+# block rule for DeepCoder (v1 took the last fenced block, LiveCodeBench's rule, everywhere)
 VISUAL_GRADER_NAME = "visual-v1"  # EasyR1's math reward (mathruler), MathVista's answer types
 
 # Progress reporting: a callable (label, total) -> context manager yielding an update(n) function.

@@ -21,7 +21,7 @@ from dataclasses import replace
 
 import pytest
 
-from repro.code_prompts import CODE_TEMPLATES, get_code_template
+from repro.code_prompts import CODE_TEMPLATES, EXTRACTIONS, get_code_template
 from repro.errors import UnknownNameError
 from repro.models import MODELS
 from repro.problems import Problem
@@ -219,7 +219,7 @@ def test_lcb_extraction_reattaches_the_opened_fence():
 
 def test_evalplus_extraction_is_evalplus_sanitizer_with_the_entry_point():
     template = get_code_template("evalplus-chat")
-    assert template.evalplus_sanitize and get_code_template("evalplus-chat-fig25").evalplus_sanitize
+    assert template.extraction == get_code_template("evalplus-chat-fig25").extraction == "evalplus"
     # Generation stopped at "\n```\n", which the engine dropped: the completion is the code.
     assert template.extract("def double(x):\n    return 2 * x", "double") == "def double(x):\n    return 2 * x"
     # Tabs become four spaces, as evalplus' vLLM provider does to every output.
@@ -245,6 +245,14 @@ def test_deepcoder_extraction_takes_the_last_block_after_the_thinking():
     assert template.extract(completion) == "n = int(input())\nprint(2 * n)"
     assert template.extract("Let me think... and the budget ran out") is None
     assert template.extract("</think>\n```python\nprint(1)\n") is None  # cut inside the block
+    # rllm's rule, not LiveCodeBench's: a final block cut off by the budget is no block, and the
+    # last complete one (here a draft in the thinking) is the program.
+    assert template.extract("```python\nprint(0)\n```\nBetter:\n```python\nprint(1") == "print(0)"
+    # A closing fence anywhere (not only on its own line); the block stripped; an opening fence
+    # is ``` and an optional word right before the newline.
+    assert template.extract("```python\n\n  x = 1\nprint(x)```") == "x = 1\nprint(x)"
+    assert template.extract("``` python\nprint(1)\n```") is None
+    assert template.extract("```py3\nprint(1)\n```") == "print(1)"
 
 
 # ------------------------------------------------------------------ the store key and prompts.py
@@ -339,3 +347,10 @@ def test_the_paper_appends_an_opened_python_fence():
         pytest.skip("REPRO_SHARED_DIR is not set to the shared folder")
     text = _words((root / "paper" / "limit_of_rlvr_v2.txt").read_text(encoding="utf-8"))
     assert re.search(r"we append \S*python to the end of the prompt", text)
+
+
+def test_every_template_names_a_known_extraction_rule():
+    assert {t.extraction for t in CODE_TEMPLATES.values()} == set(EXTRACTIONS)
+    assert get_code_template("lcb-codeqwen").extraction == "lcb" and get_code_template("deepcoder").extraction == "rllm"
+    with pytest.raises(ValueError, match="extraction 'fenced' is not one of lcb, evalplus, rllm"):
+        replace(get_code_template("deepcoder"), extraction="fenced")

@@ -1,6 +1,7 @@
 """Code correctness with the benchmarks' own rules, executed in the sandbox.
 
-    extract_code(completion, opened_fence="```python")  -> the program, or None
+    extract_code(completion, opened_fence="```python")  -> the program, or None (LiveCodeBench)
+    extract_last_block_rllm(completion)                  -> the program, or None (rllm, DeepCoder)
     check_program(source, TestSuite.livecodebench(tests, func_name))  -> CodeVerdict
 
 All tests of one program run inside ONE sandboxed child (`repro/sandbox/harness.py`), which
@@ -24,6 +25,7 @@ from __future__ import annotations
 import functools
 import json
 import math
+import re
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -63,6 +65,20 @@ def extract_code(completion: str, opened_fence: str | None = None) -> str | None
     if len(fences) < 2:
         return None
     return "\n".join(lines[fences[-2] + 1: fences[-1]])
+
+
+_RLLM_BLOCK = re.compile(r"```(?:\w+)?\n(.*?)```", re.DOTALL)
+
+
+def extract_last_block_rllm(completion: str) -> str | None:
+    """The program as rllm reads it for DeepCoder (rllm/rewards/code_reward.py
+    `extract_code_from_model` at 18e446c): the blocks are matched from the left, an opening
+    fence being ``` plus an optional word and a newline and the block ending at the next ```,
+    wherever it stands; the last block, stripped. A final block cut off by the token budget is
+    no block, so an earlier complete one (a draft in the thinking, say) is taken. None when
+    there is no block."""
+    blocks = _RLLM_BLOCK.findall(completion)
+    return blocks[-1].strip() if blocks else None
 
 
 # ------------------------------------------------------------------ test suites
