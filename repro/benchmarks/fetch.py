@@ -46,6 +46,13 @@ DOWNLOAD_TIMEOUT_S = 60.0
 _BLOCK = 1 << 20
 
 
+def hub_dataset_file_urls(repo: str, revision: str, path: str) -> tuple[str, str]:
+    """(download URL, public URL) of a file of a Hugging Face dataset repository at a revision.
+    The download URL uses HF_BASE_URL as it is at call time, so tests can redirect it."""
+    tail = f"datasets/{repo}/resolve/{revision}/{path}"
+    return f"{HF_BASE_URL}/{tail}", f"https://huggingface.co/{tail}"
+
+
 class DataMissingError(ReproError):
     """A benchmark file is neither provided nor cached, and could not be downloaded."""
 
@@ -90,11 +97,11 @@ class PinnedHubFile:
 
     @property
     def url(self) -> str:
-        return f"{HF_BASE_URL}/datasets/{self.repo}/resolve/{self.revision}/{self.path}"
+        return hub_dataset_file_urls(self.repo, self.revision, self.path)[0]
 
     @property
     def pinned_url(self) -> str:
-        return f"https://huggingface.co/datasets/{self.repo}/resolve/{self.revision}/{self.path}"
+        return hub_dataset_file_urls(self.repo, self.revision, self.path)[1]
 
 
 @dataclass(frozen=True)

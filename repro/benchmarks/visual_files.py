@@ -258,11 +258,11 @@ class RecordedHubFile:
 
     @property
     def url(self) -> str:
-        return f"{fetch.HF_BASE_URL}/datasets/{self.repo}/resolve/{self.revision}/{self.path}"
+        return fetch.hub_dataset_file_urls(self.repo, self.revision, self.path)[0]
 
     @property
     def pinned_url(self) -> str:
-        return f"https://huggingface.co/datasets/{self.repo}/resolve/{self.revision}/{self.path}"
+        return fetch.hub_dataset_file_urls(self.repo, self.revision, self.path)[1]
 
 
 MATHVISTA_IMAGES = RecordedHubFile("visual/mathvista/images.zip", "AI4Math/MathVista", MATHVISTA_HUB_REVISION,
