@@ -38,6 +38,7 @@ import sys
 import time
 from pathlib import Path
 
+PROJECT_ROOT = Path(__file__).resolve().parent.parent  # on sys.path in the main mode (for repro)
 DEFAULT_SEED = 2504
 DEFAULT_CASES = 6000
 
@@ -199,7 +200,7 @@ MUTATIONS = {
 def _sensitivity(cases: list[dict], theirs: dict[int, dict]) -> list[str]:
     import types
 
-    source = (Path(__file__).resolve().parent.parent / "repro" / "grading" / "evalplus_sanitize.py").read_text()
+    source = (PROJECT_ROOT / "repro" / "grading" / "evalplus_sanitize.py").read_text()
     rows = []
     for label, edits in MUTATIONS.items():
         mutated = source
@@ -218,7 +219,6 @@ def _sensitivity(cases: list[dict], theirs: dict[int, dict]) -> list[str]:
 def _write_golden(path: Path, cases: list[dict], theirs: dict[int, dict], count: int) -> None:
     """A fixed set of (completion, entry point, evalplus' output) for the test suite: the first
     distinct cases where the sanitizer changed the program, then some where it did not."""
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     from repro.grading.evalplus_sanitize import longest_parsable_stretch
 
     changed, unchanged, seen = [], [], set()
@@ -292,7 +292,7 @@ def main() -> int:
     if not args.evalplus_python:
         parser.error("--evalplus-python is required")
 
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    sys.path.insert(0, str(PROJECT_ROOT))
     from repro.grading.evalplus_sanitize import sanitize
 
     cases = build_cases(args.cases, args.seed, args.data_dir)

@@ -17,19 +17,18 @@ from repro.grading.evalplus_sanitize import _beyond_repair, longest_parsable_str
 GOLDEN = Path(__file__).parent / "golden" / "evalplus_sanitize_cases.jsonl"
 
 
-def _golden_cases() -> list[dict]:
-    return [json.loads(line) for line in GOLDEN.read_text().splitlines()]
+GOLDEN_CASES = [json.loads(line) for line in GOLDEN.read_text().splitlines()]
 
 
 def test_golden_cases_cover_what_the_sanitizer_changes():
-    cases = _golden_cases()
+    cases = GOLDEN_CASES
     assert len(cases) == 200
     changed = [c for c in cases if c["evalplus"] != longest_parsable_stretch(c["code"])]
     assert len(changed) >= 100  # most golden cases are ones where definitions were dropped
     assert any(c["entry_point"] is None for c in cases)
 
 
-@pytest.mark.parametrize("case", _golden_cases(), ids=[f"golden{i:03d}" for i in range(200)])
+@pytest.mark.parametrize("case", GOLDEN_CASES, ids=[f"golden{i:03d}" for i in range(len(GOLDEN_CASES))])
 def test_same_output_as_evalplus(case):
     assert sanitize(case["code"], case["entry_point"]) == case["evalplus"]
 

@@ -127,7 +127,9 @@ def longest_parsable_stretch(text: str) -> str:
     seen = [False] * len(lines)
     while queue:
         negative_count, i, j = heapq.heappop(queue)
-        if not seen[i]:  # first visit of this start: where does it go beyond repair?
+        # First visit of a start: where does it go beyond repair? Asked before parsing lines[i..j]:
+        # for a line of prose that costs a parse of two lines instead of one of the rest of the text.
+        if not seen[i]:
             seen[i] = True
             end = first_beyond_repair(i, j)
             if end is not None:
