@@ -7,9 +7,15 @@ import tempfile
 from pathlib import Path
 
 
+# Readable by all, as the benchmark downloader leaves its files: caches, stores and reports may
+# be shared (a container writing as root to a volume others read).
+FILE_MODE = 0o644
+
+
 def atomic_write(path: Path, data: bytes) -> None:
     """Write data to path so that readers see the old file or the whole new one: a temporary
-    file beside it, flushed to disk, then renamed over it."""
+    file beside it, flushed to disk, then renamed over it, with mode FILE_MODE (mkstemp alone
+    would leave it readable by its owner only)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
@@ -17,6 +23,7 @@ def atomic_write(path: Path, data: bytes) -> None:
             stream.write(data)
             stream.flush()
             os.fsync(stream.fileno())
+        os.chmod(temporary, FILE_MODE)
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from repro.errors import ReproError
+from repro.files import FILE_MODE
 
 DATA_DIR_ENV = "REPRO_DATA_DIR"
 CACHE_DIR_ENV = "REPRO_CACHE_DIR"
@@ -239,7 +240,7 @@ def download(url: str, destination: Path, *, name: str, expected_sha256: str | N
                 f"the file downloaded from {url} has sha256 {actual}, "
                 f"{expected_note or f'expected {expected_sha256}'}: refused, nothing was cached"
             )
-        os.chmod(temporary, 0o644)  # mkstemp makes it private; a cache may be shared
+        os.chmod(temporary, FILE_MODE)  # mkstemp makes it private; a cache may be shared
         os.replace(temporary, destination)
         return actual
     finally:
