@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 from collections.abc import Callable, Sequence
 from datetime import datetime
@@ -48,6 +47,7 @@ from repro.benchmarks.fetch import (
 )
 from repro.benchmarks.livecodebench import RELEASE_V5_FILES, WINDOWS, parse_row
 from repro.errors import ReproError, UnknownNameError
+from repro.files import atomic_write
 from repro.grading.code import SUITE_FORMAT, TestSuite, write_suite
 from repro.problems import Problem
 
@@ -277,10 +277,7 @@ class _SuiteIndex:
     def save(self) -> None:
         if not self.changed:
             return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = self.path.with_name(f".index.json.{os.getpid()}.part")
-        temporary.write_text(json.dumps({**self.header, "suites": self.entries}, sort_keys=True), encoding="utf-8")
-        os.replace(temporary, self.path)
+        atomic_write(self.path, json.dumps({**self.header, "suites": self.entries}, sort_keys=True).encode("utf-8"))
 
 
 # ------------------------------------------------------------------ evalplus

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -38,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from repro.errors import ReproError
+from repro.files import atomic_write
 from repro.grading.code import HARNESS, MBPP_NOT_NONE
 from repro.sandbox import limits
 from repro.sandbox.harness import decode_value, encode_value
@@ -327,11 +327,4 @@ def _write_cache(path: Path, truth: dict[str, GroundTruth], source_sha256: str, 
             "tasks": {task_id: {"outputs": [encode_value(value) for value in gt.outputs],
                                 "seconds": list(gt.seconds)}
                       for task_id, gt in truth.items()}}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.part")
-    try:
-        temporary.write_bytes(gzip.compress(json.dumps(data).encode("utf-8"), mtime=0))
-        os.replace(temporary, path)
-    finally:
-        if temporary.exists():
-            temporary.unlink()
+    atomic_write(path, gzip.compress(json.dumps(data).encode("utf-8"), mtime=0))

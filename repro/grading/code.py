@@ -510,13 +510,11 @@ def write_suite(suite: TestSuite, path: Path) -> str:
     """Store a suite as gzip JSON (atomically); returns the sha256 of the stored bytes."""
     import gzip
     import hashlib
-    import os
+
+    from repro.files import atomic_write
 
     data = gzip.compress(json.dumps(suite.to_dict()).encode("utf-8"), mtime=0)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(path.name + f".tmp{os.getpid()}")
-    temporary.write_bytes(data)
-    os.replace(temporary, path)
+    atomic_write(path, data)
     return hashlib.sha256(data).hexdigest()
 
 
