@@ -27,8 +27,9 @@ app = typer.Typer(
 # Shared options, declared once.
 TierOption = Annotated[str, typer.Option("--tier", "-t", help="full (paper settings, GPUs), quick (n<=32, GPUs) "
                                           "or smoke (CPU: tiny models + simulation; checks the machinery).")]
-BackendOption = Annotated[Optional[str], typer.Option("--backend", "-b", help="vllm, hf or simulated. Default: "
-                                                     "vllm for full/quick; all three for smoke.")]
+BackendOption = Annotated[Optional[str], typer.Option("--backend", "-b", help="vllm, hf or simulated (smoke tier only: "
+                                                     "no model, never evidence). Default: vllm for full/quick; all "
+                                                     "three for smoke.")]
 OutOption = Annotated[Optional[Path], typer.Option("--out", "-o", help="Folder for samples, results and reports. "
                                                   "Default: $REPRO_HOME or ./runs.")]
 SeedOption = Annotated[int, typer.Option("--seed", help="Run seed; every sample's seed derives from (seed, problem, "
@@ -39,7 +40,8 @@ KeepDapoAnswerOption = Annotated[bool, typer.Option(
          "'Answer:' (before the answer). Default: stop there, as the paper did; --keep-dapo-answer keeps the line.")]
 CheckpointOption = Annotated[Optional[list[str]], typer.Option(
     "--checkpoint", help="MODEL=DIR: use a local checkpoint for a model of `repro list --models`; needed for "
-    "models the paper never released (e.g. qwen2.5-vl-7b-easyr1 after training it). Repeatable.")]
+    "models the paper never released (e.g. qwen2.5-vl-7b-easyr1 after training it). DIR must hold config.json and "
+    "the weights; its content hash names the samples and the report. Repeatable.")]
 ExperimentsArgument = Annotated[list[str], typer.Argument(help="Experiment ids (see `repro list`).",
                                                           show_default=False)]
 
@@ -81,11 +83,23 @@ def list_command(models: Annotated[bool, typer.Option("--models", help="List the
 
 @app.command()
 def plan(experiments: Annotated[Optional[list[str]], typer.Argument(help="Experiment ids; default: all.")] = None,
-         tier: TierOption = "full"):
-    """Say how many samples (and GPU-hours, estimated) a tier needs, before anything starts."""
+         tier: TierOption = "full", backend: BackendOption = None, seed: SeedOption = 0,
+         checkpoint: CheckpointOption = None,
+         as_json: Annotated[bool, typer.Option("--json", help="Print the plan as JSON (one object per unique run).")]
+         = False,
+         calibrate: Annotated[Optional[Path], typer.Option(
+             "--calibrate", help="A finished run's folder (--out of `repro run`): use the output tokens per sample "
+             "and the throughput its stores measured instead of the assumed ones.")] = None):
+    """List the unique runs a tier needs, before anything starts: every setting decided, the
+    experiments sharing each run (counted once), samples, output tokens and GPU-hours.
+
+    The GPU-hours are samples x tokens per sample / engine throughput x GPUs per engine, with the
+    assumptions named in the output (docs/performance.md shows the arithmetic).
+    """
     from repro.commands import plan as plan_command
 
-    _guard(lambda: typer.echo(plan_command(experiments or [], tier)))
+    _guard(lambda: typer.echo(plan_command(experiments or [], tier, backend, as_json, calibrate, seed,
+                                           checkpoint or ())))
 
 
 @app.command()
@@ -118,11 +132,14 @@ def all_command(tier: TierOption = "full", backend: BackendOption = None, out: O
 
 @app.command()
 def grade(experiments: ExperimentsArgument, tier: TierOption = "full", backend: BackendOption = None,
-          out: OutOption = None, seed: SeedOption = 0):
-    """Re-grade stored samples (never samples anything) and redo the comparison."""
+          out: OutOption = None, seed: SeedOption = 0, keep_dapo_answer: KeepDapoAnswerOption = False,
+          checkpoint: CheckpointOption = None):
+    """Re-grade stored samples and redo the comparison: never samples, needs no GPU, loads no
+    model (a cluster's login node can finish a job). Give the options the run was made with."""
     from repro.commands import grade as grade_command
 
-    _guard(lambda: grade_command(experiments, tier, backend, _root(out), seed, _progress()))
+    _guard(lambda: grade_command(experiments, tier, backend, _root(out), seed, _progress(),
+                                 keep_dapo_answer=keep_dapo_answer, checkpoints=checkpoint or ()))
 
 
 @app.command()

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
 from tabulate import tabulate
 
 from repro.compare import FAIL, ExperimentComparison, compare_experiment
+from repro.checkpoints import Checkpoint, validate_checkpoint
 from repro.errors import ReproError
+from repro.files import atomic_write
 from repro.experiments import EXPERIMENTS, Experiment, get_experiment
 from repro.experiments.registry import KEEP_DAPO_ANSWER
 from repro.models import MODELS, get_model
@@ -16,7 +19,7 @@ from repro.pipeline import RunContext, check_environment, results_dir, run_exper
 from repro.report import ExperimentSection, write_report
 from repro.results import RunResult
 from repro.results_csv import file_name, read_results_csv, write_results_csv
-from repro.sampling import check_backend_name
+from repro.sampling import get_backend
 from repro.stages import STAGE_HELP, missing_stages, status_line
 from repro.store import WHOLE, Shard
 from repro.tiers import Tier, get_tier
@@ -33,18 +36,16 @@ def _say(text: str = "") -> None:
 
 
 def _backends(tier: Tier, backend: str | None) -> tuple[str, ...]:
+    """The backends a command runs: the tier's default, or the one asked for if the tier allows it."""
     if backend is None:
         return tier.default_backends
-    return (check_backend_name(backend),)
+    tier.check_backend(get_backend(backend))
+    return (backend,)
 
 
 def _counted(tier: Tier, backends: tuple[str, ...]) -> tuple[str, ...]:
-    """Backends whose comparisons decide the exit status. In the smoke tier the tiny random
-    models only check the engines; the simulated backend's comparisons check the
-    comparison machinery end to end."""
-    if tier.name == "smoke":
-        return tuple(b for b in backends if b == "simulated")
-    return backends
+    """Backends whose comparisons decide the exit status (`Tier.decides_exit`)."""
+    return tuple(b for b in backends if tier.decides_exit(get_backend(b)))
 
 
 # ----------------------------------------------------------------------------- list
@@ -81,57 +82,85 @@ def _template_verified(name: str) -> bool:
 
 # ----------------------------------------------------------------------------- plan
 
-# Assumed generation throughput per GPU (output tokens/s at high batch) and average output
-# length: stated in the plan so a reviewer can rescale them.
-_TOKENS_PER_SECOND = {7: 2500.0, 8: 2300.0, 14: 1300.0, 32: 600.0}
-_MEAN_OUTPUT_TOKENS = {"math": 1200, "code": 2500, "visual": 600}
+def plan(experiment_ids: list[str], tier_name: str, backend: str | None = None, as_json: bool = False,
+         calibrate_from: Path | None = None, seed: int = 0, checkpoints=()) -> str:
+    """Every unique run the experiments need, with the experiments that share it, its samples,
+    output tokens and GPU-hours (repro.costs); as a table, or as JSON."""
+    from repro.costs import OUTPUT_TOKENS_SOURCE, THROUGHPUT, calibrate, run_cost
+    from repro.plan import plan_experiment, unique_runs
 
-
-def plan(experiment_ids: list[str], tier_name: str) -> str:
     tier = get_tier(tier_name)
+    backends = _backends(tier, backend)
     experiments = [get_experiment(i) for i in experiment_ids] if experiment_ids else list(EXPERIMENTS)
-    rows, total_hours = [], 0.0
+    checkpoint_dirs = parse_checkpoints(checkpoints)
+    calibration = calibrate(calibrate_from) if calibrate_from is not None else None
+    planned, blocked = [], {}
     for experiment in experiments:
-        samples, gpu_hours = 0, 0.0
-        for (arm_name, benchmark), paper_n in experiment.runs().items():
-            from repro.benchmarks import get_benchmark
+        missing = missing_stages(experiment, tier, checkpoint_dirs)
+        if missing:
+            blocked[experiment.id] = missing
+            continue
+        for name in backends:
+            planned += plan_experiment(experiment, tier, get_backend(name), run_seed=seed, checkpoints=checkpoint_dirs)
+    costs = [run_cost(run, calibration) for run in unique_runs(planned)]
+    real = not any(get_backend(name).simulated for name in backends) and not tier.uses_stand_ins
+    if as_json:
+        import json
 
-            size = get_benchmark(benchmark).size or 500
-            backend = tier.default_backends[0]
-            n = tier.n_for(backend, paper_n)
-            limit = tier.problem_limit(backend)
-            count = (min(size, limit) if limit else size) * n
-            samples += count
-            model = get_model(experiment.arm(arm_name).model)
-            speed = _TOKENS_PER_SECOND.get(int(model.size_b), 2500.0) / model.tensor_parallel_size
-            tokens = _MEAN_OUTPUT_TOKENS.get(experiment.kind, 1200)
-            gpu_hours += count * tokens / speed / 3600 * model.tensor_parallel_size
-        blocked = missing_stages(experiment, tier.name)
-        total_hours += 0 if blocked else gpu_hours
-        rows.append([experiment.id, f"{samples:,}", "-" if tier.name == "smoke" else f"{gpu_hours:,.0f}",
-                     "runs" if not blocked else "blocked: " + ", ".join(blocked)])
-    table = tabulate(rows, headers=["experiment", "samples", "GPU-hours (est.)", "status"], tablefmt="simple")
-    if tier.name == "smoke":
-        return table + "\n\nSmoke tier: CPU only, minutes in total."
-    return (table + f"\n\nTotal for runnable experiments: about {total_hours:,.0f} GPU-hours. Assumes "
-            f"{_MEAN_OUTPUT_TOKENS['math']} output tokens per math sample and per-GPU throughputs "
-            f"{_TOKENS_PER_SECOND} tokens/s by model size (B); rescale for your hardware.")
+        return json.dumps({
+            "tier": tier.name, "backends": list(backends),
+            "runs": [{
+                "model": c.run.spec.model, "weights": c.run.spec.weights.describe(), "benchmark": c.run.spec.benchmark,
+                "backend": c.run.spec.backend, "temperature": c.run.spec.temperature, "n": c.run.spec.n,
+                "problems": c.problems, "samples": c.samples, "max_new_tokens": c.run.spec.max_new_tokens,
+                "max_model_len": c.run.spec.max_model_len, "mean_output_tokens": c.mean_tokens,
+                "output_tokens": c.output_tokens, "engine_tokens_per_s": c.throughput, "gpus": c.gpus,
+                "gpu_hours": c.gpu_hours if real else None, "measured": c.measured, "key_sha256": c.run.spec.key_sha256(),
+                "experiments": [f"{use.experiment}/{use.arm}" for use in c.run.uses],
+            } for c in costs],
+            "blocked": blocked,
+            "total": {"runs": len(costs), "samples": sum(c.samples for c in costs),
+                      "output_tokens": sum(c.output_tokens for c in costs),
+                      "gpu_hours": sum(c.gpu_hours for c in costs) if real else None},
+        }, indent=2)
+    rows = [[i + 1, c.run.spec.model, c.run.spec.benchmark, f"{c.run.spec.temperature:g}", c.run.spec.n,
+             f"{c.samples:,}", f"{c.mean_tokens:,.0f}", f"{c.output_tokens / 1e6:,.1f}", c.gpus,
+             f"{c.gpu_hours:,.1f}" if real else "-", ", ".join(f"{use.experiment}/{use.arm}" for use in c.run.uses)]
+            for i, c in enumerate(costs)]
+    table = tabulate(rows, headers=["#", "model", "benchmark", "T", "n", "samples", "tokens/sample", "Mtokens", "GPUs",
+                                    "GPU-h", "used by"], tablefmt="simple")
+    lines = [table, ""]
+    lines += [f"{experiment_id}: blocked, needs {', '.join(missing)}" for experiment_id, missing in blocked.items()]
+    shared = sum(1 for c in costs if len(c.run.experiments) > 1)
+    lines.append(f"{len(costs)} unique runs ({shared} shared by several experiments, counted once); "
+                 f"{sum(c.samples for c in costs):,} samples, {sum(c.output_tokens for c in costs) / 1e9:,.2f} billion "
+                 "output tokens.")
+    if not real:
+        lines.append(f"{tier.name} tier: stand-ins on CPU, minutes in total; no GPU-hours.")
+        return "\n".join(lines)
+    lines.append(f"Total: about {sum(c.gpu_hours for c in costs):,.0f} GPU-hours (H100) = samples x tokens/sample "
+                 "/ engine throughput x GPUs per engine.")
+    if calibration:
+        lines.append(f"Tokens and throughput {calibration.source} where that run had the model; assumed elsewhere.")
+    lines.append("Assumed: " + OUTPUT_TOKENS_SOURCE + "; engine throughput (output tokens/s, one engine) by size: "
+                 + ", ".join(f"{size}B {a.value:,.0f}" for size, a in THROUGHPUT.items())
+                 + " (repro.costs; docs/performance.md).")
+    return "\n".join(lines)
 
 
 # ----------------------------------------------------------------------------- run / all
 
 
-def parse_checkpoints(items) -> dict[str, str]:
-    """MODEL=DIR pairs -> {model key: directory}; every model known, every directory present."""
-    checkpoints: dict[str, str] = {}
+def parse_checkpoints(items, progress=None) -> dict[str, Checkpoint]:
+    """MODEL=DIR pairs -> {model key: checkpoint}; every model known, every folder one that a
+    model can be loaded from (repro.checkpoints), with its content hash."""
+    checkpoints: dict[str, Checkpoint] = {}
     for item in items:
         model, separator, directory = str(item).partition("=")
         if not separator or not model or not directory:
             raise ReproError(f"--checkpoint takes MODEL=DIR, not {item!r}")
         get_model(model)  # an unknown model is an error here, not a silent no-op
-        if not Path(directory).is_dir():
-            raise ReproError(f"--checkpoint {model}: {directory} is not a folder")
-        checkpoints[model] = str(Path(directory).resolve())
+        checkpoints[model] = validate_checkpoint(model, directory, progress)
     return checkpoints
 
 
@@ -143,11 +172,11 @@ def run(experiment_ids: list[str], tier_name: str, backend: str | None, root: Pa
     backends = _backends(tier, backend)
     experiments = [get_experiment(i) for i in experiment_ids]  # every name checked before any work
     shard = Shard.parse(shard_text) if shard_text else WHOLE
-    checkpoint_dirs = parse_checkpoints(checkpoints)
+    checkpoint_dirs = parse_checkpoints(checkpoints, progress)
     skipped: dict[str, str] = {}
     runnable = []
     for experiment in experiments:
-        blocked = missing_stages(experiment, tier.name, checkpoint_dirs)
+        blocked = missing_stages(experiment, tier, checkpoint_dirs)
         if blocked and explicit:
             raise ReproError(f"{experiment.id} cannot run in the {tier.name} tier yet: it needs "
                              + ", ".join(blocked) + " (see `repro list`)")
@@ -155,7 +184,7 @@ def run(experiment_ids: list[str], tier_name: str, backend: str | None, root: Pa
             skipped[experiment.id] = "needs " + ", ".join(blocked)
         else:
             runnable.append(experiment)
-    if runnable:
+    if runnable and generate_missing:  # re-grading reads the store: no GPU, no model
         check_environment(tier, backends)
     context = RunContext(root, tier, backends, run_seed=seed, shard=shard, progress=progress,
                          regrade=regrade, generate_missing=generate_missing, keep_dapo_answer=keep_dapo_answer,
@@ -197,34 +226,57 @@ def run_all(tier_name: str, backend: str | None, root: Path, seed: int, progress
                keep_dapo_answer=keep_dapo_answer, checkpoints=checkpoints)
 
 
+SPECS_FILE = "specs.json"  # beside the result CSVs: the spec of every run, as planned
+
+
 def _section_from_outcomes(experiment: Experiment, outcomes, root: Path, tier: str) -> ExperimentSection:
     section = ExperimentSection(experiment)
     not_run: dict[str, list[str]] = {}  # one line per reason, naming every run it stopped
+    specs: dict[str, dict[str, dict]] = {}  # backend -> result file -> spec
     for outcome in outcomes:
         if outcome.result is None:
             not_run.setdefault(outcome.note, []).append(f"{outcome.arm}/{outcome.benchmark} [{outcome.backend}]")
             continue
         section.results.setdefault(outcome.backend, {})[(outcome.arm, outcome.benchmark)] = outcome.result
-        write_results_csv(results_dir(root, experiment.id, tier, outcome.backend)
-                          / file_name(outcome.arm, outcome.benchmark), outcome.result)
+        name = file_name(outcome.arm, outcome.benchmark)
+        write_results_csv(results_dir(root, experiment.id, tier, outcome.backend) / name, outcome.result)
+        specs.setdefault(outcome.backend, {})[name] = _spec_record(outcome.spec)
         if outcome.note and outcome.note not in section.notes:
             section.notes.append(outcome.note)
+    for backend, records in specs.items():
+        atomic_write(results_dir(root, experiment.id, tier, backend) / SPECS_FILE,
+                     (json.dumps(records, indent=2, sort_keys=True) + "\n").encode())
+        section.notes += _weights_notes(records)
     section.notes += [f"{', '.join(runs)}: {note}" for note, runs in not_run.items()]
     for backend, results in section.results.items():
         section.comparisons[backend] = compare_experiment(experiment, results, backend)
     return section
 
 
+def _spec_record(spec) -> dict:
+    return {"key": spec.key(), "key_sha256": spec.key_sha256(), "n": spec.n, "grader": spec.grader,
+            "weights": spec.weights.describe(), "lengths": spec.lengths_source}
+
+
+def _weights_notes(records: dict[str, dict]) -> list[str]:
+    """Name every local checkpoint a result came from (path and content hash)."""
+    notes = []
+    for name, record in sorted(records.items()):
+        if record["key"]["model"]["source"] == "checkpoint":
+            notes.append(f"{name.removesuffix('.csv')}: {record['key']['model']['key']} = {record['weights']}")
+    return notes
+
+
 def _finish(sections: list[ExperimentSection], root: Path, tier: Tier, backends: tuple[str, ...]) -> int:
     counted = _counted(tier, backends)
-    report = write_report(root / "reports" / tier.name, tier.name, sections, counted)
+    report = write_report(root / "reports" / tier.name, tier, sections, counted)
     _say()
     _say(summary_table(sections, counted))
     _say()
     _say(f"report: {report} (and report.html, points.csv, plots/ beside it)")
     failed = any(section.comparisons[b].failed for section in sections for b in counted if b in section.comparisons)
-    if tier.name == "smoke":
-        _say("smoke tier: this checks the machinery, not the paper (see the report's first paragraph).")
+    if tier.uses_stand_ins:
+        _say(f"{tier.name} tier: this checks the machinery, not the paper (see the report's first paragraph).")
     return 1 if failed else 0
 
 
@@ -249,9 +301,13 @@ def summary_table(sections: list[ExperimentSection], counted: tuple[str, ...]) -
 # ----------------------------------------------------------------------------- grade
 
 
-def grade(experiment_ids: list[str], tier_name: str, backend: str | None, root: Path, seed: int, progress) -> int:
-    """Re-grade stored samples (never generates) and redo the comparison."""
-    return run(experiment_ids, tier_name, backend, root, None, seed, progress, regrade=True, generate_missing=False)
+def grade(experiment_ids: list[str], tier_name: str, backend: str | None, root: Path, seed: int, progress,
+          keep_dapo_answer: bool = KEEP_DAPO_ANSWER, checkpoints=()) -> int:
+    """Re-grade stored samples (never generates; needs no GPU and loads no model) and redo the
+    comparison. The settings that named the samples (seed, checkpoints, DAPO stopping) must be
+    the run's, so that the same stores are found."""
+    return run(experiment_ids, tier_name, backend, root, None, seed, progress, regrade=True, generate_missing=False,
+               keep_dapo_answer=keep_dapo_answer, checkpoints=checkpoints)
 
 
 # ----------------------------------------------------------------------------- compare / report
@@ -321,11 +377,14 @@ def report(tier_name: str, root: Path) -> int:
         if base.is_dir():
             for backend_dir in sorted(p for p in base.iterdir() if p.is_dir()):
                 results = load_results(experiment, backend_dir / "results", backend_dir.name)
+                specs_path = backend_dir / "results" / SPECS_FILE
+                if results and specs_path.is_file():
+                    section.notes += _weights_notes(json.loads(specs_path.read_text()))
                 if results:
                     section.results[backend_dir.name] = results
                     section.comparisons[backend_dir.name] = compare_experiment(experiment, results, backend_dir.name)
         if not section.comparisons:
-            blocked = missing_stages(experiment, tier.name)
+            blocked = missing_stages(experiment, tier)
             section.skipped = ("needs " + ", ".join(blocked)) if blocked else "no results yet"
         sections.append(section)
     if all(s.skipped for s in sections):

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Collection
 
 from repro.experiments import Experiment
+from repro.tiers import TIERS, Tier
 
 # Stages that exist in this version.
 IMPLEMENTED = frozenset({"generate", "grade:math", "grade:code", "grade:visual", "compare", "report"})
@@ -40,7 +41,7 @@ def required_stages(experiment: Experiment) -> list[str]:
     return stages
 
 
-def missing_stages(experiment: Experiment, tier: str, checkpoints: Collection[str] = ()) -> list[str]:
+def missing_stages(experiment: Experiment, tier: Tier, checkpoints: Collection[str] = ()) -> list[str]:
     """Stages that block this experiment in this tier (empty: it can run). `checkpoints`:
     models given as local checkpoints, which stand in for training the unreleased ones."""
     from repro.models import get_model
@@ -52,7 +53,7 @@ def missing_stages(experiment: Experiment, tier: str, checkpoints: Collection[st
         if stage in IMPLEMENTED or (stage == "training" and trained_elsewhere and experiment.kind != "training"):
             continue
         # A training experiment produces a checkpoint: nothing can stand in for that.
-        if tier == "smoke" and stage in _SMOKE_STANDS_IN_FOR and experiment.kind != "training":
+        if tier.uses_stand_ins and stage in _SMOKE_STANDS_IN_FOR and experiment.kind != "training":
             continue
         missing.append(stage)
     return missing
@@ -75,8 +76,8 @@ def ungraded_benchmarks(experiment: Experiment) -> list[str]:
 
 def status_line(experiment: Experiment) -> str:
     """One honest line for `repro list`: what runs now, in which tiers."""
-    smoke = missing_stages(experiment, "smoke")
-    full = missing_stages(experiment, "full")
+    smoke = missing_stages(experiment, TIERS["smoke"])
+    full = missing_stages(experiment, TIERS["full"])
     if not full:
         line = "runs (all tiers)"
     elif not smoke:

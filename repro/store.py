@@ -2,9 +2,11 @@
 
 Layout of one store (one model x benchmark x configuration):
 
-    manifest.json            the key (everything that changes samples) and its sha256
+    manifest.json            the key (everything that changes samples) and its sha256; once an
+                             engine has sampled, what that engine said of itself ("engine_facts")
     chunks/<shard>-<seq>.jsonl.gz samples, one JSON line per unit (problem, round), gzipped
-    index-<shard>.json       chunk file -> sha256 and the units it holds, one per shard
+    index-<shard>.json       chunk file -> sha256, the units it holds, and the output tokens and
+                             seconds it took (for `repro plan --calibrate`), one per shard
     grades/<grader>/<chunk>.json  verdicts of one chunk by one grader
 
 Every file is written to a temporary name and renamed, so a killed run leaves either the
@@ -12,6 +14,12 @@ old or the new file, never half of one. A chunk is listed in its shard's index o
 after it is complete on disk; a chunk that is not listed (the one in flight when a run
 died) is ignored and regenerated. Reading checks each listed chunk's sha256 and names the
 corrupt file.
+
+The key is decided before any engine starts (repro.plan). What only a started engine can tell
+-- the commit the hub resolved, the checksum of a local model's files, the length and dtype it
+really runs with -- is recorded beside the key by the first engine that samples into the
+store, and every later engine must say the same, or it is refused: samples of two different
+engines are never mixed.
 
 A unit is one request: `samples_per_round` samples of one problem with one seed. The
 number of samples wanted (n) is not part of the key: round r of a problem has the same
@@ -109,6 +117,20 @@ class SampleStore:
             raise StoreError(f"{path} is corrupt: its key does not match its key_sha256")
         return manifest
 
+    def bind_engine_facts(self, facts: dict[str, Any]) -> None:
+        """Record what the first engine said of itself; refuse an engine that says otherwise."""
+        manifest = self.manifest()
+        recorded = manifest.get("engine_facts")
+        if recorded is None:
+            manifest["engine_facts"] = facts
+            atomic_write(self.root / MANIFEST, (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode())
+            return
+        if canonical_json(recorded) != canonical_json(facts):
+            changed = sorted(name for name in set(recorded) | set(facts) if recorded.get(name) != facts.get(name))
+            detail = "; ".join(f"{name}: {recorded.get(name)!r} then, {facts.get(name)!r} now" for name in changed[:3])
+            raise StoreError(f"{self.root}: its samples came from another engine ({detail}); samples are never "
+                             "mixed: move that folder away to sample again")
+
     # ----- index ----------------------------------------------------------------------
     def _index_path(self, shard: Shard) -> Path:
         return self.root / f"index-{shard.tag}.json"
@@ -143,8 +165,9 @@ class SampleStore:
         return {(pid, int(r)) for entry in self.chunk_listing().values() for pid, r in entry["units"]}
 
     # ----- writing --------------------------------------------------------------------
-    def append_chunk(self, shard: Shard, records: list[dict[str, Any]]) -> str:
-        """Write one chunk of unit records, then list it in the shard's index."""
+    def append_chunk(self, shard: Shard, records: list[dict[str, Any]], seconds: float | None = None) -> str:
+        """Write one chunk of unit records, then list it in the shard's index. `seconds`: how
+        long the engine took to make them (recorded with their output tokens, for planning)."""
         if not records:
             raise ValueError("empty chunk")
         index_path = self._index_path(shard)
@@ -161,7 +184,12 @@ class SampleStore:
         index["chunks"][name] = {
             "sha256": hashlib.sha256(data).hexdigest(),
             "units": [[record["problem_id"], record["round"]] for record in records],
+            "output_tokens": sum(int(sample.get("num_tokens", 0)) for record in records
+                                 for sample in record.get("samples", ())),
+            "samples": sum(len(record.get("samples", ())) for record in records),
         }
+        if seconds is not None:
+            index["chunks"][name]["seconds"] = round(seconds, 3)
         atomic_write(index_path, (canonical_json(index) + "\n").encode())
         return name
 

@@ -27,7 +27,7 @@ def invoke(*args: str):
     (["run", "perplexity", "--tier", "smoke"], "needs perplexity"),
     (["run", "visual-easyr1", "--tier", "full"], "needs training"),
     (["run", "visual-easyr1", "--checkpoint", "no-such-model=/tmp"], "unknown model 'no-such-model'"),
-    (["run", "visual-easyr1", "--checkpoint", "qwen2.5-vl-7b-easyr1=/nonexistent-dir"], "is not a folder"),
+    (["run", "visual-easyr1", "--checkpoint", "qwen2.5-vl-7b-easyr1=/nonexistent-dir"], "not a folder"),
     (["run", "visual-easyr1", "--checkpoint", "qwen2.5-vl-7b-easyr1"], "takes MODEL=DIR"),
     (["run", "math-zoo-qwen7b", "--tier", "smoke", "--shard", "5/2"], "need 0 <= i < N"),
     (["compare", "math-zoo-qwen7b", "--results", "/nonexistent-folder"], "not a folder"),
@@ -68,12 +68,122 @@ def test_list_and_plan():
     assert plan.exit_code == 0 and "GPU-hours" in plan.output
 
 
+def test_plan_counts_a_shared_run_once_and_its_gpus_once():
+    import json
+
+    alone = json.loads(invoke("plan", "math-zoo-qwen32b", "--json").output)
+    both = json.loads(invoke("plan", "math-zoo-qwen32b", "accuracy-histogram", "--json").output)
+    runs = {(run["model"], run["benchmark"]): run for run in both["runs"]}
+    aime = runs[("qwen2.5-32b", "aime24")]
+    assert aime["experiments"] == ["math-zoo-qwen32b/base", "accuracy-histogram/base-qwen2532b"]
+    # Counted once: the 32B runs cost what they cost alone, and a 4-GPU engine counts 4 GPUs, once.
+    alone_hours = {(run["model"], run["benchmark"]): run["gpu_hours"] for run in alone["runs"]}
+    assert aime["gpu_hours"] == alone_hours[("qwen2.5-32b", "aime24")]
+    assert aime["gpus"] == 4
+    expected = aime["samples"] * aime["mean_output_tokens"] / aime["engine_tokens_per_s"] / 3600 * 4
+    assert aime["gpu_hours"] == pytest.approx(expected)
+    assert both["total"]["gpu_hours"] == pytest.approx(sum(run["gpu_hours"] for run in both["runs"]))
+    assert len(both["runs"]) == len(alone["runs"]) + 36  # the histogram's other three families
+
+
+@pytest.mark.parametrize("tier", ["full", "quick"])
+def test_simulated_backend_outside_the_smoke_tier_exits_2_with_one_line(tmp_path, tier):
+    for command in ("run", "grade", "compare"):
+        result = invoke(command, "math-oat-zero", "--tier", tier, "--backend", "simulated", "--out", str(tmp_path))
+        assert result.exit_code == 2, (command, result.output)
+        assert len(result.output.strip().splitlines()) == 1 and "smoke tier only" in result.output
+    assert not (tmp_path / "reports").exists()
+
+
+def _checkpoint(folder: Path, *, config: str | None = "{}", weights: bytes | None = b"w", index: str | None = None):
+    folder.mkdir()
+    if config is not None:
+        (folder / "config.json").write_text(config)
+    if weights is not None:
+        (folder / "model.safetensors").write_bytes(weights)
+    if index is not None:
+        (folder / "model.safetensors.index.json").write_text(index)
+    return folder
+
+
+@pytest.mark.parametrize("layout,message", [
+    ({"config": None, "weights": None}, "no config.json"),
+    ({"weights": None}, "no weights"),
+    ({"config": "{oops"}, "config.json is not valid JSON"),
+    ({"weights": b""}, "model.safetensors is empty"),
+    ({"index": '{"weight_map": {"a": "model-00002.safetensors"}}'}, "lists 1 missing file(s)"),
+])
+def test_checkpoint_folders_no_model_loads_from_exit_2_with_one_line(tmp_path, layout, message):
+    folder = _checkpoint(tmp_path / "ckpt", **layout)
+    result = invoke("run", "visual-easyr1", "--tier", "smoke", "--backend", "simulated", "--out", str(tmp_path),
+                    "--checkpoint", f"qwen2.5-vl-7b-easyr1={folder}")
+    assert result.exit_code == 2 and message in result.output, result.output
+    assert len(result.output.strip().splitlines()) == 1
+
+
+def test_a_checkpoints_content_hash_is_in_the_spec_and_the_plan(tmp_path):
+    import json
+
+    first = _checkpoint(tmp_path / "a", weights=b"one")
+    second = _checkpoint(tmp_path / "b", weights=b"two")
+    plans = [json.loads(invoke("plan", "visual-easyr1", "--json", "--checkpoint",
+                               f"qwen2.5-vl-7b-easyr1={folder}").output) for folder in (first, second)]
+    rl = [[run for run in plan["runs"] if run["model"] == "qwen2.5-vl-7b-easyr1"] for plan in plans]
+    assert all("local checkpoint" in run["weights"] for runs in rl for run in runs)
+    assert {run["key_sha256"] for run in rl[0]}.isdisjoint(run["key_sha256"] for run in rl[1])
+
+
+def test_grade_compare_and_report_of_a_full_tier_run_need_no_gpu_and_no_model(tmp_path, monkeypatch, data_dir):
+    """A full-tier store filled here (as if a GPU node had sampled), then finished on this CPU."""
+    import repro.pipeline
+    from repro.benchmarks.loading import load_benchmark
+    from repro.experiments import get_experiment
+    from repro.pipeline import store_key, store_path
+    from repro.plan import plan_experiment
+    from repro.sampling import get_backend
+    from repro.store import WHOLE, SampleStore
+    from repro.tiers import get_tier
+
+    def no_engine(*args, **kwargs):
+        raise AssertionError("an engine was started")
+
+    monkeypatch.setattr(repro.pipeline, "engine_for", no_engine)
+    monkeypatch.setattr(repro.pipeline, "gpu_available", lambda: False)
+    loaded = load_benchmark("aime24", allow_synthetic=False, download=False)
+    for planned in plan_experiment(get_experiment("math-oat-zero"), get_tier("full"), get_backend("vllm")):
+        spec = planned.spec
+        key = store_key(spec, loaded)
+        store = SampleStore.open(store_path(tmp_path, spec, key), key)
+        for problem in loaded.problems:  # the first (index % 4) samples of every round are right
+            right = problem.index % 4
+            records = [{"problem_id": problem.problem_id, "round": r, "seed": r, "samples": [
+                {"text": f"so \\boxed{{{problem.answer}}}" if j < right else "no idea", "finish_reason": "stop",
+                 "num_tokens": 3} for j in range(spec.samples_per_round)]} for r in range(spec.rounds)]
+            store.append_chunk(WHOLE, records)
+    graded = invoke("grade", "math-oat-zero", "--tier", "full", "--out", str(tmp_path))
+    assert graded.exit_code in (0, 1), graded.output  # 1: the made-up samples fail the paper's points
+    assert "needs a CUDA GPU" not in graded.output
+    results = tmp_path / "experiments" / "math-oat-zero" / "full" / "vllm" / "results"
+    rows = (results / "rl__aime24.csv").read_text().splitlines()
+    assert rows[1:] == [f"{p.problem_id},2048,{64 * (p.index % 4)}" for p in loaded.problems]
+    compared = invoke("compare", "math-oat-zero", "--tier", "full", "--out", str(tmp_path))
+    assert compared.exit_code in (0, 1) and "Figure 10" in compared.output, compared.output
+    reported = invoke("report", "--tier", "full", "--out", str(tmp_path))
+    assert reported.exit_code in (0, 1), reported.output
+    report = (tmp_path / "reports" / "full" / "report.md").read_text()
+    assert "math-oat-zero" in report and "checks the machinery" not in report
+
+
 def test_run_compare_grade_report_on_the_simulated_backend(tmp_path):
+    import json
+
     out = str(tmp_path)
     result = invoke("run", "math-oat-zero", "--tier", "smoke", "--backend", "simulated", "--out", out)
     assert result.exit_code == 0, result.output
     results = tmp_path / "experiments" / "math-oat-zero" / "smoke" / "simulated" / "results"
-    assert sorted(p.name for p in results.iterdir()) == ["base__aime24.csv", "rl__aime24.csv"]
+    assert sorted(p.name for p in results.iterdir()) == ["base__aime24.csv", "rl__aime24.csv", "specs.json"]
+    specs = json.loads((results / "specs.json").read_text())
+    assert specs["rl__aime24.csv"]["key"]["model"]["key"] == "oat-zero-7b" and specs["rl__aime24.csv"]["n"] == 2048
     report = tmp_path / "reports" / "smoke"
     assert "checks the machinery, not the paper" in (report / "report.md").read_text()
     assert (report / "report.html").read_text().startswith("<!DOCTYPE html>")

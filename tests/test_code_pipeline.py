@@ -15,9 +15,10 @@ from repro.code_prompts import CODE_TEMPLATES
 from repro.experiments import get_experiment
 from repro.grading import Verdict
 from repro.grading.code import grade
-from repro.models import get_model
-from repro.pipeline import RunContext, _for_grading, _grade_pairs, sampling_params, store_key
+from repro.pipeline import RunContext, _for_grading, _grade_pairs
+from repro.plan import plan_experiment
 from repro.problems import Problem
+from repro.sampling import get_backend
 from repro.sampling.simulated import code_texts
 from repro.tiers import get_tier
 
@@ -36,14 +37,13 @@ def test_each_code_benchmark_gets_the_prompt_and_stop_strings_of_its_harness():
     assert code_r1.template_for("rl", "lcb-2408-2501") == "lcb-codeqwen"
     assert get_experiment("code-deepcoder").template_for("rl", "lcb-2408-2501") == "deepcoder"
     assert get_experiment("math-zoo-qwen7b").template_for("base", "math500") == "qwen-boxed"
-    context = RunContext(root=None, tier=get_tier("full"), backends=("vllm",))
-    arm = code_r1.arm("rl")
-    model = get_model(arm.model)
-    evalplus = sampling_params(context, code_r1, arm, model, "vllm", "evalplus-chat")
-    lcb = sampling_params(context, code_r1, arm, model, "vllm", "lcb-codeqwen")
+    specs = {(run.arm, run.spec.benchmark): run.spec
+             for run in plan_experiment(code_r1, get_tier("full"), get_backend("vllm"))}
+    evalplus, lcb = specs[("rl", "humaneval-plus")], specs[("rl", "lcb-2408-2501")]
+    assert (evalplus.template, lcb.template) == ("evalplus-chat", "lcb-codeqwen")
     assert evalplus.stop == CODE_TEMPLATES["evalplus-chat"].stop and "\n```\n" in evalplus.stop
     assert lcb.stop == ("###",)
-    assert evalplus.max_new_tokens == code_r1.max_new_tokens
+    assert evalplus.max_new_tokens == lcb.max_new_tokens == 32768
 
 
 @pytest.mark.parametrize("key", ["lcb-2408-2501", "humaneval-plus", "mbpp-plus"])
@@ -90,21 +90,14 @@ def test_identical_programs_for_a_problem_are_run_once_per_command():
 
 
 def test_the_template_is_part_of_the_store_key():
-    from repro.benchmarks.loading import LoadedBenchmark
-    from repro.sampling.base import SamplingParams
+    from dataclasses import replace
 
-    experiment = get_experiment("code-r1")
-    model = get_model("coder1-zero-7b")
-    loaded = LoadedBenchmark("humaneval-plus", [Problem("HumanEval/0", 0, "def f(): pass", "")], "x", False)
-    params = SamplingParams(0.6, 0.95, 10, (), 100)
+    spec = plan_experiment(get_experiment("code-r1"), get_tier("full"), get_backend("vllm"))[0].spec
+    other = replace(spec, template="evalplus-chat-fig25")
+    from repro.plan import template_sha256
 
-    class Engine:
-        def describe(self):
-            return {"backend": "test"}
-
-    keys = [store_key(experiment, model, loaded, params, Engine(), name, 1, 0)["template"]
-            for name in ("evalplus-chat", "evalplus-chat-fig25")]
-    assert keys[0]["name"] != keys[1]["name"] and keys[0]["sha256"] != keys[1]["sha256"]
+    other = replace(other, template_sha256=template_sha256("evalplus-chat-fig25"))
+    assert spec.key()["template"] != other.key()["template"] and spec.key_sha256() != other.key_sha256()
 
 
 def test_code_deepcoder_smoke_on_the_simulated_backend(tmp_path):

@@ -1,4 +1,4 @@
-"""Stop strings and generation lengths follow the paper's evaluator, model by model.
+"""Stop strings follow the paper's evaluator, model by model (lengths: test_lengths.py).
 
 The stop lists below are written out from LeapLabTHU/limit-of-RLVR, commit
 fd2cf37f05cc7dced9c558fa358a18e0497cb463, math/examples/math_eval/math_eval.py (`stop_words`
@@ -7,9 +7,7 @@ for each prompt type), independently of repro.models.
 
 from __future__ import annotations
 
-from repro.experiments import EXPERIMENTS, get_experiment
-from repro.experiments.registry import KEEP_DAPO_ANSWER, QWEN_MATH_CONTEXT
-from repro.experiments.spec import MATH_MAX_NEW_TOKENS, MAX_MODEL_LEN
+from repro.experiments.registry import KEEP_DAPO_ANSWER
 from repro.models import MODELS, get_model, stop_strings
 
 ALWAYS = ["</s>", "<|im_end|>", "<|endoftext|>"]
@@ -49,28 +47,3 @@ def test_the_option_changes_nothing_for_other_models():
     for model in MODELS.values():
         if model.template != "dapo":
             assert stop_strings(model, keep_dapo_answer=True) == model.stop, model.key
-
-
-def test_math_lengths():
-    assert (MATH_MAX_NEW_TOKENS, MAX_MODEL_LEN) == (16384, 32768)
-    assert get_experiment("math-zoo-qwen7b").max_new_tokens == 16384
-    assert get_experiment("math-zoo-qwen7b").max_model_len == 32768
-
-
-def test_qwen_math_models_fill_their_4096_token_context():
-    assert QWEN_MATH_CONTEXT == 4096
-    for id_ in ("math-oat-zero", "distillation"):
-        experiment = get_experiment(id_)
-        # The engines cut the budget to what the context leaves after the prompt.
-        assert (experiment.max_model_len, experiment.max_new_tokens) == (4096, 16384), id_
-    for key in ("qwen2.5-math-7b", "oat-zero-7b", "qwen2.5-math-7b-instruct"):
-        assert get_model(key).context_length == 4096
-
-
-def test_no_math_experiment_asks_a_model_for_more_context_than_it_has():
-    for experiment in EXPERIMENTS:
-        if experiment.kind != "math":
-            continue
-        for arm in experiment.arms:
-            model = get_model(arm.model)
-            assert experiment.max_model_len <= model.context_length, (experiment.id, arm.model)

@@ -21,7 +21,7 @@ class Benchmark:
     key: str
     title: str
     kind: str  # "math", "code" or "visual"
-    size: int | None  # problems the paper evaluates; None: computed when loaded
+    size: int  # problems the paper evaluates (for visual sets: kept by the filter, checked when loaded)
     source: str
     note: str = ""  # a caveat every run on this benchmark reports
 
@@ -54,9 +54,9 @@ BENCHMARKS: dict[str, Benchmark] = {
                   "livecodebench/code_generation_lite release_v5, 2024-08-01..2025-02-01"),
         Benchmark("lcb-2305-2501", "LiveCodeBench 2023.05-2025.01", "code", 880,
                   "livecodebench/code_generation_lite release_v5, whole release"),
-        Benchmark("mathvista-free", "MathVista testmini (free-form)", "visual", None,
+        Benchmark("mathvista-free", "MathVista testmini (free-form)", "visual", 460,
                   "AI4Math/MathVista testmini, question_type == free_form"),
-        Benchmark("mathvision-open", "MathVision testmini (no options)", "visual", None,
+        Benchmark("mathvision-open", "MathVision testmini (no options)", "visual", 114,
                   "MathLLMs/MathVision testmini, rows without options"),
     )
 }

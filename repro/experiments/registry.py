@@ -6,6 +6,7 @@ curve label); n per benchmark follows the paper's App. A.2.
 
 from __future__ import annotations
 
+from repro.lengths import BUDGETS, LengthOverride
 from repro.claims import (
     LARGEST,
     AboveEverywhere,
@@ -17,8 +18,6 @@ from repro.claims import (
     Similar,
 )
 from repro.experiments.spec import (
-    CODE_MAX_NEW_TOKENS,
-    MATH_MAX_NEW_TOKENS,
     Arm,
     CurveRef,
     Experiment,
@@ -34,14 +33,21 @@ from repro.experiments.spec import (
 KEEP_DAPO_ANSWER = False
 
 # The Qwen2.5-Math-7B family (Qwen2.5-Math-7B, its Instruct model, Oat-Zero) has a
-# 4,096-token context (max_position_embeddings). The paper's evaluator at its pinned commit
-# built every engine with max_model_len=4096 and asked for up to 16,000 new tokens, so
-# generation ran until prompt plus output filled 4,096 tokens. We do the same: the math
-# budget of new tokens, cut by the engines to what the 4,096-token context leaves.
-QWEN_MATH_CONTEXT = 4096
+# 4,096-token context (max_position_embeddings). repro.lengths bounds every run by its model's
+# context, so these run with max_model_len 4,096 and the math budget of new tokens, cut by the
+# engines to what the context leaves -- as the paper's evaluator at its pinned commit ran them
+# (max_model_len=4096, up to 16,000 new tokens). Models with a longer context are not capped.
 _QWEN_MATH_NOTE = ("Qwen2.5-Math-7B models have a 4,096-token context: generation stops when prompt plus output "
                    "fill it (as in the paper's evaluator, which capped every model at 4,096), not at the 16,384 "
                    "new tokens the paper states for math")
+
+# DeepCoder's evaluation script sets the engine's length to the response budget plus 2,048
+# (Jingchensun/limit-of-RLVR a061b491923fc542fb8f61243b25dac2aa9b3289,
+# code/DeepCoder/verl/verl/trainer/main_generation_vllm2.py: max_model_len = 2048 + response_length).
+DEEPCODER_LENGTHS = LengthOverride(
+    source=("DeepCoder evaluation (limit-of-RLVR a061b49, code/DeepCoder/verl/verl/trainer/"
+            "main_generation_vllm2.py): max_model_len = 2,048 + the 32k response length"),
+    max_model_len=2048 + BUDGETS["code"].max_new_tokens)
 
 # Figure 2 / Figure 9 panel names, and the benchmark key behind each.
 ZOO_PANELS = (
@@ -255,7 +261,6 @@ def _build() -> tuple[Experiment, ...]:
             "qwen2.5-math-7b", "oat-zero-7b",
             (_pair_panel("aime24", 2048, "Figure 10", "AIME24", "Qwen-2.5-Math-7B (Oat-Zero)",
                          "Qwen-2.5-Math-7B", "Qwen-2.5-Math-7B-Oat-Zero"),),
-            max_model_len=QWEN_MATH_CONTEXT, max_new_tokens=MATH_MAX_NEW_TOKENS,
             notes=(_QWEN_MATH_NOTE,),
         ),
         _pair_experiment(
@@ -287,7 +292,6 @@ def _build() -> tuple[Experiment, ...]:
                 _pair_panel("lcb-2305-2501", 128, "Figure 11", "LiveCodeBench (2023.5-2025.1)",
                             "Qwen-2.5-7B-Instruct-1M", "Qwen-2.5-7B-Instruct-1M", "Coder-R1-Zero-Qwen-2.5-7B"),
             ),
-            max_new_tokens=CODE_MAX_NEW_TOKENS, max_model_len=CODE_MAX_NEW_TOKENS + 4096,
             needs=("grade:code",),
             # Code-R1 evaluated HumanEval+/MBPP+ with evalplus' chat prompt and LiveCodeBench
             # with LiveCodeBench's own CodeQwen prompt (paper Figs 24, 25; docs/models.md).
@@ -299,7 +303,7 @@ def _build() -> tuple[Experiment, ...]:
             (_pair_panel("lcb-2408-2501", 64, "Figure 3", "LiveCodeBench (2024.8-2025.1)",
                          "DeepSeek-R1-Distill-Qwen-14B", "DeepSeek-R1-Distill-Qwen-14B (Base)",
                          "Deepcoder-14B-Preview (RL)"),),
-            max_new_tokens=CODE_MAX_NEW_TOKENS, max_model_len=CODE_MAX_NEW_TOKENS + 2048,
+            lengths=DEEPCODER_LENGTHS,
             needs=("grade:code",),
         ),
         _pair_experiment(
@@ -351,10 +355,11 @@ def _build() -> tuple[Experiment, ...]:
             )),),
             claims=(AboveEverywhere(5, "the distilled model lies above the base at every k", "distill", "base",
                                     "minerva"),),
-            max_model_len=QWEN_MATH_CONTEXT, max_new_tokens=MATH_MAX_NEW_TOKENS,
             notes=(_QWEN_MATH_NOTE,
-                   "DeepSeek-R1-Distill-Qwen-7B (131,072-token context) is capped at 4,096 too, like the other three "
-                   "and like every model in the paper's evaluator; its long reasoning is often cut (docs/models.md)"),
+                   "DeepSeek-R1-Distill-Qwen-7B (131,072-token context) runs at the math lengths of every other "
+                   "model with a long context (16,384 new tokens, max_model_len 32,768), not at the 4,096 of the "
+                   "other three: the paper's evaluator capped every model at 4,096, which cut its long reasoning "
+                   "(docs/models.md, 'Lengths')"),
         ),
         _temperature(),
         _entropy(),

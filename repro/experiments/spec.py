@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-# Paper §3 "Evaluation protocol".
+from repro.lengths import LengthOverride
+
+# Paper §3 "Evaluation protocol". Lengths are not set here: repro.lengths decides them for
+# every run (an experiment may override them only with a source, `Experiment.lengths`).
 PAPER_TEMPERATURE = 0.6
 PAPER_TOP_P = 0.95
-MATH_MAX_NEW_TOKENS = 16384
-CODE_MAX_NEW_TOKENS = 32768
-MAX_MODEL_LEN = 32768
 
 
 @dataclass(frozen=True)
@@ -86,9 +86,10 @@ class Experiment:
     histograms: tuple[HistogramRef, ...] = ()
     solved_sets: tuple[SolvedSetRef, ...] = ()
     claims: tuple = ()  # repro.claims.Claim objects
-    max_new_tokens: int = MATH_MAX_NEW_TOKENS
-    max_model_len: int = MAX_MODEL_LEN
     top_p: float = PAPER_TOP_P
+    # Lengths of this experiment's runs where the paper or its code sets them apart from the
+    # table in repro.lengths (with the source); None: the table.
+    lengths: LengthOverride | None = None
     needs: tuple[str, ...] = ()  # stages beyond generate/grade:math (see repro.experiments.stages)
     notes: tuple[str, ...] = field(default=())
     # (benchmark, template) where a benchmark asks for its own prompt whatever the model's

@@ -16,6 +16,7 @@ from repro.experiments import Experiment
 from repro.report.plots import plot_panel
 from repro.results import RunResult
 from repro.files import atomic_write
+from repro.tiers import Tier
 
 SMOKE_BANNER = (
     "**This is a smoke-tier report. It checks the machinery, not the paper.** "
@@ -61,15 +62,15 @@ def _point_rows(points: list[PointComparison], everything: bool = False) -> list
 _POINT_HEADERS = ["curve", "k", "paper %", "rerun %", "diff (pts)", "tolerance (pts)", "verdict"]
 
 
-def write_report(out_dir: Path, tier: str, sections: list[ExperimentSection],
+def write_report(out_dir: Path, tier: Tier, sections: list[ExperimentSection],
                  counted_backends: tuple[str, ...]) -> Path:
     """Write report.md, report.html, points.csv and plots/; returns the Markdown path."""
     out_dir.mkdir(parents=True, exist_ok=True)
     expected = load_curves()
-    md: list[str] = [f"# Reproduction report (tier: {tier})", ""]
+    md: list[str] = [f"# Reproduction report (tier: {tier.name})", ""]
     md += ["Paper: Yue et al., *Does Reinforcement Learning Really Incentivize Reasoning Capacity in LLMs "
            "Beyond the Base Model?*, arXiv 2504.13837.", ""]
-    if tier == "smoke":
+    if tier.uses_stand_ins:
         md += [SMOKE_BANNER, ""]
     md += ["How to read it: each paper point is compared with the rerun at the same k. The tolerance is "
            "z × sqrt(Var rerun + Var paper) + the paper value's own rounding error, where both variances "
@@ -83,7 +84,7 @@ def write_report(out_dir: Path, tier: str, sections: list[ExperimentSection],
     atomic_write(out_dir / "points.csv", ("\n".join(csv_lines) + "\n").encode())
     markdown = "\n".join(md) + "\n"
     atomic_write(out_dir / "report.md", markdown.encode())
-    atomic_write(out_dir / "report.html", _to_html(markdown, tier).encode())
+    atomic_write(out_dir / "report.html", _to_html(markdown, tier.name).encode())
     return out_dir / "report.md"
 
 

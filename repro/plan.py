@@ -1,0 +1,313 @@
+"""Declare, then execute: every setting of every run, decided before any engine starts.
+
+`plan_experiment` turns (experiment, tier, backend, run seed, checkpoints) into frozen
+`RunSpec`s, one per (arm, benchmark). A spec holds everything that changes a sample -- model
+and revision (or checkpoint and its content hash, or the tiny stand-in model), prompt template
+and its hash, stop strings, temperature, top-p, max new tokens, max model length, samples per
+round, seed and seed rule, the engine's identity from installed package metadata -- and
+what the run is for: n, the grader id and version, why the lengths are what they are.
+
+`RunSpec.key()` is the part that decides samples; the store key is that plus the identity of
+the problems the spec's benchmark resolves to (verified checksums, taken when the data are
+loaded; see `repro.pipeline.store_key`). Two experiments asking for the same run therefore
+read and write the same samples, and re-grading or comparing needs no engine, no model and no
+GPU: nothing here imports torch or vLLM (tests/test_plan.py checks that).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from repro.benchmarks import get_benchmark
+from repro.checkpoints import Checkpoint
+from repro.errors import ReproError
+from repro.experiments import Arm, Experiment
+from repro.experiments.registry import KEEP_DAPO_ANSWER
+from repro.lengths import check_fits, lengths_for
+from repro.models import Model, get_model, stop_strings
+from repro.sampling import BackendKind, EngineSettings
+from repro.sampling.base import SamplingParams
+from repro.stages import runnable_benchmarks
+from repro.tiers import SAMPLES_PER_ROUND, Tier
+
+DEFAULT_RUN_SEED = 0
+SEED_RULE = "sha256(run_seed, problem_id, round) mod 2^31"  # repro.sampling.seeds.request_seed
+
+# The grader of each benchmark kind, with its version: bumped whenever a verdict can change.
+GRADERS = {
+    "math": "math-paper-v1",  # the paper's evaluator semantics (docs/math_grader_parity.md)
+    # v2: programs read as each harness reads them: evalplus' sanitizer for HumanEval+/MBPP+ and
+    # rllm's block rule for DeepCoder (v1 took the last fenced block, LiveCodeBench's rule, everywhere)
+    "code": "code-v2",
+    "visual": "visual-v1",  # EasyR1's math reward (mathruler), MathVista's answer types
+}
+
+# The tiny models' own context (repro.sampling.tiny_models.MAX_POSITION_EMBEDDINGS; both builders).
+TINY_MODEL_CONTEXT = 4096
+
+
+def canonical_json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+@dataclass(frozen=True)
+class Weights:
+    """Where a run's model comes from."""
+
+    source: str  # "hub", "checkpoint", "tiny" (a stand-in tier's random model) or "none" (simulated)
+    name: str  # hub id, tiny model name, or ""
+    revision: str | None = None  # hub revision; None: the commit the hub resolves, recorded at first use
+    sha256: str | None = None  # content hash of a checkpoint
+    path: str | None = None  # a checkpoint's folder (not part of the key: a moved folder keeps its samples)
+
+    def key(self) -> dict[str, Any]:
+        return {"source": self.source, "name": self.name, "revision": self.revision, "sha256": self.sha256}
+
+    def describe(self) -> str:
+        if self.source == "checkpoint":
+            return f"local checkpoint {self.path} (sha256 {self.sha256[:12]})"
+        if self.source == "tiny":
+            return f"tiny random model {self.name} (stand-in)"
+        if self.source == "none":
+            return "no model (simulated)"
+        return f"{self.name}@{self.revision or 'resolved at download'}"
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One run: a model sampled on a benchmark under fixed settings."""
+
+    model: str  # catalogue key (repro.models)
+    weights: Weights
+    model_context: int  # tokens the weights can hold
+    benchmark: str
+    kind: str  # math, code or visual
+    problem_limit: int | None  # first problems only (stand-in tiers); None: all
+    template: str
+    template_sha256: str
+    stop: tuple[str, ...]
+    temperature: float
+    top_p: float
+    max_new_tokens: int
+    max_model_len: int
+    samples_per_round: int
+    run_seed: int
+    backend: str
+    engine: tuple[tuple[str, Any], ...]  # sorted items of the engine identity (package metadata)
+    # Simulated runs: the paper data their success probabilities are fitted to, and how many
+    # problems they are spread over (the fit depends on it). None for real engines.
+    calibration: tuple[tuple[str, Any], ...] | None
+    # Not part of the key: none of these changes a sample.
+    n: int
+    grader: str
+    lengths_source: str
+
+    def __post_init__(self) -> None:
+        check_fits(self.model, self.model_context, self.max_model_len)
+
+    @property
+    def rounds(self) -> int:
+        return math.ceil(self.n / self.samples_per_round)
+
+    @property
+    def tensor_parallel_size(self) -> int:
+        return int(dict(self.engine).get("tensor_parallel_size", 1))
+
+    @property
+    def engine_settings(self) -> EngineSettings:
+        engine = dict(self.engine)
+        return EngineSettings(self.max_model_len, str(engine.get("dtype", "auto")), self.tensor_parallel_size,
+                              vision=self.kind == "visual")
+
+    def sampling_params(self) -> SamplingParams:
+        return SamplingParams(temperature=self.temperature, top_p=self.top_p, max_new_tokens=self.max_new_tokens,
+                              stop=self.stop, max_model_len=self.max_model_len)
+
+    def key(self) -> dict[str, Any]:
+        """Everything that changes a sample (not n: round r is the same whatever n is)."""
+        key = {
+            "model": {"key": self.model, **self.weights.key()},
+            "benchmark": self.benchmark,
+            "template": {"name": self.template, "sha256": self.template_sha256},
+            "sampling": self.sampling_params().as_dict(),
+            "samples_per_round": self.samples_per_round,
+            "run_seed": self.run_seed,
+            "seed_rule": SEED_RULE,
+            "engine": dict(self.engine),
+        }
+        if self.calibration is not None:
+            key["calibration"] = dict(self.calibration)
+        return key
+
+    def key_sha256(self) -> str:
+        return hashlib.sha256(canonical_json(self.key()).encode()).hexdigest()
+
+    def label(self) -> str:
+        return f"{self.model}/{self.benchmark} T{self.temperature:g} [{self.backend}]"
+
+
+@dataclass(frozen=True)
+class PlannedRun:
+    """A run as one experiment asks for it (the arm that names it there)."""
+
+    experiment: str
+    arm: str
+    spec: RunSpec
+
+
+@dataclass(frozen=True)
+class UniqueRun:
+    """One set of samples and every experiment run that reads it; n is the largest asked for."""
+
+    spec: RunSpec
+    uses: tuple[PlannedRun, ...] = field(default=())
+
+    @property
+    def experiments(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(use.experiment for use in self.uses))
+
+
+def unique_runs(planned: Iterable[PlannedRun]) -> list[UniqueRun]:
+    """Group runs by store key, in first-use order; a shared run keeps the largest n."""
+    groups: dict[str, list[PlannedRun]] = {}
+    for run in planned:
+        groups.setdefault(run.spec.key_sha256(), []).append(run)
+    unique = []
+    for runs in groups.values():
+        widest = max(runs, key=lambda run: run.spec.n).spec
+        unique.append(UniqueRun(widest, tuple(runs)))
+    return unique
+
+
+# ----------------------------------------------------------------------------- building specs
+
+
+def grader_for(benchmark: str) -> str:
+    kind = get_benchmark(benchmark).kind
+    if kind not in GRADERS:
+        raise ReproError(f"no grader for {kind} benchmarks yet ({benchmark})")
+    return GRADERS[kind]
+
+
+def template_sha256(name: str) -> str:
+    from repro.prompts import template_text
+
+    return hashlib.sha256(template_text(name).encode()).hexdigest()
+
+
+def run_stop_strings(model: Model, template: str, keep_dapo_answer: bool) -> tuple[str, ...]:
+    """Math runs stop where the paper's evaluator stopped each model; code runs stop where the
+    harness behind their prompt did (LiveCodeBench, evalplus, rllm)."""
+    from repro.code_prompts import CODE_TEMPLATES
+
+    if template in CODE_TEMPLATES:
+        return CODE_TEMPLATES[template].stop
+    return stop_strings(model, keep_dapo_answer)
+
+
+def tiny_model_for(arm: Arm, vision: bool = False) -> str:
+    """The tiny random model that stands in for an arm's model in a stand-in tier."""
+    role = "base" if arm.role == "base" else "rl"
+    return f"tiny-vl-{role}" if vision else f"tiny-{role}"
+
+
+def _weights(arm: Arm, model: Model, tier: Tier, backend: BackendKind, vision: bool,
+             checkpoints: Mapping[str, Checkpoint]) -> tuple[Weights, int]:
+    """(weights, their context) of an arm's run."""
+    if backend.simulated:
+        return Weights("none", ""), model.context_length
+    if tier.engine_stand_in is not None:
+        return Weights("tiny", tiny_model_for(arm, vision)), TINY_MODEL_CONTEXT
+    if model.key in checkpoints:
+        checkpoint = checkpoints[model.key]
+        return Weights("checkpoint", "", None, checkpoint.sha256, checkpoint.path), model.context_length
+    if not model.released:
+        raise ReproError(f"{model.key} was never released: train it first, then give its folder with "
+                         f"--checkpoint {model.key}=DIR")
+    return Weights("hub", model.hf_id, model.revision), model.context_length
+
+
+def calibration_source(experiment: Experiment, arm: Arm, benchmark: str) -> dict[str, Any]:
+    """The paper data a simulated arm is fitted to: its pass@k curve where the experiment plots
+    one, else its accuracy histogram, else the curve of the same model at the same temperature
+    on the same benchmark in another experiment (arms the paper only reports as sets, Table 4)."""
+    ref = experiment.expected_curve(arm.name, benchmark)
+    if ref is not None:
+        return {"curve": [ref.figure, ref.panel, ref.family, ref.curve]}
+    for hist in experiment.histograms:
+        if (hist.arm, hist.benchmark) == (arm.name, benchmark):
+            return {"histogram": [hist.figure, hist.panel, hist.family, hist.series]}
+    from repro.experiments import EXPERIMENTS
+
+    for other in EXPERIMENTS:
+        for other_arm in other.arms:
+            if (other_arm.model, other_arm.temperature) == (arm.model, arm.temperature):
+                ref = other.expected_curve(other_arm.name, benchmark)
+                if ref is not None:
+                    return {"curve": [ref.figure, ref.panel, ref.family, ref.curve]}
+    raise ReproError(f"{experiment.id}: nothing in the paper to calibrate a simulation of {arm.name} on {benchmark}")
+
+
+def plan_run(experiment: Experiment, arm: Arm, benchmark: str, paper_n: int, tier: Tier, backend: BackendKind, *,
+             run_seed: int = DEFAULT_RUN_SEED, checkpoints: Mapping[str, Checkpoint] | None = None,
+             keep_dapo_answer: bool = KEEP_DAPO_ANSWER) -> RunSpec:
+    """The spec of one (arm, benchmark) run of an experiment."""
+    tier.check_backend(backend)
+    model = get_model(arm.model)
+    kind = get_benchmark(benchmark).kind
+    vision = kind == "visual"
+    weights, context = _weights(arm, model, tier, backend, vision, checkpoints or {})
+    stand_in = tier.engine_stand_in if not backend.simulated else None
+    if stand_in is not None:
+        max_new, model_len = stand_in.max_new_tokens, stand_in.max_model_len
+        lengths_source, dtype = "stand-in tier: a prompt and a few dozen tokens of a tiny model", stand_in.dtype
+    else:
+        lengths = lengths_for(kind, model.key, model.context_length, experiment.lengths)
+        max_new, model_len, lengths_source = lengths.max_new_tokens, lengths.max_model_len, lengths.source
+        # The hf backend computes in float32 (CPU); vLLM takes the checkpoint's dtype.
+        dtype = "float32" if backend.name == "hf" else "auto"
+    n = tier.n_for(backend, paper_n)
+    limit = tier.problem_limit(backend)
+    template = experiment.template_for(arm.name, benchmark)
+    tensor_parallel = model.tensor_parallel_size if weights.source in ("hub", "checkpoint") else 1
+    settings = EngineSettings(model_len, dtype, tensor_parallel, vision=vision)
+    calibration = None
+    if backend.simulated:
+        calibration = tuple(sorted({**calibration_source(experiment, arm, benchmark), "problem_limit": limit}.items()))
+    return RunSpec(
+        model=model.key, weights=weights, model_context=context, benchmark=benchmark, kind=kind,
+        problem_limit=limit, template=template, template_sha256=template_sha256(template),
+        stop=run_stop_strings(model, template, keep_dapo_answer), temperature=arm.temperature,
+        top_p=experiment.top_p, max_new_tokens=max_new, max_model_len=model_len,
+        samples_per_round=min(SAMPLES_PER_ROUND, n), run_seed=run_seed, backend=backend.name,
+        engine=tuple(sorted(backend.identity(settings).items())), calibration=calibration, n=n,
+        grader=grader_for(benchmark), lengths_source=lengths_source,
+    )
+
+
+def plan_experiment(experiment: Experiment, tier: Tier, backend: BackendKind, *, run_seed: int = DEFAULT_RUN_SEED,
+                    checkpoints: Mapping[str, Checkpoint] | None = None,
+                    keep_dapo_answer: bool = KEEP_DAPO_ANSWER) -> list[PlannedRun]:
+    """Every run an experiment needs on one backend, in an order that keeps each model's runs
+    together (an engine is started once per model, not once per benchmark)."""
+    benchmarks = runnable_benchmarks(experiment)
+    planned = [
+        PlannedRun(experiment.id, arm_name,
+                   plan_run(experiment, experiment.arm(arm_name), benchmark, paper_n, tier, backend,
+                            run_seed=run_seed, checkpoints=checkpoints, keep_dapo_answer=keep_dapo_answer))
+        for (arm_name, benchmark), paper_n in experiment.runs().items() if benchmark in benchmarks
+    ]
+    first_seen: dict[tuple, int] = {}
+    for run in planned:
+        first_seen.setdefault(engine_group(run.spec), len(first_seen))
+    return sorted(planned, key=lambda run: first_seen[engine_group(run.spec)])
+
+
+def engine_group(spec: RunSpec) -> tuple:
+    """Runs of one group can share one started engine."""
+    return (spec.backend, spec.weights, spec.engine, spec.max_model_len)
