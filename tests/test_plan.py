@@ -114,3 +114,26 @@ def test_unreleased_models_need_a_checkpoint_outside_the_smoke_tier(tmp_path):
 
     with pytest.raises(ReproError, match="never released"):
         plan_experiment(get_experiment("visual-easyr1"), FULL, VLLM)
+
+
+def test_plan_calibrates_from_what_a_finished_run_measured(tmp_path):
+    import json
+
+    from repro.commands import plan
+    from repro.store import WHOLE, SampleStore
+
+    spec = next(run.spec for run in plan_experiment(get_experiment("math-oat-zero"), FULL, VLLM)
+                if run.arm == "rl")
+    store = SampleStore.open(tmp_path / "samples" / "vllm" / spec.model / "aime24" / "T0.6-x", spec.key())
+    records = [{"problem_id": "aime24/0000", "round": 0, "seed": 1,
+                "samples": [{"text": "a", "finish_reason": "stop", "num_tokens": 900}] * 4}]
+    store.append_chunk(WHOLE, records, seconds=0.36)  # 3,600 tokens in 0.36 s: 10,000 tokens/s
+    planned = json.loads(plan(["math-oat-zero"], "full", as_json=True, calibrate_from=tmp_path))
+    runs = {run["model"]: run for run in planned["runs"]}
+    assert runs["oat-zero-7b"]["mean_output_tokens"] == 900 and runs["oat-zero-7b"]["measured"]
+    assert runs["oat-zero-7b"]["engine_tokens_per_s"] == pytest.approx(10_000)
+    assert not runs["qwen2.5-math-7b"]["measured"]  # that run had no such model: assumed values stay
+    from repro.errors import ReproError
+
+    with pytest.raises(ReproError, match="no sample stores"):
+        plan(["math-oat-zero"], "full", calibrate_from=tmp_path / "nothing")

@@ -219,3 +219,23 @@ def test_grading_overlaps_generation(tmp_path):
         context.close()
     assert seen_during_generation and seen_during_generation[-1] >= 1
     assert len(list((tmp_path / "s" / "grades").rglob("*.json"))) == len(store.chunk_listing())
+
+
+def test_a_store_refuses_samples_from_another_engine(tmp_path):
+    store = SampleStore.open(tmp_path / "s", KEY)
+    facts = {"backend": "vllm", "resolved_commit": "abc", "dtype": "bfloat16"}
+    store.bind_engine_facts(facts)
+    store.bind_engine_facts(dict(facts))  # the same engine again: fine
+    assert SampleStore(tmp_path / "s").manifest()["engine_facts"] == facts
+    with pytest.raises(StoreError, match="resolved_commit: 'abc' then, 'def' now"):
+        store.bind_engine_facts({**facts, "resolved_commit": "def"})
+
+
+def test_chunks_record_their_output_tokens_and_seconds(tmp_path):
+    store = SampleStore.open(tmp_path / "s", KEY)
+    records = [{"problem_id": "p", "round": 0, "seed": 1,
+                "samples": [{"text": "a", "finish_reason": "stop", "num_tokens": 5},
+                            {"text": "b", "finish_reason": "length", "num_tokens": 7}]}]
+    name = store.append_chunk(WHOLE, records, seconds=1.5)
+    entry = store.chunk_listing()[name]
+    assert (entry["output_tokens"], entry["samples"], entry["seconds"]) == (12, 2, 1.5)
