@@ -137,3 +137,18 @@ def test_plan_calibrates_from_what_a_finished_run_measured(tmp_path):
 
     with pytest.raises(ReproError, match="no sample stores"):
         plan(["math-oat-zero"], "full", calibrate_from=tmp_path / "nothing")
+
+
+def test_the_full_tier_total_in_the_docs_is_what_repro_plan_says():
+    import json
+    import re
+
+    from repro.commands import plan
+
+    text = (PROJECT / "docs" / "performance.md").read_text()
+    match = re.search(r"Total: ([\d,]+) unique runs, ([\d,]+) samples, about ([\d,]+) GPU-hours", text)
+    assert match, "docs/performance.md lost its total line"
+    planned = json.loads(plan([], "full", as_json=True))["total"]
+    assert int(match[1].replace(",", "")) == planned["runs"]
+    assert int(match[2].replace(",", "")) == planned["samples"]
+    assert int(match[3].replace(",", "")) == round(planned["gpu_hours"])
