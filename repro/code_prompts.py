@@ -84,8 +84,9 @@ EVALPLUS_CHAT_STOP = ("<|endoftext|>", "<|endofmask|>", "</s>", "\nif __name__",
 R1_DISTILL_EOS = "<｜end▁of▁sentence｜>"
 
 
-# How each harness reads the program out of a completion (repro/grading/code.py and
-# repro/grading/evalplus_sanitize.py):
+# How each harness reads the program out of a completion. Templates only name their rule; the
+# rules are applied by the grading layer (repro/grading/code_extraction.py `extract_program`,
+# with repro/grading/evalplus_sanitize.py):
 EXTRACTIONS = {
     "lcb": "LiveCodeBench: the text between the last two lines holding ```, the prompt's opened fence put back first",
     "evalplus": "evalplus: sanitize(completion, entry point), the longest stretch that parses, cut down to the "
@@ -145,21 +146,6 @@ class CodeTemplate:
         else:
             tail = self.without_starter
         return self.head + question + tail
-
-    def extract(self, completion: str, entry_point: str | None = None) -> str | None:
-        """The program in a completion as the template's harness reads it (see EXTRACTIONS);
-        None when there is none. `entry_point` is the function evalplus' sanitizer keeps."""
-        from repro.grading.code import extract_code, extract_last_block_rllm
-        from repro.grading.evalplus_sanitize import sanitize
-
-        if self.tabs_to_spaces:
-            completion = completion.replace("\t", "    ")
-        if self.extraction == "evalplus":
-            program = sanitize(completion, entry_point)
-            return program if program.strip() else None
-        if self.extraction == "rllm":
-            return extract_last_block_rllm(completion)
-        return extract_code(completion, self.opened_fence)
 
 
 # LiveCodeBench, CodeQwenInstruct style (Code-R1 and its base on LiveCodeBench), as paper Fig 24

@@ -28,7 +28,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from repro.grading.code import TestSuite, check_program  # noqa: E402
+from repro.code_tests import TestSuite  # noqa: E402
+from repro.grading.code import check_program  # noqa: E402
 from repro.sandbox import detect_protections, run_program  # noqa: E402
 from repro.sandbox.detect import choose_interpreter  # noqa: E402
 

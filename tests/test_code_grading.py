@@ -9,13 +9,10 @@ from decimal import Decimal
 
 import pytest
 
+from repro.code_tests import TestSuite
 from repro.errors import InputFileError, ReproError
-from repro.grading.code import (
-    TestSuite,
-    check_program,
-    extract_code,
-    lcb_stdout_matches,
-)
+from repro.grading.code import check_program, lcb_stdout_matches
+from repro.grading.code_extraction import extract_code
 from repro.sandbox import limits
 from repro.sandbox.command import sandbox_command
 from tests.conftest import shared_dir
@@ -252,7 +249,7 @@ def test_evalplus_float_tolerance_does_not_leak_from_base_into_plus_tests():
 
 
 def test_test_suites_survive_their_stored_form(tmp_path):
-    from repro.grading.code import read_suite, write_suite
+    from repro.code_tests import read_suite, write_suite
 
     suite = TestSuite.evalplus("f", [((1, 2), {3}), (complex(1, 2), float("inf"))], [(1, 2), [0.5]],
                                time_limits_s=[1.0, 2.0], atol=1e-4, dataset="mbpp", plus_start=1)

@@ -41,8 +41,9 @@ from repro.benchmarks.evalplus_data import (
 )
 from repro.benchmarks.fetch import ChecksumMismatchError, DataMissingError, PinnedHubFile, PinnedReleaseAsset, resolve
 from repro.benchmarks.livecodebench import RELEASE_V5_FILES, WINDOWS, decode_private_tests
+from repro.code_tests import read_suite
 from repro.errors import ReproError, UnknownNameError
-from repro.grading.code import check_program, read_suite
+from repro.grading.code import check_program
 from repro.sandbox.harness import decode_value, encode_value
 from tests.conftest import LocalFileServer, place_file
 

@@ -23,6 +23,7 @@ import pytest
 
 from repro.code_prompts import CODE_TEMPLATES, EXTRACTIONS, get_code_template
 from repro.errors import UnknownNameError
+from repro.grading.code_extraction import extract_program
 from repro.models import MODELS
 from repro.problems import Problem
 from repro.prompts import TEMPLATES, render_prompt, template_text
@@ -210,49 +211,52 @@ def test_stop_strings_of_the_original_harnesses():
 
 def test_lcb_extraction_reattaches_the_opened_fence():
     template = get_code_template("lcb-codeqwen")
-    assert template.extract("\nn = int(input())\nprint(2 * n)\n```\nIt doubles n.") == "n = int(input())\nprint(2 * n)"
-    assert template.extract("print(1)\n```\nBetter:\n```python\nprint(2)\n```\n") == "print(2)"  # the last block
+    assert (extract_program(template, "\nn = int(input())\nprint(2 * n)\n```\nIt doubles n.")
+            == "n = int(input())\nprint(2 * n)")
+    # the last block
+    assert extract_program(template, "print(1)\n```\nBetter:\n```python\nprint(2)\n```\n") == "print(2)"
     # LCB does not stop at a closing fence: a completion without one has no program.
-    assert template.extract("n = int(input())\nprint(2 * n)") is None
-    assert template.extract("") is None
+    assert extract_program(template, "n = int(input())\nprint(2 * n)") is None
+    assert extract_program(template, "") is None
 
 
 def test_evalplus_extraction_is_evalplus_sanitizer_with_the_entry_point():
     template = get_code_template("evalplus-chat")
     assert template.extraction == get_code_template("evalplus-chat-fig25").extraction == "evalplus"
     # Generation stopped at "\n```\n", which the engine dropped: the completion is the code.
-    assert template.extract("def double(x):\n    return 2 * x", "double") == "def double(x):\n    return 2 * x"
+    assert extract_program(template, "def double(x):\n    return 2 * x", "double") == "def double(x):\n    return 2 * x"
     # Tabs become four spaces, as evalplus' vLLM provider does to every output.
-    assert template.extract("def double(x):\n\treturn 2 * x", "double") == "def double(x):\n    return 2 * x"
+    assert extract_program(template, "def double(x):\n\treturn 2 * x", "double") == "def double(x):\n    return 2 * x"
     # Ended by EOS right after the closing fence: the fence line does not parse and is left out.
-    assert template.extract("def double(x):\n    return 2 * x\n```", "double") == "def double(x):\n    return 2 * x"
+    assert (extract_program(template, "def double(x):\n    return 2 * x\n```", "double")
+            == "def double(x):\n    return 2 * x")
     # Example calls and asserts after the function are dropped; a helper the entry point calls stays.
     completion = ("def half(x):\n    return x / 2\n\ndef double(x):\n    return half(4 * x)\n\n"
                   "assert double(1) == 3\nprint(double(2))")
-    assert template.extract(completion, "double") == ("def half(x):\n    return x / 2\n"
-                                                      "def double(x):\n    return half(4 * x)")
+    assert extract_program(template, completion, "double") == ("def half(x):\n    return x / 2\n"
+                                                                 "def double(x):\n    return half(4 * x)")
     # Not the last block: the longest stretch that parses.
     longer_first = "```python\nimport math\ndef double(x):\n    return 2 * x\n```\nOr:\n```python\ndouble = abs\n```"
-    assert template.extract(longer_first, "double") == "import math\ndef double(x):\n    return 2 * x"
-    assert template.extract("", "double") is None
-    assert template.extract("  \n", "double") is None
+    assert extract_program(template, longer_first, "double") == "import math\ndef double(x):\n    return 2 * x"
+    assert extract_program(template, "", "double") is None
+    assert extract_program(template, "  \n", "double") is None
 
 
 def test_deepcoder_extraction_takes_the_last_block_after_the_thinking():
     template = get_code_template("deepcoder")
     completion = ("Let me think.\n```python\nprint(0)\n```\nNo.\n</think>\n\n"
                   "```python\nn = int(input())\nprint(2 * n)\n```\n")
-    assert template.extract(completion) == "n = int(input())\nprint(2 * n)"
-    assert template.extract("Let me think... and the budget ran out") is None
-    assert template.extract("</think>\n```python\nprint(1)\n") is None  # cut inside the block
+    assert extract_program(template, completion) == "n = int(input())\nprint(2 * n)"
+    assert extract_program(template, "Let me think... and the budget ran out") is None
+    assert extract_program(template, "</think>\n```python\nprint(1)\n") is None  # cut inside the block
     # rllm's rule, not LiveCodeBench's: a final block cut off by the budget is no block, and the
     # last complete one (here a draft in the thinking) is the program.
-    assert template.extract("```python\nprint(0)\n```\nBetter:\n```python\nprint(1") == "print(0)"
+    assert extract_program(template, "```python\nprint(0)\n```\nBetter:\n```python\nprint(1") == "print(0)"
     # A closing fence anywhere (not only on its own line); the block stripped; an opening fence
     # is ``` and an optional word right before the newline.
-    assert template.extract("```python\n\n  x = 1\nprint(x)```") == "x = 1\nprint(x)"
-    assert template.extract("``` python\nprint(1)\n```") is None
-    assert template.extract("```py3\nprint(1)\n```") == "print(1)"
+    assert extract_program(template, "```python\n\n  x = 1\nprint(x)```") == "x = 1\nprint(x)"
+    assert extract_program(template, "``` python\nprint(1)\n```") is None
+    assert extract_program(template, "```py3\nprint(1)\n```") == "print(1)"
 
 
 # ------------------------------------------------------------------ the store key and prompts.py

@@ -29,10 +29,11 @@ from pathlib import Path
 
 import pytest
 
-from repro.grading.code import TestSuite, check_program
+from repro.code_tests import TestSuite
+from repro.grading.code import check_program
 from repro.sandbox import detect_protections, limits, run_program
 from repro.sandbox.cgroups import NAME_PREFIX
-from repro.sandbox.runner import WORKDIR_PREFIX, ExecutionResult, processes_of_uid
+from repro.sandbox.execution import WORKDIR_PREFIX, ExecutionResult, processes_of_uid
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the sandbox needs Linux")
 

@@ -19,7 +19,7 @@ Sources (docs/benchmarks.md, "Code benchmarks", has the table and the reasons):
   third-party records (HumanEval+'s is given by two independent projects), unverified here.
 
 Every file goes through `repro.benchmarks.fetch` (data folder, cache, pinned download, sha256
-check). Each problem's tests become a `repro.grading.code.TestSuite`, stored with
+check). Each problem's tests become a `repro.code_tests.TestSuite`, stored with
 `write_suite` under `suites_dir/<source>/<problem>.json.gz`; `Problem.meta` names it
 ("suite_path", "suite_sha256"), so grading workers receive only small messages.
 """
@@ -46,9 +46,9 @@ from repro.benchmarks.fetch import (
     sha256_of,
 )
 from repro.benchmarks.livecodebench import RELEASE_V5_FILES, WINDOWS, parse_row
+from repro.code_tests import SUITE_FORMAT, TestSuite, write_suite
 from repro.errors import ReproError, UnknownNameError
 from repro.files import atomic_write
-from repro.grading.code import SUITE_FORMAT, TestSuite, write_suite
 from repro.problems import Problem
 
 __all__ = ["CODE_KEYS", "DATA_DIR_ENV", "EVALPLUS_SOURCES", "LCB_REVISION", "LCB_SOURCES", "ChecksumMismatchError",

@@ -36,9 +36,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from repro.code_tests import HARNESS, MBPP_NOT_NONE
 from repro.errors import ReproError
 from repro.files import atomic_write
-from repro.grading.code import HARNESS, MBPP_NOT_NONE
 from repro.sandbox import limits
 from repro.sandbox.harness import decode_value, encode_value
 from repro.sandbox.runner import run_program
@@ -49,7 +49,7 @@ TASK_PREFIX = {"humaneval": "HumanEval/", "mbpp": "Mbpp/"}
 REQUIRED_FIELDS = ("task_id", "prompt", "entry_point", "canonical_solution", "base_input", "plus_input", "atol",
                    "contract")
 # evalplus/eval/_special_oracle.py: MBPP+ tasks whose output only has to be "not None"
-# (one list, shared with the comparator in repro.grading.code).
+# (one list, repro.code_tests.MBPP_NOT_NONE, shared with the comparator in repro.grading.code).
 MBPP_OUTPUT_NOT_NONE_TASKS = tuple(sorted(MBPP_NOT_NONE))
 
 # Running a canonical solution: evalplus gives the trusted code no limit at all; ours are

@@ -1,8 +1,10 @@
 """Code correctness with the benchmarks' own rules, executed in the sandbox.
 
-    extract_code(completion, opened_fence="```python")  -> the program, or None (LiveCodeBench)
-    extract_last_block_rllm(completion)                  -> the program, or None (rllm, DeepCoder)
     check_program(source, TestSuite.livecodebench(tests, func_name))  -> CodeVerdict
+    grade(problem, completion)  -> Verdict (the pipeline's grader "code-v2")
+
+What the tests are and how they are stored: `repro/code_tests.py` (`TestSuite`, `read_suite`).
+How the program is read out of a completion: `repro/grading/code_extraction.py`.
 
 All tests of one program run inside ONE sandboxed child (`repro/sandbox/harness.py`), which
 reports each test's raw output as it goes; the comparison happens here, in the trusted parent,
@@ -22,186 +24,24 @@ Rules implemented (see docs/sandbox.md and SOURCES.md §4):
 
 from __future__ import annotations
 
-import functools
 import json
 import math
-import re
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from pathlib import Path
 from typing import Any
 
-from repro.errors import ReproError
+from repro.code_prompts import get_code_template
+from repro.code_tests import HARNESS, MBPP_NOT_NONE, TestSuite, read_suite
 from repro.grading import Verdict
+from repro.grading.code_extraction import extract_program
 from repro.sandbox import limits
-from repro.sandbox.harness import decode_value, encode_value
-from repro.sandbox.runner import ExecutionResult, SandboxSetupError, run_program
+from repro.sandbox.execution import ExecutionResult, SandboxSetupError
+from repro.sandbox.harness import decode_value
+from repro.sandbox.runner import run_program
 
-HARNESS = Path(__file__).resolve().parent.parent / "sandbox" / "harness.py"
-MODES = ("stdin", "call", "function")
 PASS, FAIL, TIMEOUT, ERROR = "pass", "fail", "timeout", "error"
-SUITE_FORMAT = "repro-test-suite-1"
-
-
-# ------------------------------------------------------------------ extraction
-
-
-def extract_code(completion: str, opened_fence: str | None = None) -> str | None:
-    """The program in a completion: the text between the last two lines that contain ```
-    (LiveCodeBench `extract_code`), i.e. the last fenced block.
-
-    `opened_fence` is the fence the prompt already opened (the LCB prompt ends the assistant
-    turn with "```python", so the completion only holds the closing fence): it is put back in
-    front of the completion first. None when there is no complete block (LCB then scores the
-    sample wrong)."""
-    text = completion
-    if opened_fence:
-        separator = "" if opened_fence.endswith("\n") or completion.startswith("\n") else "\n"
-        text = opened_fence + separator + completion
-    lines = text.split("\n")
-    fences = [i for i, line in enumerate(lines) if "```" in line]
-    if len(fences) < 2:
-        return None
-    return "\n".join(lines[fences[-2] + 1: fences[-1]])
-
-
-_RLLM_BLOCK = re.compile(r"```(?:\w+)?\n(.*?)```", re.DOTALL)
-
-
-def extract_last_block_rllm(completion: str) -> str | None:
-    """The program as rllm reads it for DeepCoder (rllm/rewards/code_reward.py
-    `extract_code_from_model` at 18e446c): the blocks are matched from the left, an opening
-    fence being ``` plus an optional word and a newline and the block ending at the next ```,
-    wherever it stands; the last block, stripped. A final block cut off by the token budget is
-    no block, so an earlier complete one (a draft in the thinking, say) is taken. None when
-    there is no block."""
-    blocks = _RLLM_BLOCK.findall(completion)
-    return blocks[-1].strip() if blocks else None
-
-
-# ------------------------------------------------------------------ test suites
-
-
-def _json_loads_big(text: str) -> Any:
-    """json.loads without Python's 4300-digit limit on ints (LCB raises it to 50,000)."""
-    return json.loads(text, parse_int=lambda digits: int(digits) if len(digits) < 4000 else int(Decimal(digits)))
-
-
-@dataclass(frozen=True)
-class TestSuite:
-    """The tests of one problem.
-
-    mode "stdin": inputs/outputs are the stdin text and expected stdout (LCB).
-    mode "call": LCB functional tests: inputs are one JSON literal per argument, one per line;
-        outputs one JSON literal; `func_name` is the method of `class Solution` (or a function).
-    mode "function": evalplus: inputs are argument tuples, outputs the expected Python values.
-    """
-
-    __test__ = False  # not a pytest test class, despite the name
-
-    mode: str
-    inputs: tuple
-    outputs: tuple
-    timeouts_s: tuple[float, ...]
-    func_name: str | None = None
-    overall_timeout_s: float | None = None  # None: the benchmark's rule (see overall_deadline_s)
-    atol: float = 0.0  # evalplus: the task's absolute tolerance
-    dataset: str | None = None  # evalplus: "humaneval" or "mbpp" (task-specific oracles)
-    # evalplus: index of the first "plus" test. evalplus checks base and plus tests in two
-    # separate runs, each starting from the task's atol; one suite here, so the comparator
-    # starts afresh there.
-    plus_start: int | None = None
-
-    def __post_init__(self) -> None:
-        if self.mode not in MODES:
-            raise ValueError(f"mode must be one of {MODES}, not {self.mode!r}")
-        if not self.inputs or not (len(self.inputs) == len(self.outputs) == len(self.timeouts_s)):
-            raise ValueError("a test suite needs at least one test and as many outputs and timeouts as inputs")
-        if self.mode != "stdin" and not self.func_name:
-            raise ValueError(f"mode {self.mode!r} needs func_name")
-
-    @classmethod
-    def livecodebench(cls, tests: Sequence[dict], func_name: str | None = None,
-                      timeout_s: float = limits.LCB_TEST_TIMEOUT_S) -> TestSuite:
-        """From LCB test dicts ({"input", "output", "testtype"}); public then private tests.
-        As in LCB, the presence of `func_name` (metadata) decides stdin vs call-based."""
-        inputs = tuple(str(test["input"]) for test in tests)
-        outputs = tuple(str(test["output"]) for test in tests)
-        if func_name:
-            for output in outputs:
-                try:
-                    _json_loads_big(output)
-                except ValueError as error:
-                    raise ValueError(f"expected output is not a JSON literal: {output[:80]!r} ({error})") from None
-        return cls("call" if func_name else "stdin", inputs, outputs, (float(timeout_s),) * len(inputs),
-                   func_name or None)
-
-    @classmethod
-    def evalplus(cls, entry_point: str, inputs: Sequence[Sequence[Any]], expected: Sequence[Any], *,
-                 time_limits_s: Sequence[float] | None = None, ref_times_s: Sequence[float] | None = None,
-                 atol: float = 0.0, dataset: str | None = None, plus_start: int | None = None) -> TestSuite:
-        """evalplus base or plus tests. Give the per-test limits, or the ground-truth times
-        from which evalplus computes them: max(1.0 s, 4.0 x time)."""
-        if time_limits_s is None:
-            if ref_times_s is None:
-                raise ValueError("give time_limits_s or ref_times_s")
-            time_limits_s = [max(limits.EVALPLUS_MIN_TIME_LIMIT_S, limits.EVALPLUS_GT_TIME_LIMIT_FACTOR * t)
-                             for t in ref_times_s]
-        return cls("function", tuple(tuple(args) for args in inputs), tuple(expected),
-                   tuple(float(t) for t in time_limits_s), entry_point, atol=atol, dataset=dataset,
-                   plus_start=plus_start)
-
-    def overall_deadline_s(self) -> float:
-        """Wall-clock limit of the whole check (benchmark rule + our start-up slack)."""
-        if self.overall_timeout_s is not None:
-            rule = self.overall_timeout_s
-        elif self.mode == "function":
-            rule = min(limits.EVALPLUS_TASK_TIMEOUT_CAP_S, sum(self.timeouts_s)) + limits.EVALPLUS_TASK_SLACK_S
-        else:
-            rule = sum(t + limits.LCB_GLOBAL_PER_TEST_SLACK_S for t in self.timeouts_s) + limits.LCB_GLOBAL_SLACK_S
-        return rule + limits.SANDBOX_START_SLACK_S
-
-    def expected(self, index: int) -> Any:
-        if self.mode == "call":
-            return _json_loads_big(self.outputs[index])
-        return self.outputs[index]
-
-    def harness_config(self) -> dict:
-        inputs = [encode_value(list(args)) for args in self.inputs] if self.mode == "function" else list(self.inputs)
-        # MBPP+'s "not None" tasks (regex matches): evalplus only asks whether the result is
-        # None (a bool result is compared as is), and a re.Match cannot travel back, so the
-        # child reports that instead of the object.
-        not_none_only = self.dataset == "mbpp" and self.func_name in MBPP_NOT_NONE
-        return {"mode": self.mode, "func_name": self.func_name, "inputs": inputs, "timeouts": list(self.timeouts_s),
-                "stderr_keep": limits.HARNESS_STDERR_KEEP_BYTES, "not_none_only": not_none_only}
-
-    def to_dict(self) -> dict:
-        """A JSON-able form (evalplus values keep their Python types via encode_value)."""
-        encode = (lambda values: [encode_value(list(v)) for v in values]) if self.mode == "function" else list
-        outputs = [encode_value(o) for o in self.outputs] if self.mode == "function" else list(self.outputs)
-        return {"format": SUITE_FORMAT, "mode": self.mode, "inputs": encode(self.inputs), "outputs": outputs,
-                "timeouts_s": list(self.timeouts_s), "func_name": self.func_name,
-                "overall_timeout_s": self.overall_timeout_s, "atol": self.atol, "dataset": self.dataset,
-                "plus_start": self.plus_start}
-
-    @classmethod
-    def from_dict(cls, data: dict) -> TestSuite:
-        if data.get("format") != SUITE_FORMAT:
-            raise ValueError(f"not a test suite of format {SUITE_FORMAT!r}")
-        function = data["mode"] == "function"
-        inputs = tuple(tuple(decode_value(v)) for v in data["inputs"]) if function else tuple(data["inputs"])
-        outputs = tuple(decode_value(o) for o in data["outputs"]) if function else tuple(data["outputs"])
-        return cls(data["mode"], inputs, outputs, tuple(float(t) for t in data["timeouts_s"]), data["func_name"],
-                   data["overall_timeout_s"], float(data["atol"]), data["dataset"], data.get("plus_start"))
-
-    def output_budget_bytes(self) -> int:
-        """Output cap of a check: room for every expected output several times over (outputs
-        travel back JSON-escaped), plus the usual cap."""
-        size = sum(len(str(output)) for output in self.outputs) if self.mode != "function" else \
-            sum(len(json.dumps(encode_value(output))) for output in self.outputs)
-        return limits.OUTPUT_LIMIT_BYTES + 4 * size + 256 * len(self.outputs)
 
 
 # ------------------------------------------------------------------ comparisons
@@ -251,10 +91,9 @@ def _mbpp_digit_distance(a: int, b: int) -> int:
     return sum(abs(int(x) - int(y)) for x, y in zip(left.zfill(width), right.zfill(width), strict=True))
 
 
-# evalplus `_special_oracle.py` (v0.3.1).
+# evalplus `_special_oracle.py` (v0.3.1); the "not None" tasks are repro.code_tests.MBPP_NOT_NONE.
 _MBPP_SET_EQUAL = {"similar_elements", "find_char_long", "common_in_nested_lists", "extract_singly", "larg_nnum",
                    "intersection_array", "find_dissimilar", "Diff"}
-MBPP_NOT_NONE = {"check_str", "text_match_three", "text_starta_endb"}
 
 
 def _is_floats(value: Any) -> bool:
@@ -506,40 +345,12 @@ def _cut(text: str, length: int = limits.DETAIL_CHARS) -> str:
 # ------------------------------------------------------------------ the pipeline's grader
 
 
-def write_suite(suite: TestSuite, path: Path) -> str:
-    """Store a suite as gzip JSON (atomically); returns the sha256 of the stored bytes."""
-    import gzip
-    import hashlib
-
-    from repro.files import atomic_write
-
-    data = gzip.compress(json.dumps(suite.to_dict()).encode("utf-8"), mtime=0)
-    atomic_write(path, data)
-    return hashlib.sha256(data).hexdigest()
-
-
-@functools.lru_cache(maxsize=8)
-def read_suite(path: str, sha256: str) -> TestSuite:
-    """A stored suite, checked against the digest the loader recorded (LiveCodeBench suites
-    reach tens of MB, so a grading worker keeps the last few in memory)."""
-    import gzip
-    import hashlib
-
-    data = Path(path).read_bytes()
-    if hashlib.sha256(data).hexdigest() != sha256:
-        raise ReproError(f"test suite {path} does not match its recorded sha256 (changed after loading); "
-                         "load the benchmark again")
-    return TestSuite.from_dict(json.loads(gzip.decompress(data)))
-
-
 def grade(problem, output: str) -> Verdict:
     """(problem, completion) -> Verdict for the grading pool. The problem's meta names its
     stored test suite ("suite_path", "suite_sha256", so only small messages cross the process
     boundary) and its prompt template ("template"), which knows how its completions hold the
     program (e.g. a fence the prompt opened)."""
-    from repro.code_prompts import get_code_template
-
-    source = get_code_template(problem.meta["template"]).extract(output, problem.meta.get("entry_point"))
+    source = extract_program(get_code_template(problem.meta["template"]), output, problem.meta.get("entry_point"))
     if source is None:
         return Verdict(False, None, "no program in the completion")
     suite = read_suite(problem.meta["suite_path"], problem.meta["suite_sha256"])

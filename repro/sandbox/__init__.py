@@ -10,7 +10,8 @@ resource limits (always). See docs/sandbox.md.
 """
 
 from repro.sandbox.detect import detect_protections
+from repro.sandbox.execution import ExecutionResult, SandboxSetupError
 from repro.sandbox.protections import Protections
-from repro.sandbox.runner import ExecutionResult, SandboxSetupError, run_program
+from repro.sandbox.runner import run_program
 
 __all__ = ["ExecutionResult", "Protections", "SandboxSetupError", "detect_protections", "run_program"]

@@ -1,6 +1,6 @@
 """First code of every sandboxed run, executed by the sandbox interpreter before the program.
 
-Started by `repro.sandbox.runner` (directly, or under `unshare` when namespaces are
+Started by `repro.sandbox.execution` (directly, or under `unshare` when namespaces are
 available) with one JSON argument; standard library only, because it runs under the system
 interpreter, not the project's virtual environment. It never imports the project.
 

@@ -12,8 +12,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from repro.code_tests import TestSuite
 from repro.errors import InputFileError
-from repro.grading.code import TestSuite, check_program
+from repro.grading.code import check_program
 from repro.sandbox import limits
 
 

@@ -19,8 +19,8 @@ import threading
 
 from repro.sandbox import limits
 from repro.sandbox.cgroups import find_cgroup_support
+from repro.sandbox.execution import SandboxSetupError, execute
 from repro.sandbox.protections import BASE_RLIMITS, Protections
-from repro.sandbox.runner import SandboxSetupError, execute
 
 _PROBE = r"""
 import json, os, resource, socket, sys
