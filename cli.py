@@ -165,7 +165,7 @@ def sandbox(solution: Annotated[Path, typer.Argument(help="A Python program (the
     The same code path as the code experiments (isolation, limits, comparison rules). Exit 0
     when every test passes, 1 otherwise.
     """
-    from repro.sandbox.command import sandbox_command
+    from repro.sandbox_command import sandbox_command
 
     _guard(lambda: sandbox_command(solution, problem))
 

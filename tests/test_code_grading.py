@@ -14,7 +14,7 @@ from repro.errors import InputFileError, ReproError
 from repro.grading.code import check_program, lcb_stdout_matches
 from repro.grading.code_extraction import extract_code
 from repro.sandbox import limits
-from repro.sandbox.command import sandbox_command
+from repro.sandbox_command import sandbox_command
 from tests.conftest import shared_dir
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the sandbox needs Linux")
