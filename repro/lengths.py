@@ -69,12 +69,9 @@ class Lengths:
     source: str  # why these numbers, in words
 
 
-def lengths_for(kind: str, model_key: str, model_context: int, override: LengthOverride | None = None) -> Lengths:
-    """The lengths of a run of `model_key` (context `model_context`) on a benchmark of `kind`."""
-    try:
-        budget = BUDGETS[kind]
-    except KeyError:
-        raise ReproError(f"no length budget for {kind} benchmarks; known: {', '.join(BUDGETS)}") from None
+def lengths_for(budget: Budget, model_key: str, model_context: int, override: LengthOverride | None = None) -> Lengths:
+    """The lengths of a run of `model_key` (context `model_context`) on a benchmark with this
+    budget (its module's: the kind's row of BUDGETS unless it says otherwise)."""
     new_tokens, model_len, source = budget.max_new_tokens, budget.max_model_len, budget.source
     if override is not None and override.max_new_tokens is not None:
         new_tokens, source = override.max_new_tokens, override.source

@@ -33,7 +33,9 @@ from repro.experiments.registry import KEEP_DAPO_ANSWER
 from repro.grading import Verdict
 from repro.grading.pool import GradingPool
 from repro.lengths import LengthError
-from repro.plan import GRADERS, PlannedRun, RunSpec, engine_group, grader_for, plan_experiment
+from repro.benchmarks import get_benchmark
+from repro.benchmarks.base import CODE_GRADER, MATH_GRADER
+from repro.plan import PlannedRun, RunSpec, engine_group, grader_for, plan_experiment
 from repro.problems import Problem
 from repro.prompts import render_prompt
 from repro.results import RunResult
@@ -121,7 +123,7 @@ class RunOutcome:
 
 
 def _grader(benchmark: str) -> str:
-    return grader_for(benchmark) if benchmark else GRADERS["math"]
+    return grader_for(benchmark) if benchmark else MATH_GRADER
 
 
 # ----------------------------------------------------------------------------- engines
@@ -177,10 +179,15 @@ def _check_context(spec: RunSpec, model_path: str, revision: str | None) -> None
                           f"its config ({config_path}); the catalogue says {spec.model_context:,}: correct it")
 
 
+# Not engine facts: where the model's files lie (a moved checkpoint or another --out folder
+# keeps its samples), and whether vLLM's engine core runs in its own process (per-request seeds
+# give the same samples either way, measured: repro.sampling.vllm_backend).
+_NOT_FACTS = ("model", "v1_multiprocessing")
+
+
 def engine_facts(engine: Backend) -> dict[str, Any]:
-    """What a started engine says of itself, less where its files lie (a moved checkpoint or
-    another --out folder keeps its samples)."""
-    return {name: value for name, value in engine.describe().items() if name != "model"}
+    """What a started engine says of itself that decides its samples."""
+    return {name: value for name, value in engine.describe().items() if name not in _NOT_FACTS}
 
 
 def _require_vision_stack(backend: str) -> None:
@@ -322,7 +329,7 @@ def _grade_chunk(store: SampleStore, name: str, sha256: str, records: list[dict[
     # Code verdicts are costly and worth auditing (pass/fail/timeout/error, first failing
     # test): they are stored beside the marks. Math and visual details are not (millions of
     # samples, and regrading them is cheap).
-    details = [(pid, r, [v.detail for v in unit]) for pid, r, unit in per_unit] if grader == GRADERS["code"] else None
+    details = [(pid, r, [v.detail for v in unit]) for pid, r, unit in per_unit] if grader == CODE_GRADER else None
     store.write_grades(grader, name, sha256, graded, details)
 
 
@@ -331,7 +338,7 @@ def _grade_pairs(context: RunContext, grader: str, benchmark: str, pairs: list[t
     (benchmark, template, problem, text) per command; math and visual pairs once per distinct
     (problem, text) per call (graders are pure functions of the pair; simulated runs and easy
     problems repeat the same few texts thousands of times)."""
-    if grader != GRADERS["code"]:
+    if grader != CODE_GRADER:
         # The pairs of one call come from one store, so a problem id names one problem.
         distinct: dict[tuple[str, str], tuple[Problem, str]] = {}
         for problem, text in pairs:
@@ -356,7 +363,7 @@ def _for_grading(problem: Problem, benchmark: str, template_name: str = "") -> P
     without the question text, since every pair crosses a process boundary."""
     meta = dict(problem.meta)
     if benchmark:
-        meta["benchmark"] = benchmark
+        meta["benchmark"] = get_benchmark(benchmark).grades_as or benchmark
     if template_name:
         meta["template"] = template_name
     meta.pop("reference_solution", None)  # simulated backends only

@@ -38,15 +38,6 @@ from repro.tiers import SAMPLES_PER_ROUND, Tier
 DEFAULT_RUN_SEED = 0
 SEED_RULE = "sha256(run_seed, problem_id, round) mod 2^31"  # repro.sampling.seeds.request_seed
 
-# The grader of each benchmark kind, with its version: bumped whenever a verdict can change.
-GRADERS = {
-    "math": "math-paper-v1",  # the paper's evaluator semantics (docs/math_grader_parity.md)
-    # v2: programs read as each harness reads them: evalplus' sanitizer for HumanEval+/MBPP+ and
-    # rllm's block rule for DeepCoder (v1 took the last fenced block, LiveCodeBench's rule, everywhere)
-    "code": "code-v2",
-    "visual": "visual-v1",  # EasyR1's math reward (mathruler), MathVista's answer types
-}
-
 # The tiny models' own context (repro.sampling.tiny_models.MAX_POSITION_EMBEDDINGS; both builders).
 TINY_MODEL_CONTEXT = 4096
 
@@ -141,7 +132,11 @@ class RunSpec:
             "engine": dict(self.engine),
         }
         if self.calibration is not None:
-            key["calibration"] = dict(self.calibration)
+            # What the fit depends on: the paper's values (not where they are printed: two
+            # figures drawing the same curve give the same samples) and how many problems.
+            source = dict(self.calibration)
+            kind = "curve" if "curve" in source else "histogram"
+            key["calibration"] = {kind: paper_values_sha256(source), "problem_limit": source["problem_limit"]}
         return key
 
     def key_sha256(self) -> str:
@@ -188,10 +183,8 @@ def unique_runs(planned: Iterable[PlannedRun]) -> list[UniqueRun]:
 
 
 def grader_for(benchmark: str) -> str:
-    kind = get_benchmark(benchmark).kind
-    if kind not in GRADERS:
-        raise ReproError(f"no grader for {kind} benchmarks yet ({benchmark})")
-    return GRADERS[kind]
+    """The grader id and version its module declares."""
+    return get_benchmark(benchmark).grader
 
 
 def template_sha256(name: str) -> str:
@@ -253,13 +246,27 @@ def calibration_source(experiment: Experiment, arm: Arm, benchmark: str) -> dict
     raise ReproError(f"{experiment.id}: nothing in the paper to calibrate a simulation of {arm.name} on {benchmark}")
 
 
+def paper_values_sha256(source: dict[str, Any]) -> str:
+    """sha256 of the paper values a simulated run is fitted to (curve: (k, value) pairs;
+    histogram: the bars' counts in bin order)."""
+    from repro.expected import curve_points, histogram_series, load_curves, load_histograms
+
+    if "curve" in source:
+        values = [[point.k, point.value] for point in curve_points(load_curves(), *source["curve"])]
+    else:
+        bars = histogram_series(load_histograms(), *source["histogram"])
+        values = [bar.count for bar in sorted(bars, key=lambda bar: bar.bin_index)]
+    return hashlib.sha256(canonical_json(values).encode()).hexdigest()
+
+
 def plan_run(experiment: Experiment, arm: Arm, benchmark: str, paper_n: int, tier: Tier, backend: BackendKind, *,
              run_seed: int = DEFAULT_RUN_SEED, checkpoints: Mapping[str, Checkpoint] | None = None,
              keep_dapo_answer: bool = KEEP_DAPO_ANSWER) -> RunSpec:
     """The spec of one (arm, benchmark) run of an experiment."""
     tier.check_backend(backend)
     model = get_model(arm.model)
-    kind = get_benchmark(benchmark).kind
+    declared = get_benchmark(benchmark)
+    kind = declared.kind
     vision = kind == "visual"
     weights, context = _weights(arm, model, tier, backend, vision, checkpoints or {})
     stand_in = tier.engine_stand_in if not backend.simulated else None
@@ -267,7 +274,7 @@ def plan_run(experiment: Experiment, arm: Arm, benchmark: str, paper_n: int, tie
         max_new, model_len = stand_in.max_new_tokens, stand_in.max_model_len
         lengths_source, dtype = "stand-in tier: a prompt and a few dozen tokens of a tiny model", stand_in.dtype
     else:
-        lengths = lengths_for(kind, model.key, model.context_length, experiment.lengths)
+        lengths = lengths_for(declared.budget, model.key, model.context_length, experiment.lengths)
         max_new, model_len, lengths_source = lengths.max_new_tokens, lengths.max_model_len, lengths.source
         # The hf backend computes in float32 (CPU); vLLM takes the checkpoint's dtype.
         dtype = "float32" if backend.name == "hf" else "auto"

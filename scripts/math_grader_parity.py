@@ -686,7 +686,8 @@ def _weighted(rng: random.Random, weights: dict[str, float]) -> str:
 
 def load_problems(data_dir: Path) -> dict[str, list[dict]]:
     """key -> [{"row", "answer", "question", "key"}], answers as our loader reads them."""
-    from repro.benchmarks.math_files import MATH_FILES, ground_truth, omni_split, sha256_of
+    from repro.benchmarks import get_benchmark
+    from repro.benchmarks.math_files import MATH_FILES, omni_split, sha256_of
 
     problems = {}
     for key, (folder, _) in BENCHMARKS.items():
@@ -696,12 +697,14 @@ def load_problems(data_dir: Path) -> dict[str, list[dict]]:
         if sha256_of(path) != expected:
             raise SystemExit(f"{path}: sha256 differs from the pinned {expected}")
         rows = data_rows(data_dir, key)
+        # The ground-truth rule the benchmark's module declares (both Omni parts share one).
+        answer_of = get_benchmark("omni-math-test" if key == "omni-math" else key).data.answer
         part_of = {}
         if key == "omni-math":
             train, test = omni_split(rows)
             part_of = {**{i: "omni-math-train" for i in train}, **{i: "omni-math-test" for i in test}}
         problems[key] = [
-            {"row": i, "answer": ground_truth(file_key, row), "key": part_of.get(i, key),
+            {"row": i, "answer": answer_of(row), "key": part_of.get(i, key),
              "question": str(row.get("question") or row.get("problem") or "")}
             for i, row in enumerate(rows)
         ]
@@ -814,7 +817,7 @@ and the two official options reruns the official on each case and lists any that
 
 METHOD = """\
 - **Pairs.** Ground truths come from the real benchmark files (read, sha256-checked, and turned
-  into `Problem.answer` by `repro.benchmarks.math_files.ground_truth`, as the package does). Each
+  into `Problem.answer` by the rule each benchmark module declares (`repro/benchmarks/sets/`), as the package does). Each
   pair puts one answer text on one extraction route. Half of the pairs walk the problems in order
   (the realistic mix: mostly integers), half draw the answer style first and look for a problem it
   fits (rare styles: matrices, intervals, radicals, units). Answer styles: equivalent rewritings

@@ -86,7 +86,7 @@ def test_basic_math_grader(output, truth, correct):
 def test_a_progress_display_opens_only_when_work_is_reported():
     from contextlib import contextmanager
 
-    from repro.benchmarks.loading import _started_on_first_update
+    from repro.progress import started_on_first_update
 
     opened, done = [], []
 
@@ -95,10 +95,10 @@ def test_a_progress_display_opens_only_when_work_is_reported():
         opened.append((label, total))
         yield done.append
 
-    with _started_on_first_update(factory, "load X", 10) as advance:
+    with started_on_first_update(factory, "load X", 10) as advance:
         pass
     assert opened == []  # everything was ready: nothing shown
-    with _started_on_first_update(factory, "load X", 10) as advance:
+    with started_on_first_update(factory, "load X", 10) as advance:
         advance(1)
         advance(2)
     assert opened == [("load X", 10)] and done == [1, 2]

@@ -82,7 +82,7 @@ def test_code_r1_and_deepcoder():
 
 def test_an_override_over_the_models_context_is_refused_with_one_line():
     with pytest.raises(LengthError) as raised:
-        lengths_for("math", "oat-zero-7b", 4096, LengthOverride("test", max_model_len=8192))
+        lengths_for(BUDGETS["math"], "oat-zero-7b", 4096, LengthOverride("test", max_model_len=8192))
     assert str(raised.value) == "oat-zero-7b: max_model_len 8,192 exceeds the model's context of 4,096 tokens"
 
 

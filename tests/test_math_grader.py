@@ -306,7 +306,7 @@ def test_every_real_ground_truth_grades_itself_correct(data_dir, monkeypatch):
     """Each ground truth of the six benchmarks, boxed, is graded correct, except the one the
     official evaluator itself fails (Minerva row 139, see above)."""
     monkeypatch.setenv("REPRO_DATA_DIR", str(data_dir))
-    from repro.benchmarks.math_files import ground_truth
+    from repro.benchmarks import get_benchmark
 
     folders = {"gsm8k": "gsm8k", "math500": "math500", "minerva": "minerva_math", "olympiad": "olympiadbench",
                "aime24": "aime24", "amc23": "amc23"}
@@ -314,7 +314,7 @@ def test_every_real_ground_truth_grades_itself_correct(data_dir, monkeypatch):
     for key, folder in folders.items():
         lines = (data_dir / "math" / folder / "test.jsonl").read_text(encoding="utf-8").splitlines()
         for row_index, line in enumerate(lines):
-            answer = ground_truth(key, json.loads(line))
+            answer = get_benchmark(key).data.answer(json.loads(line))
             if not verdict(answer, f"So the answer is $\\boxed{{{answer}}}$.", key).correct:
                 failures.append((key, row_index))
     assert failures == [("minerva", 139)]

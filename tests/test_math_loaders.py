@@ -20,8 +20,24 @@ from repro.benchmarks import BENCHMARKS, OMNI_SPLIT_NOTE
 from repro.benchmarks import fetch
 from repro.benchmarks import math_files
 from repro.benchmarks.fetch import ChecksumMismatchError, DataMissingError, PinnedFile, resolve
-from repro.benchmarks.loading import SYNTHETIC_NOTE, has_real_data, load_benchmark
-from repro.benchmarks.math_files import MATH_SOURCES, evaluator_boxed, ground_truth, question_of
+from repro.benchmarks.loading import load_benchmark
+from repro.benchmarks.math_files import (
+    MATH_SOURCES,
+    SYNTHETIC_NOTE,
+    answer_after_hashes,
+    boxed_or_plain_answer,
+    evaluator_boxed,
+    first_final_answer,
+    math_file,
+    question_of,
+)
+
+
+def has_real_data(key: str) -> bool:
+    """Whether a benchmark's file is here already (data folder or cache), without network."""
+    from repro.benchmarks import get_benchmark
+
+    return math_file(get_benchmark(key).data.file) is not None
 from tests.conftest import LocalFileServer
 
 SIZES = {"gsm8k": 1319, "math500": 500, "minerva": 272, "olympiad": 675, "aime24": 30, "amc23": 40,
@@ -292,7 +308,7 @@ def test_prefetch_resolves_every_file(tmp_path, server, monkeypatch):
 
 
 def test_gsm8k_ground_truth_keeps_commas_and_strips_space():
-    assert ground_truth("gsm8k", {"answer": "work <<1+1=2>>\n#### 1,600"}) == "1,600"
+    assert answer_after_hashes({"answer": "work <<1+1=2>>\n#### 1,600"}) == "1,600"
 
 
 def test_the_evaluators_boxed_rule():
@@ -303,9 +319,9 @@ def test_the_evaluators_boxed_rule():
 
 
 def test_olympiad_and_omni_rules():
-    assert ground_truth("olympiad", {"final_answer": ["$x^2$", "$y$"]}) == "x^2"
-    assert ground_truth("omni-math-rule", {"answer": "\\[\n\\boxed{\\frac{1}{2}}\n\\]"}) == "\\frac{1}{2}"
-    assert ground_truth("omni-math-rule", {"answer": "\\frac{1}{2}"}) == "\\frac{1}{2}"
+    assert first_final_answer({"final_answer": ["$x^2$", "$y$"]}) == "x^2"
+    assert boxed_or_plain_answer({"answer": "\\[\n\\boxed{\\frac{1}{2}}\n\\]"}) == "\\frac{1}{2}"
+    assert boxed_or_plain_answer({"answer": "\\frac{1}{2}"}) == "\\frac{1}{2}"
 
 
 def test_yes_no_questions_get_the_evaluators_suffix():

@@ -51,7 +51,7 @@ def test_math_zoo_smoke_on_the_real_benchmark_files(tmp_path, data_dir, monkeypa
     assert len(manifests) == 12  # 2 models x 6 benchmarks
     for manifest in manifests:
         key = manifest["key"]
-        assert key["dataset_sha256"] == MATH_FILES[key["benchmark"]][1]
+        assert key["data"]["dataset_sha256"] == MATH_FILES[key["benchmark"]][1]
         assert key["template"]["name"] == "qwen-boxed"
         assert "<|im_end|>" in key["sampling"]["stop"]
     rows = list(csv.DictReader((tmp_path / "experiments" / "math-zoo-qwen7b" / "smoke" / "vllm" / "results"

@@ -32,7 +32,7 @@ def test_visual_experiment_runs_on_the_simulated_backend(tmp_path):
         correct = [int(row["correct"]) for row in rows]
         assert rows and all(int(row["n"]) == 128 for row in rows)
         assert 0 in correct and 128 in correct  # the visual grader marked answers both ways
-    selections = [json.loads(m.read_text())["key"]["selection"]
+    selections = [json.loads(m.read_text())["key"]["data"]["selection"]
                   for m in (out / "samples" / "simulated").glob("*/*/*/manifest.json")]
     assert len(selections) == 4
     assert all(s["kept"] < s["source_rows"] and s["rule"] for s in selections)
@@ -58,7 +58,11 @@ def test_a_checkpoint_stands_in_for_training_the_unreleased_model(tmp_path):
         pytest.skip("this machine has a GPU: the full tier would start")
     blocked = CliRunner().invoke(app, ["run", "visual-easyr1", "--tier", "full", "--out", str(tmp_path)])
     assert blocked.exit_code == 2 and "needs training" in blocked.output
+    checkpoint = tmp_path / "checkpoint"  # a folder a model loads from: config and weights
+    checkpoint.mkdir()
+    (checkpoint / "config.json").write_text("{}")
+    (checkpoint / "model.safetensors").write_bytes(b"weights")
     given = CliRunner().invoke(app, ["run", "visual-easyr1", "--tier", "full", "--out", str(tmp_path),
-                                     "--checkpoint", f"qwen2.5-vl-7b-easyr1={tmp_path}"])
+                                     "--checkpoint", f"qwen2.5-vl-7b-easyr1={checkpoint}"])
     # Past the stage check: what stops it now is the missing GPU, not the missing model.
     assert given.exit_code == 2 and "needs a CUDA GPU" in given.output

@@ -1,65 +1,62 @@
-"""Every benchmark of the paper: what it is, how big, and how to load it.
+"""Every benchmark of the paper, registered once: one module each in `sets/`, one line here.
 
-Loading returns a list of `repro.problems.Problem`. Real data come from a data folder
-(`REPRO_DATA_DIR`, laid out like the container's /data/benchmarks), the download cache or
-the pinned public source, and are verified by sha256 before use (docs/benchmarks.md). In
-the smoke tier, where no data may exist, a benchmark without data is replaced by a
-synthetic stand-in of the same size, and every output says so.
-
-A benchmark's `note` is a caveat that every run on it reports (`LoadedBenchmark.notes`).
+A module declares a `repro.benchmarks.base.Benchmark`: what it is, its sources with their pins
+and how to load them (real data verified by sha256; a stand-in for the smoke tier), its grader,
+its extraction rule and its sampling budget. Loading: `repro.benchmarks.loading.load_benchmark`.
+docs/extending.md says how to add one.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from repro.benchmarks.base import Benchmark
+from repro.benchmarks.math_files import OMNI_SPLIT_NOTE
+from repro.benchmarks.sets import (
+    aime24,
+    aime24_filtered,
+    amc23,
+    gsm8k,
+    humaneval_plus,
+    lcb_2305_2501,
+    lcb_2408_2501,
+    math500,
+    mathvision_open,
+    mathvista_free,
+    mbpp_plus,
+    minerva,
+    olympiad,
+    omni_math_test,
+    omni_math_train,
+)
 from repro.errors import UnknownNameError
 
+__all__ = ["BENCHMARKS", "OMNI_SPLIT_NOTE", "Benchmark", "get_benchmark", "register"]
 
-@dataclass(frozen=True)
-class Benchmark:
-    key: str
-    title: str
-    kind: str  # "math", "code" or "visual"
-    size: int  # problems the paper evaluates (for visual sets: kept by the filter, checked when loaded)
-    source: str
-    note: str = ""  # a caveat every run on this benchmark reports
+BENCHMARKS: dict[str, Benchmark] = {}
 
 
-# Omni-MATH-Rule has 2,821 problems; the paper trains on 2,000 and tests on the other 821 but
-# does not publish which (nor a seed or rule). Ours: repro.benchmarks.math_files.omni_split.
-OMNI_SPLIT_NOTE = ("the paper's 2,000/821 Omni-MATH-Rule train/test split is unpublished: these results use "
-                   "the package's deterministic split (problems ordered by the sha256 of their text, first "
-                   "2,000 = train), not the paper's")
+def register(benchmark: Benchmark) -> Benchmark:
+    """Make a benchmark known by its key (a key is registered once)."""
+    if benchmark.key in BENCHMARKS:
+        raise ValueError(f"benchmark {benchmark.key!r} is registered twice")
+    BENCHMARKS[benchmark.key] = benchmark
+    return benchmark
 
-BENCHMARKS: dict[str, Benchmark] = {
-    b.key: b
-    for b in (
-        Benchmark("gsm8k", "GSM8K", "math", 1319, "Qwen2.5-Math evaluation data, gsm8k/test.jsonl"),
-        Benchmark("math500", "MATH500", "math", 500, "Qwen2.5-Math evaluation data, math500/test.jsonl"),
-        Benchmark("minerva", "Minerva", "math", 272, "Qwen2.5-Math evaluation data, minerva_math/test.jsonl"),
-        Benchmark("olympiad", "OlympiadBench", "math", 675, "Qwen2.5-Math evaluation data, olympiadbench/test.jsonl"),
-        Benchmark("aime24", "AIME24", "math", 30, "Qwen2.5-Math evaluation data, aime24/test.jsonl"),
-        Benchmark("amc23", "AMC23", "math", 40, "Qwen2.5-Math evaluation data, amc23/test.jsonl"),
-        Benchmark("aime24-filtered", "AIME24 (filtered)", "math", 18,
-                  "AIME24 minus 12 'guessable' problems",
-                  note="the paper does not list the 18 problems kept; no faithful rerun is possible"),
-        Benchmark("omni-math-train", "Omni-MATH-Train", "math", 2000,
-                  "omni-math-rule test.jsonl, deterministic 2,000-problem part", note=OMNI_SPLIT_NOTE),
-        Benchmark("omni-math-test", "Omni-MATH-Test", "math", 821,
-                  "omni-math-rule test.jsonl, deterministic 821-problem part", note=OMNI_SPLIT_NOTE),
-        Benchmark("humaneval-plus", "HumanEval+", "code", 164, "evalplus HumanEval+"),
-        Benchmark("mbpp-plus", "MBPP+", "code", 378, "evalplus MBPP+ (v0.2.0 assumed)"),
-        Benchmark("lcb-2408-2501", "LiveCodeBench 2024.08-2025.01", "code", 279,
-                  "livecodebench/code_generation_lite release_v5, 2024-08-01..2025-02-01"),
-        Benchmark("lcb-2305-2501", "LiveCodeBench 2023.05-2025.01", "code", 880,
-                  "livecodebench/code_generation_lite release_v5, whole release"),
-        Benchmark("mathvista-free", "MathVista testmini (free-form)", "visual", 460,
-                  "AI4Math/MathVista testmini, question_type == free_form"),
-        Benchmark("mathvision-open", "MathVision testmini (no options)", "visual", 114,
-                  "MathLLMs/MathVision testmini, rows without options"),
-    )
-}
+
+register(gsm8k.BENCHMARK)
+register(math500.BENCHMARK)
+register(minerva.BENCHMARK)
+register(olympiad.BENCHMARK)
+register(aime24.BENCHMARK)
+register(amc23.BENCHMARK)
+register(aime24_filtered.BENCHMARK)
+register(omni_math_train.BENCHMARK)
+register(omni_math_test.BENCHMARK)
+register(humaneval_plus.BENCHMARK)
+register(mbpp_plus.BENCHMARK)
+register(lcb_2408_2501.BENCHMARK)
+register(lcb_2305_2501.BENCHMARK)
+register(mathvista_free.BENCHMARK)
+register(mathvision_open.BENCHMARK)
 
 
 def get_benchmark(key: str) -> Benchmark:

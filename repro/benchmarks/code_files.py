@@ -30,9 +30,11 @@ import hashlib
 import json
 import re
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from repro.benchmarks.base import Benchmark, LoadedData
 from repro.benchmarks.code_standins import CODE_KEYS, REFERENCE_FILE, write_standin_files
 from repro.benchmarks.evalplus_data import EvalplusTask, load_ground_truth, parse_task, read_release_rows
 from repro.benchmarks.fetch import (
@@ -50,6 +52,7 @@ from repro.code_tests import SUITE_FORMAT, TestSuite, write_suite
 from repro.errors import ReproError, UnknownNameError
 from repro.files import atomic_write
 from repro.problems import Problem
+from repro.progress import started_on_first_update
 
 __all__ = ["CODE_KEYS", "DATA_DIR_ENV", "EVALPLUS_SOURCES", "LCB_REVISION", "LCB_SOURCES", "ChecksumMismatchError",
            "DataMissingError", "EvalplusTask", "evalplus_problems", "ground_truth_dir",
@@ -160,6 +163,33 @@ def load_code_standin(key: str, count: int, folder: Path, suites_dir: Path, *,
         problems = evalplus_problems(path, key, EVALPLUS_DATASET[key], checksum, suite_folder, progress,
                                      keep_reference=True)
     return problems, checksum
+
+
+# Code stand-ins: this many problems at most (the smoke tier's simulated limit); the files are
+# built in the benchmarks' real formats and read by the real loaders.
+MAX_CODE_STANDINS = 100
+STANDIN_NOTE = "stand-in problems written locally in the benchmark's real format (no data found)"
+
+
+@dataclass(frozen=True)
+class CodeFiles:
+    """A LiveCodeBench window or an evalplus release (the format follows the key: its pinned
+    files above), each problem's test suite stored under the cache."""
+
+    def load(self, benchmark: Benchmark, *, download: bool, progress=None) -> LoadedData:
+        """`progress`: a factory (label, total) -> context giving update(n), as the pipeline's;
+        it shows reading LiveCodeBench (minutes: 4.4 GB of rows, private tests decoded on first
+        load) and running evalplus' canonical solutions (first load only)."""
+        with started_on_first_update(progress, f"load {benchmark.title}", benchmark.size) as advance:
+            problems, checksum, origin = load_code_benchmark(benchmark.key, download=download,
+                                                             suites_dir=cache_dir() / "code-suites", progress=advance)
+        return LoadedData(problems, checksum, origin)
+
+    def stand_in(self, benchmark: Benchmark, *, progress=None) -> LoadedData:
+        count = min(benchmark.size, MAX_CODE_STANDINS)
+        problems, checksum = load_code_standin(benchmark.key, count, cache_dir() / "standins",
+                                               cache_dir() / "code-suites")
+        return LoadedData(problems, "standin:" + checksum, "synthetic", note=STANDIN_NOTE)
 
 
 def prefetch(*, download: bool = True, livecodebench: bool = True) -> dict[str, tuple[Path, str]]:

