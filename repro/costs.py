@@ -25,6 +25,7 @@ from repro.benchmarks import get_benchmark
 from repro.errors import ReproError
 from repro.models import get_model
 from repro.plan import UniqueRun
+from repro.sampling import get_backend
 
 
 @dataclass(frozen=True)
@@ -148,7 +149,7 @@ def calibrate(run_dir: Path) -> Calibration:
     speed: dict[str, list[float]] = {}
     for manifest_path in manifests:
         key = json.loads(manifest_path.read_text())["key"]
-        if key.get("engine", {}).get("backend") == "simulated":
+        if get_backend(key.get("engine", {}).get("backend", "")).simulated:
             continue  # no model ran: nothing to learn about models
         model, benchmark = key["model"]["key"], key["benchmark"]
         for index_path in manifest_path.parent.glob("index-*.json"):

