@@ -310,3 +310,19 @@ def test_fetch_finds_the_pinned_files_and_says_where(tmp_path, monkeypatch, data
     # Offline and absent: one clear line naming the file, its source and hash, exit 2.
     missing = invoke("fetch", "--kind", "code", "--no-livecodebench")
     assert missing.exit_code == 2 and "HumanEvalPlus" in missing.output and "sha256" in missing.output
+
+
+def test_the_report_names_the_checkpoint_a_result_came_from(tmp_path):
+    import json
+
+    results = tmp_path / "experiments" / "visual-easyr1" / "full" / "vllm" / "results"
+    results.mkdir(parents=True)
+    for name in ("base__mathvista-free.csv", "rl__mathvista-free.csv"):
+        _write(results / name, [f"mathvista/{i},128,{i}" for i in range(20)])
+    record = {"key": {"model": {"key": "qwen2.5-vl-7b-easyr1", "source": "checkpoint"}},
+              "weights": "local checkpoint /ckpt/easyr1 (sha256 0123456789ab)"}
+    (results / "specs.json").write_text(json.dumps({"rl__mathvista-free.csv": record}))
+    result = invoke("report", "--tier", "full", "--out", str(tmp_path))
+    assert result.exit_code in (0, 1), result.output
+    report = (tmp_path / "reports" / "full" / "report.md").read_text()
+    assert "qwen2.5-vl-7b-easyr1 = local checkpoint /ckpt/easyr1 (sha256 0123456789ab)" in report

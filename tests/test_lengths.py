@@ -99,3 +99,16 @@ def test_a_spec_over_the_models_context_is_refused(monkeypatch):
 
 def test_every_catalogue_context_is_positive():
     assert all(model.context_length >= 4096 for model in MODELS.values())
+
+
+def test_a_model_whose_config_holds_less_than_the_catalogue_says_is_refused_once_loaded(tmp_path):
+    import json
+
+    from repro.pipeline import _check_context
+
+    spec = specs("math-zoo-qwen7b")[("base", "aime24")]
+    (tmp_path / "config.json").write_text(json.dumps({"max_position_embeddings": 16384}))
+    with pytest.raises(LengthError, match="max_model_len 32,768 exceeds the 16,384 tokens of its config"):
+        _check_context(spec, str(tmp_path), None)
+    (tmp_path / "config.json").write_text(json.dumps({"text_config": {"max_position_embeddings": 131072}}))
+    _check_context(spec, str(tmp_path), None)  # a vision-language config keeps it in its text part
