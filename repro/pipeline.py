@@ -35,7 +35,7 @@ from repro.grading.pool import GradingPool
 from repro.lengths import LengthError
 from repro.benchmarks import get_benchmark
 from repro.benchmarks.base import CODE_GRADER, MATH_GRADER
-from repro.plan import PlannedRun, RunSpec, engine_group, grader_for, plan_experiment
+from repro.plan import EngineGroup, PlannedRun, RunSpec, engine_group, grader_for, plan_experiment
 from repro.problems import Problem
 from repro.prompts import render_prompt
 from repro.results import RunResult
@@ -76,7 +76,7 @@ class RunContext:
     checkpoints: dict[str, Checkpoint] = field(default_factory=dict)
     keep_dapo_answer: bool = KEEP_DAPO_ANSWER  # False: stop at "Answer:" as the paper did
     grading_workers: int | None = None  # None: one per core
-    _engines: dict[tuple, Backend] = field(default_factory=dict)
+    _engines: dict[EngineGroup, Backend] = field(default_factory=dict)
     _pools: dict[str, GradingPool] = field(default_factory=dict)
     _loaded: dict[str, LoadedBenchmark] = field(default_factory=dict)
     _regraded: set[Path] = field(default_factory=set)  # stores regraded by this command (shared runs: once)
@@ -100,9 +100,11 @@ class RunContext:
             self._pools[grader] = GradingPool.for_grader(grader, workers=self.grading_workers)
         return self._pools[grader]
 
-    def close_engines(self, keep: Callable[[tuple], bool] = lambda group: False) -> None:
-        for group in [group for group in self._engines if not keep(group)]:
-            self._engines.pop(group).close()
+    def close_engines(self, keep_tiny: bool = False) -> None:
+        """Close the open engines (`keep_tiny`: all but tiny stand-in models, cheap to keep open)."""
+        for group in list(self._engines):
+            if not (keep_tiny and group.weights.source == "tiny"):
+                self._engines.pop(group).close()
 
     def close(self) -> None:
         self.close_engines()
@@ -153,7 +155,7 @@ def engine_for(context: RunContext, spec: RunSpec) -> Backend:
         if spec.kind == "visual":
             _require_vision_stack(spec.backend)  # before building a tiny vision model, which needs it too
         model_path, revision = _weights_path(context, spec)
-        context.close_engines(keep=lambda other: other[1].source == "tiny" and spec.weights.source == "tiny")
+        context.close_engines(keep_tiny=spec.weights.source == "tiny")
         engine = get_backend(spec.backend).start(model_path, revision, spec.engine_settings)
         _check_context(spec, model_path, revision)
         context._engines[group] = engine

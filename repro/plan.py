@@ -17,11 +17,10 @@ GPU: nothing here imports torch or vLLM (tests/test_plan.py checks that).
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from repro.benchmarks import get_benchmark
 from repro.checkpoints import Checkpoint
@@ -30,20 +29,14 @@ from repro.experiments import Arm, Experiment
 from repro.experiments.registry import KEEP_DAPO_ANSWER
 from repro.lengths import check_fits, lengths_for
 from repro.models import Model, get_model, stop_strings
-from repro.sampling import BackendKind, EngineSettings
+from repro.sampling import BackendKind, EngineSettings, tiny_models
 from repro.sampling.base import SamplingParams
 from repro.stages import runnable_benchmarks
+from repro.store import canonical_json, key_digest
 from repro.tiers import SAMPLES_PER_ROUND, Tier
 
 DEFAULT_RUN_SEED = 0
 SEED_RULE = "sha256(run_seed, problem_id, round) mod 2^31"  # repro.sampling.seeds.request_seed
-
-# The tiny models' own context (repro.sampling.tiny_models.MAX_POSITION_EMBEDDINGS; both builders).
-TINY_MODEL_CONTEXT = 4096
-
-
-def canonical_json(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 @dataclass(frozen=True)
@@ -140,7 +133,7 @@ class RunSpec:
         return key
 
     def key_sha256(self) -> str:
-        return hashlib.sha256(canonical_json(self.key()).encode()).hexdigest()
+        return key_digest(self.key())
 
     def label(self) -> str:
         return f"{self.model}/{self.benchmark} T{self.temperature:g} [{self.backend}]"
@@ -215,7 +208,8 @@ def _weights(arm: Arm, model: Model, tier: Tier, backend: BackendKind, vision: b
     if backend.simulated:
         return Weights("none", ""), model.context_length
     if tier.engine_stand_in is not None:
-        return Weights("tiny", tiny_model_for(arm, vision)), TINY_MODEL_CONTEXT
+        # Both builders give the tiny models this context (the vision one reuses the text one's).
+        return Weights("tiny", tiny_model_for(arm, vision)), tiny_models.MAX_POSITION_EMBEDDINGS
     if model.key in checkpoints:
         checkpoint = checkpoints[model.key]
         return Weights("checkpoint", "", None, checkpoint.sha256, checkpoint.path), model.context_length
@@ -308,12 +302,20 @@ def plan_experiment(experiment: Experiment, tier: Tier, backend: BackendKind, *,
                             run_seed=run_seed, checkpoints=checkpoints, keep_dapo_answer=keep_dapo_answer))
         for (arm_name, benchmark), paper_n in experiment.runs().items() if benchmark in benchmarks
     ]
-    first_seen: dict[tuple, int] = {}
+    first_seen: dict[EngineGroup, int] = {}
     for run in planned:
         first_seen.setdefault(engine_group(run.spec), len(first_seen))
     return sorted(planned, key=lambda run: first_seen[engine_group(run.spec)])
 
 
-def engine_group(spec: RunSpec) -> tuple:
-    """Runs of one group can share one started engine."""
-    return (spec.backend, spec.weights, spec.engine, spec.max_model_len)
+class EngineGroup(NamedTuple):
+    """What an engine is started with: runs of one group can share one started engine."""
+
+    backend: str
+    weights: Weights
+    engine: tuple[tuple[str, Any], ...]
+    max_model_len: int
+
+
+def engine_group(spec: RunSpec) -> EngineGroup:
+    return EngineGroup(spec.backend, spec.weights, spec.engine, spec.max_model_len)
