@@ -133,13 +133,15 @@ def plan(experiment_ids: list[str], tier_name: str, backend: str | None = None, 
     lines += [f"{experiment_id}: blocked, needs {', '.join(missing)}" for experiment_id, missing in blocked.items()]
     shared = sum(1 for c in costs if len(c.run.experiments) > 1)
     lines.append(f"{len(costs)} unique runs ({shared} shared by several experiments, counted once); "
-                 f"{sum(c.samples for c in costs):,} samples, {sum(c.output_tokens for c in costs) / 1e9:,.2f} billion "
+                 f"{sum(c.samples for c in costs):,} samples, {sum(c.output_tokens for c in costs) / 1e6:,.1f} million "
                  "output tokens.")
     if not real:
         lines.append(f"{tier.name} tier: stand-ins on CPU, minutes in total; no GPU-hours.")
         return "\n".join(lines)
-    lines.append(f"Total: about {sum(c.gpu_hours for c in costs):,.0f} GPU-hours (H100) = samples x tokens/sample "
-                 "/ engine throughput x GPUs per engine.")
+    hours = sum(c.gpu_hours for c in costs)
+    shown = f"{hours:,.0f}" if hours >= 10 else f"{hours:.2f}"
+    lines.append(f"Total: about {shown} GPU-hours (H100) = samples x tokens/sample / engine throughput x GPUs "
+                 "per engine.")
     if calibration:
         lines.append(f"Tokens and throughput {calibration.source} where that run had the model; assumed elsewhere.")
     lines.append("Assumed: " + OUTPUT_TOKENS_SOURCE + "; engine throughput (output tokens/s, one engine) by size: "
