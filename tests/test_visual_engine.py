@@ -136,9 +136,11 @@ def test_visual_experiment_smoke_through_the_transformers_engine(tmp_path, monke
     manifests = list((tmp_path / "out" / "samples" / "hf").glob("*/*/*/manifest.json"))
     assert len(manifests) == 4
     for manifest in manifests:
-        key = json.loads(manifest.read_text())["key"]
+        stored = json.loads(manifest.read_text())
+        key = stored["key"]
         assert key["template"]["name"] == "visual-r1"
-        assert key["selection"]["kept"] < key["selection"]["source_rows"]  # the filter dropped rows
-        assert key["engine"]["vision"]["max_pixels"] == 50176
+        assert key["data"]["selection"]["kept"] < key["data"]["selection"]["source_rows"]  # the filter dropped rows
+        assert key["engine"]["qwen_vl_utils"].startswith("qwen-vl-utils ")  # planned from package metadata
+        assert stored["engine_facts"]["vision"]["max_pixels"] == 50176  # said by the started engine
     report = (tmp_path / "out" / "reports" / "smoke" / "report.md").read_text()
     assert "kept" in report and "rows" in report
