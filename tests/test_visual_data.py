@@ -25,7 +25,6 @@ from repro.benchmarks.visual_files import (
     MATHVISTA_ANNOTATIONS,
     MATHVISTA_HUB_REVISION,
     MATHVISTA_IMAGES,
-    VISUAL_KEYS,
     ZipImages,
     build_problems,
     image_format,
@@ -39,6 +38,9 @@ from repro.benchmarks.visual_files import (
     write_visual_standins,
 )
 from repro.errors import ReproError, UnknownNameError
+
+# The visual benchmarks of the registry.
+VISUAL_KEYS = ("mathvista-free", "mathvision-open")
 from repro.grading.visual import easyr1_accuracy, grade
 from tests.conftest import LocalFileServer, place_file
 

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import random
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -35,7 +36,7 @@ from datetime import datetime
 from pathlib import Path
 
 from repro.benchmarks.base import Benchmark, LoadedData
-from repro.benchmarks.code_standins import CODE_KEYS, REFERENCE_FILE, write_standin_files
+from repro.benchmarks.code_standins import REFERENCE_FILE, lcb_standin_rows, write_standin_files
 from repro.benchmarks.evalplus_data import EvalplusTask, load_ground_truth, parse_task, read_release_rows
 from repro.benchmarks.fetch import (
     DATA_DIR_ENV,
@@ -54,7 +55,7 @@ from repro.files import atomic_write
 from repro.problems import Problem
 from repro.progress import started_on_first_update
 
-__all__ = ["CODE_KEYS", "DATA_DIR_ENV", "EVALPLUS_SOURCES", "LCB_REVISION", "LCB_SOURCES", "ChecksumMismatchError",
+__all__ = ["DATA_DIR_ENV", "EVALPLUS_SOURCES", "LCB_REVISION", "LCB_SOURCES", "ChecksumMismatchError",
            "DataMissingError", "EvalplusTask", "evalplus_problems", "ground_truth_dir",
            "lcb_checksum", "lcb_problems", "load_code_benchmark", "load_code_standin", "prefetch",
            "write_standin_files"]
@@ -91,7 +92,6 @@ EVALPLUS_SOURCES: dict[str, PinnedReleaseAsset] = {
         "code/evalplus/MbppPlus-v0.2.0.jsonl", "evalplus/mbppplus_release", "v0.2.0",
         "MbppPlus.jsonl.gz", "b54e762755248ca411b523c917fa9f93c07b5ff2966bf60b3917b853926a3dad", gunzip=True),
 }
-EVALPLUS_DATASET = {"humaneval-plus": "humaneval", "mbpp-plus": "mbpp"}
 EVALPLUS_TASKS = {"humaneval-plus": 164, "mbpp-plus": 378}  # evalplus README; checked after parsing
 
 # Where each source's suites go under suites_dir (both LCB windows share theirs).
@@ -106,9 +106,15 @@ def ground_truth_dir() -> Path:
     return cache_dir() / "code" / "evalplus-ground-truth"
 
 
-def _check_key(key: str) -> None:
-    if key not in CODE_KEYS:
-        raise UnknownNameError(f"{key!r} is not a code benchmark; known: {', '.join(CODE_KEYS)}")
+def code_source(key: str) -> _CodeSource:
+    """The format of a code benchmark, as its module declares it."""
+    from repro.benchmarks import BENCHMARKS  # the registry imports this module: not at load time
+
+    source = BENCHMARKS[key].data if key in BENCHMARKS else None
+    if not isinstance(source, _CodeSource):
+        known = ", ".join(k for k, b in BENCHMARKS.items() if isinstance(b.data, _CodeSource))
+        raise UnknownNameError(f"{key!r} is not a code benchmark; known: {known}")
+    return source
 
 
 # ------------------------------------------------------------------ loading
@@ -122,25 +128,7 @@ def load_code_benchmark(key: str, *, download: bool, suites_dir: Path,
     lines "<file> <sha256>" of its five files. origin: "data folder", "cache", "downloaded",
     or several of them joined by "+". progress(n): n more units done (evalplus: canonical
     solutions run, only when the expected outputs are not cached yet; LCB: problems read)."""
-    _check_key(key)
-    folder = Path(suites_dir) / SUITE_FOLDERS[key]
-    if key.startswith("lcb-"):
-        found = [resolve(pinned, download=download) for pinned in LCB_SOURCES]
-        checksum = lcb_checksum([(pinned.path, pinned.sha256) for pinned in LCB_SOURCES])
-        problems = lcb_problems([path for path, _ in found], key, folder, checksum, progress)
-        origin = "+".join(dict.fromkeys(origin for _, origin in found))
-        return problems, checksum, origin
-    pinned = EVALPLUS_SOURCES[key]
-    try:
-        path, origin = resolve(pinned, download=download)
-    except (DataMissingError, ChecksumMismatchError) as error:
-        raise type(error)(
-            f"{error}. (The release asset is gzip-compressed; the file to provide, and whose sha256 is "
-            f"given, is the decompressed JSONL, as evalplus caches it under the name "
-            f"{Path(pinned.relative_path).name}.)") from None
-    problems = evalplus_problems(path, key, EVALPLUS_DATASET[key], pinned.sha256, folder, progress,
-                                 expected_tasks=EVALPLUS_TASKS[key])
-    return problems, pinned.sha256, origin
+    return code_source(key).read(key, download, Path(suites_dir) / SUITE_FOLDERS[key], progress)
 
 
 def load_code_standin(key: str, count: int, folder: Path, suites_dir: Path, *,
@@ -149,20 +137,12 @@ def load_code_standin(key: str, count: int, folder: Path, suites_dir: Path, *,
     and read by the same code as the real files. Each problem's meta also carries
     "reference_solution", a complete program that passes its suite (simulated backends emit
     it). checksum: the stand-in file's sha256 (callers mark it as a stand-in's)."""
-    _check_key(key)
+    source = code_source(key)
     path = write_standin_files(key, Path(folder), count)
     checksum = sha256_of(path)
     # One folder per count: problem i is the same for every count, but its evalplus timings are not.
     suite_folder = Path(suites_dir) / f"standin-{key}-{count}"
-    if key.startswith("lcb-"):
-        problems = lcb_problems([path], key, suite_folder, checksum, progress)
-        references = json.loads((path.parent / REFERENCE_FILE).read_text(encoding="utf-8"))
-        for problem in problems:
-            problem.meta["reference_solution"] = references[problem.problem_id.removeprefix("lcb/")]
-    else:
-        problems = evalplus_problems(path, key, EVALPLUS_DATASET[key], checksum, suite_folder, progress,
-                                     keep_reference=True)
-    return problems, checksum
+    return source.read_standin(key, path, checksum, suite_folder, progress), checksum
 
 
 # Code stand-ins: this many problems at most (the smoke tier's simulated limit); the files are
@@ -171,10 +151,11 @@ MAX_CODE_STANDINS = 100
 STANDIN_NOTE = "stand-in problems written locally in the benchmark's real format (no data found)"
 
 
-@dataclass(frozen=True)
-class CodeFiles:
-    """A LiveCodeBench window or an evalplus release (the format follows the key: its pinned
-    files above), each problem's test suite stored under the cache."""
+class _CodeSource:
+    """A code benchmark's `DataSource`: its pinned files read into problems with their test
+    suites (stored under the cache), or a stand-in written in the same format. Each format
+    reads its files, and writes and reads its stand-in, its own way. Each also names its
+    stand-in's file (`standin_file`: the real file's name)."""
 
     def load(self, benchmark: Benchmark, *, download: bool, progress=None) -> LoadedData:
         """`progress`: a factory (label, total) -> context giving update(n), as the pipeline's;
@@ -190,6 +171,75 @@ class CodeFiles:
         problems, checksum = load_code_standin(benchmark.key, count, cache_dir() / "standins",
                                                cache_dir() / "code-suites")
         return LoadedData(problems, "standin:" + checksum, "synthetic", note=STANDIN_NOTE)
+
+    def read(self, key: str, download: bool, folder: Path,
+             progress: Progress | None) -> tuple[list[Problem], str, str]:
+        raise NotImplementedError
+
+    def read_standin(self, key: str, path: Path, checksum: str, folder: Path,
+                     progress: Progress | None) -> list[Problem]:
+        raise NotImplementedError
+
+    def standin_rows(self, key: str, count: int, rng: random.Random) -> tuple[list[dict], dict[str, str] | None]:
+        """(rows, reference programs by question id, where the rows carry none)."""
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class LiveCodeBenchWindow(_CodeSource):
+    """The problems of LiveCodeBench release_v5 (LCB_SOURCES) dated in the key's window
+    (livecodebench.WINDOWS); stdin and call-based tests, public then private."""
+
+    standin_file = "test.jsonl"
+
+    def read(self, key: str, download: bool, folder: Path,
+             progress: Progress | None) -> tuple[list[Problem], str, str]:
+        found = [resolve(pinned, download=download) for pinned in LCB_SOURCES]
+        checksum = lcb_checksum([(pinned.path, pinned.sha256) for pinned in LCB_SOURCES])
+        problems = lcb_problems([path for path, _ in found], key, folder, checksum, progress)
+        return problems, checksum, "+".join(dict.fromkeys(origin for _, origin in found))
+
+    def read_standin(self, key: str, path: Path, checksum: str, folder: Path,
+                     progress: Progress | None) -> list[Problem]:
+        problems = lcb_problems([path], key, folder, checksum, progress)
+        references = json.loads((path.parent / REFERENCE_FILE).read_text(encoding="utf-8"))
+        for problem in problems:
+            problem.meta["reference_solution"] = references[problem.problem_id.removeprefix("lcb/")]
+        return problems
+
+    def standin_rows(self, key: str, count: int, rng: random.Random) -> tuple[list[dict], dict[str, str] | None]:
+        return lcb_standin_rows(key, count, rng)
+
+
+@dataclass(frozen=True)
+class EvalplusRelease(_CodeSource):
+    """An evalplus release (EVALPLUS_SOURCES[key]): base then plus tests of each task, expected
+    outputs computed by running the canonical solutions in the sandbox."""
+
+    dataset: str  # "humaneval" or "mbpp": evalplus' task-specific oracles and input rules
+    standin_file: str  # the release's file name
+    standin_row: Callable[[int, random.Random], dict]  # a stand-in task in the release's format
+
+    def read(self, key: str, download: bool, folder: Path,
+             progress: Progress | None) -> tuple[list[Problem], str, str]:
+        pinned = EVALPLUS_SOURCES[key]
+        try:
+            path, origin = resolve(pinned, download=download)
+        except (DataMissingError, ChecksumMismatchError) as error:
+            raise type(error)(
+                f"{error}. (The release asset is gzip-compressed; the file to provide, and whose sha256 is "
+                f"given, is the decompressed JSONL, as evalplus caches it under the name "
+                f"{Path(pinned.relative_path).name}.)") from None
+        problems = evalplus_problems(path, key, self.dataset, pinned.sha256, folder, progress,
+                                     expected_tasks=EVALPLUS_TASKS[key])
+        return problems, pinned.sha256, origin
+
+    def read_standin(self, key: str, path: Path, checksum: str, folder: Path,
+                     progress: Progress | None) -> list[Problem]:
+        return evalplus_problems(path, key, self.dataset, checksum, folder, progress, keep_reference=True)
+
+    def standin_rows(self, key: str, count: int, rng: random.Random) -> tuple[list[dict], dict[str, str] | None]:
+        return [self.standin_row(index, rng) for index in range(count)], None
 
 
 def prefetch(*, download: bool = True, livecodebench: bool = True) -> dict[str, tuple[Path, str]]:

@@ -33,12 +33,9 @@ from datetime import timedelta
 from pathlib import Path
 
 from repro.benchmarks.livecodebench import WINDOWS
-from repro.errors import ReproError, UnknownNameError
+from repro.errors import ReproError
 from repro.files import write_if_changed
 
-CODE_KEYS = ("lcb-2408-2501", "lcb-2305-2501", "humaneval-plus", "mbpp-plus")
-STANDIN_FILE_NAMES = {"lcb-2408-2501": "test.jsonl", "lcb-2305-2501": "test.jsonl",
-                      "humaneval-plus": "HumanEvalPlus.jsonl", "mbpp-plus": "MbppPlus.jsonl"}
 REFERENCE_FILE = "reference_solutions.json"
 # The hub's feature order of a code_generation_lite row.
 LCB_FIELDS = ("question_title", "question_content", "platform", "question_id", "contest_id", "contest_date",
@@ -52,20 +49,17 @@ def standin_folder(key: str, folder: Path, count: int) -> Path:
 
 def write_standin_files(key: str, folder: Path, count: int) -> Path:
     """Write the stand-in file of a code benchmark (if missing or different); its path."""
-    if key not in CODE_KEYS:
-        raise UnknownNameError(f"no code stand-in for {key!r}; known: {', '.join(CODE_KEYS)}")
+    from repro.benchmarks.code_files import code_source  # that module imports this one
+
+    source = code_source(key)  # a code benchmark, or one clear error
     if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_STANDIN_PROBLEMS:
         raise ReproError(f"a stand-in needs 1 to {MAX_STANDIN_PROBLEMS} problems, not {count!r}")
     target = standin_folder(key, folder, count)
     rng = random.Random(f"code-standin:{key}")
-    if key.startswith("lcb-"):
-        rows, references = _lcb_rows(key, count, rng)
+    rows, references = source.standin_rows(key, count, rng)
+    if references is not None:
         _write_if_changed(target / REFERENCE_FILE, json.dumps(references, indent=1, sort_keys=True) + "\n")
-    elif key == "humaneval-plus":
-        rows = [_humaneval_row(index, rng) for index in range(count)]
-    else:
-        rows = [_mbpp_row(index, rng) for index in range(count)]
-    path = target / STANDIN_FILE_NAMES[key]
+    path = target / source.standin_file
     # json.dumps as the releases write (ensure_ascii, ", " and ": "); float("inf") becomes the
     # bare Infinity token evalplus' own files contain.
     _write_if_changed(path, "".join(json.dumps(row) + "\n" for row in rows))
@@ -144,7 +138,8 @@ _LCB_TEMPLATES = (
 )
 
 
-def _lcb_rows(key: str, count: int, rng: random.Random) -> tuple[list[dict], dict[str, str]]:
+def lcb_standin_rows(key: str, count: int, rng: random.Random) -> tuple[list[dict], dict[str, str]]:
+    """Stand-in LiveCodeBench rows dated in the key's window, and the reference program of each."""
     start, end = WINDOWS[key]
     days = (end - start).days
     rows, references = [], {}
@@ -219,7 +214,7 @@ _HUMANEVAL_TEMPLATES = (
 )
 
 
-def _humaneval_row(index: int, rng: random.Random) -> dict:
+def humaneval_standin_row(index: int, rng: random.Random) -> dict:
     entry, prompt, body, contract, base, plus = _HUMANEVAL_TEMPLATES[index % len(_HUMANEVAL_TEMPLATES)]
     return {"task_id": f"HumanEval/{index}", "prompt": prompt, "contract": contract, "canonical_solution": body,
             "entry_point": entry, "base_input": base, "plus_input": plus(rng), "atol": 0}
@@ -232,7 +227,7 @@ def _mbpp_prompt(text: str, example: str) -> str:
     return f'"""\n{text}\n{example}\n"""\n'
 
 
-def _mbpp_row(index: int, rng: random.Random) -> dict:
+def mbpp_standin_row(index: int, rng: random.Random) -> dict:
     """Problem 0 is "Mbpp/2" (evalplus turns each of its arguments into a tuple); the others
     take ids from 900 on, which no special deserialization rule names."""
     if index == 0:

@@ -81,12 +81,11 @@ from repro.files import atomic_write, write_if_changed
 from repro.problems import Problem
 
 __all__ = ["MATHVISION_COMMIT", "MATHVISION_ROWS", "MATHVISTA_ANNOTATIONS", "MATHVISTA_COMMIT",
-           "MATHVISTA_HUB_REVISION", "MATHVISTA_IMAGES", "VISUAL_KEYS", "ChecksumMismatchError",
+           "MATHVISTA_HUB_REVISION", "MATHVISTA_IMAGES", "ChecksumMismatchError",
            "DataMissingError", "RecordedHubFile", "VisualRow", "load_visual_benchmark", "load_visual_standin",
            "mathvision_image", "parse_mathvision", "parse_mathvista", "prefetch", "recorded_sha256",
            "verify_image", "visual_checksum", "write_visual_standins"]
 
-VISUAL_KEYS = ("mathvista-free", "mathvision-open")
 RULES = {"mathvista-free": "question_type == 'free_form'", "mathvision-open": "options == []"}
 # (source rows, kept rows) of the pinned files: a parser change that alters them is a bug.
 EXPECTED_COUNTS = {"mathvista-free": (1000, 460), "mathvision-open": (304, 114)}
@@ -268,11 +267,6 @@ class RecordedHubFile:
 
 MATHVISTA_IMAGES = RecordedHubFile("visual/mathvista/images.zip", "AI4Math/MathVista", MATHVISTA_HUB_REVISION,
                                    "images.zip")
-
-
-def _check_key(key: str) -> None:
-    if key not in VISUAL_KEYS:
-        raise UnknownNameError(f"{key!r} is not a visual benchmark; known: {', '.join(VISUAL_KEYS)}")
 
 
 # ------------------------------------------------------------------ sha256 recorded at first use
@@ -484,7 +478,7 @@ def _store_image(folder: Path, stem: str, data: bytes) -> tuple[Path, str]:
 def build_problems(key: str, rows: Sequence[VisualRow], read_image: Callable[[VisualRow], bytes],
                    folder: Path) -> list[Problem]:
     """Problems of the kept rows (index = position among them), their images stored in folder."""
-    prefix = "mathvista" if key == "mathvista-free" else "mathvision"
+    prefix = _source(key).id_prefix
     problems: list[Problem] = []
     seen: set[str] = set()
     for position, row in enumerate(rows):
@@ -589,9 +583,62 @@ def _selection(key: str, rows: int, kept: int) -> dict:
 def load_visual_benchmark(key: str, *, download: bool, images_dir: Path) -> tuple[list[Problem], str, str, dict]:
     """(problems, checksum, origin, selection) of a visual benchmark, its images stored under
     images_dir/<key>/. origin: "data folder", "cache", "downloaded", or several joined by "+"."""
-    _check_key(key)
-    folder = Path(images_dir) / key
-    if key == "mathvista-free":
+    problems, total, files, origins = _source(key).read(key, download, Path(images_dir) / key)
+    checksum = visual_checksum(files, problems)
+    return problems, checksum, "+".join(dict.fromkeys(origins)), _selection(key, total, len(problems))
+
+
+def _source(key: str) -> _VisualSource:
+    """The format of a visual benchmark, as its module declares it."""
+    from repro.benchmarks import BENCHMARKS  # the registry imports this module: not at load time
+
+    source = BENCHMARKS[key].data if key in BENCHMARKS else None
+    if not isinstance(source, _VisualSource):
+        known = ", ".join(k for k, b in BENCHMARKS.items() if isinstance(b.data, _VisualSource))
+        raise UnknownNameError(f"{key!r} is not a visual benchmark; known: {known}")
+    return source
+
+
+MAX_VISUAL_STANDINS = 100
+STANDIN_NOTE = "stand-in problems written locally in the benchmark's real format (no data found)"
+
+
+class _VisualSource:
+    """A visual benchmark's `DataSource`: the real files (verified), or a stand-in in their
+    format. Each format reads its rows, writes its stand-in rows and reads them back its own way."""
+
+    id_prefix = ""  # problem ids are "<id_prefix>/<the row's own id>"
+
+    def load(self, benchmark: Benchmark, *, download: bool, progress=None) -> LoadedData:
+        problems, checksum, origin, selection = load_visual_benchmark(benchmark.key, download=download,
+                                                                      images_dir=cache_dir() / "images")
+        return LoadedData(problems, checksum, origin, selection)
+
+    def stand_in(self, benchmark: Benchmark, *, progress=None) -> LoadedData:
+        problems, checksum, selection = load_visual_standin(benchmark.key, MAX_VISUAL_STANDINS,
+                                                            cache_dir() / "standins", cache_dir() / "images")
+        return LoadedData(problems, "standin:" + checksum, "synthetic", selection, STANDIN_NOTE)
+
+    def read(self, key: str, download: bool, folder: Path) -> tuple[list[Problem], int, list, list[str]]:
+        """(problems, source rows, [(file, sha256)], origins) of the real files."""
+        raise NotImplementedError
+
+    def write_standin_rows(self, key: str, count: int, target: Path, references: dict[str, str]) -> Path:
+        """Write the stand-in's rows and images under target; the row file's path."""
+        raise NotImplementedError
+
+    def read_standin(self, key: str, path: Path, image_folder: Path) -> tuple[list[Problem], int]:
+        """(problems, source rows) of a stand-in written by write_standin_rows."""
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class MathVistaFree(_VisualSource):
+    """MathVista testmini: annotations (testmini.json) and the images archive of the hub dataset."""
+
+    id_prefix = "mathvista"
+
+    def read(self, key: str, download: bool, folder: Path) -> tuple[list[Problem], int, list, list[str]]:
         path, origin = resolve(MATHVISTA_ANNOTATIONS, download=download)
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
@@ -603,9 +650,39 @@ def load_visual_benchmark(key: str, *, download: bool, images_dir: Path) -> tupl
                                                       known_sha256=MATHVISTA_IMAGES_SHA256)
         with ZipImages(archive) as images:
             problems = build_problems(key, rows, lambda row: images.read(row.image), folder)
-        files = [(MATHVISTA_ANNOTATIONS.path, MATHVISTA_ANNOTATIONS.sha256)]
-        origins = [origin, archive_origin]
-    else:
+        return problems, total, [(MATHVISTA_ANNOTATIONS.path, MATHVISTA_ANNOTATIONS.sha256)], [origin, archive_origin]
+
+    def write_standin_rows(self, key: str, count: int, target: Path, references: dict[str, str]) -> Path:
+        entries: dict[str, dict] = {}
+        images: list[tuple[str, bytes]] = []  # (row image field, bytes)
+        for position, kept in enumerate(_standin_layout(count)):
+            pid = str(position + 1)
+            rng = random.Random(f"visual-standin:{key}:{kept if kept is not None else f'drop{position}'}")
+            entry, picture, reference = (_mathvista_kept(pid, kept, rng) if kept is not None
+                                         else _mathvista_dropped(pid, rng))
+            entries[pid] = entry
+            images.append((entry["image"], picture))
+            if reference is not None:
+                references[pid] = reference
+        # json.dumps(..., indent=4) is how the upstream file is written (it round-trips byte for byte).
+        path = target / "testmini.json"
+        write_if_changed(path, json.dumps(entries, indent=4).encode("utf-8"))
+        write_if_changed(target / "images.zip", _zip_bytes(images))
+        return path
+
+    def read_standin(self, key: str, path: Path, image_folder: Path) -> tuple[list[Problem], int]:
+        rows, total = parse_mathvista(json.loads(path.read_text(encoding="utf-8")), path.name)
+        with ZipImages(path.parent / "images.zip") as images:
+            return build_problems(key, rows, lambda row: images.read(row.image), image_folder), total
+
+
+@dataclass(frozen=True)
+class MathVisionOpen(_VisualSource):
+    """MathVision testmini: rows (testmini.jsonl) and one pinned image file per row."""
+
+    id_prefix = "mathvision"
+
+    def read(self, key: str, download: bool, folder: Path) -> tuple[list[Problem], int, list, list[str]]:
         path, origin = resolve(MATHVISION_ROWS, download=download)
         rows, total = parse_mathvision(path.read_text(encoding="utf-8"), path.name)
         _checked_counts(key, total, len(rows), str(path))
@@ -617,29 +694,26 @@ def load_visual_benchmark(key: str, *, download: bool, images_dir: Path) -> tupl
             return image_path.read_bytes()
 
         problems = build_problems(key, rows, read_image, folder)
-        files = [(MATHVISION_ROWS.path, MATHVISION_ROWS.sha256)]
-    checksum = visual_checksum(files, problems)
-    return problems, checksum, "+".join(dict.fromkeys(origins)), _selection(key, total, len(problems))
+        return problems, total, [(MATHVISION_ROWS.path, MATHVISION_ROWS.sha256)], origins
 
+    def write_standin_rows(self, key: str, count: int, target: Path, references: dict[str, str]) -> Path:
+        lines = []
+        for position, kept in enumerate(_standin_layout(count)):
+            row_id = str(position + 1)
+            rng = random.Random(f"visual-standin:{key}:{kept if kept is not None else f'drop{position}'}")
+            row, picture, reference = (_mathvision_kept(row_id, kept, rng) if kept is not None
+                                       else _mathvision_dropped(row_id, rng))
+            lines.append(json.dumps(row) + "\n")
+            write_if_changed(target / row["image"], picture)
+            if reference is not None:
+                references[row_id] = reference
+        path = target / "testmini.jsonl"
+        write_if_changed(path, "".join(lines).encode("utf-8"))
+        return path
 
-MAX_VISUAL_STANDINS = 100
-STANDIN_NOTE = "stand-in problems written locally in the benchmark's real format (no data found)"
-
-
-@dataclass(frozen=True)
-class VisualFiles:
-    """MathVista or MathVision testmini (the format follows the key: its pinned files above),
-    filtered to the questions without options, images stored as files under the cache."""
-
-    def load(self, benchmark: Benchmark, *, download: bool, progress=None) -> LoadedData:
-        problems, checksum, origin, selection = load_visual_benchmark(benchmark.key, download=download,
-                                                                      images_dir=cache_dir() / "images")
-        return LoadedData(problems, checksum, origin, selection)
-
-    def stand_in(self, benchmark: Benchmark, *, progress=None) -> LoadedData:
-        problems, checksum, selection = load_visual_standin(benchmark.key, MAX_VISUAL_STANDINS,
-                                                            cache_dir() / "standins", cache_dir() / "images")
-        return LoadedData(problems, "standin:" + checksum, "synthetic", selection, STANDIN_NOTE)
+    def read_standin(self, key: str, path: Path, image_folder: Path) -> tuple[list[Problem], int]:
+        rows, total = parse_mathvision(path.read_text(encoding="utf-8"), path.name)
+        return build_problems(key, rows, lambda row: _read_inside(path.parent, row.image), image_folder), total
 
 
 def prefetch(*, download: bool = True) -> dict[str, tuple[Path, str]]:
@@ -665,7 +739,6 @@ def prefetch(*, download: bool = True) -> dict[str, tuple[Path, str]]:
 # the same whatever the count. Their answers are simple; each problem's meta carries
 # "reference_answer_text", a completion that the visual grader marks correct.
 
-STANDIN_FILES = {"mathvista-free": "testmini.json", "mathvision-open": "testmini.jsonl"}
 STANDIN_REFERENCES = "reference_answers.json"
 MAX_STANDIN_PROBLEMS = 2000
 STANDIN_IMAGE_SIZE = (112, 84)
@@ -692,40 +765,12 @@ def _standin_layout(count: int) -> list[int | None]:
 def write_visual_standins(key: str, folder: Path, count: int) -> Path:
     """Write a stand-in benchmark of `count` kept problems (if missing or different); the path
     of its row file (testmini.json / testmini.jsonl)."""
-    _check_key(key)
+    _source(key)  # a visual benchmark, or one clear error
     if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_STANDIN_PROBLEMS:
         raise ReproError(f"a stand-in needs 1 to {MAX_STANDIN_PROBLEMS} problems, not {count!r}")
     target = standin_folder(key, folder, count)
     references: dict[str, str] = {}
-    images: list[tuple[str, bytes]] = []  # (row image field, bytes)
-    if key == "mathvista-free":
-        entries: dict[str, dict] = {}
-        for position, kept in enumerate(_standin_layout(count)):
-            pid = str(position + 1)
-            rng = random.Random(f"visual-standin:{key}:{kept if kept is not None else f'drop{position}'}")
-            entry, picture, reference = (_mathvista_kept(pid, kept, rng) if kept is not None
-                                         else _mathvista_dropped(pid, rng))
-            entries[pid] = entry
-            images.append((entry["image"], picture))
-            if reference is not None:
-                references[pid] = reference
-        # json.dumps(..., indent=4) is how the upstream file is written (it round-trips byte for byte).
-        path = target / STANDIN_FILES[key]
-        write_if_changed(path, json.dumps(entries, indent=4).encode("utf-8"))
-        write_if_changed(target / "images.zip", _zip_bytes(images))
-    else:
-        lines = []
-        for position, kept in enumerate(_standin_layout(count)):
-            row_id = str(position + 1)
-            rng = random.Random(f"visual-standin:{key}:{kept if kept is not None else f'drop{position}'}")
-            row, picture, reference = (_mathvision_kept(row_id, kept, rng) if kept is not None
-                                       else _mathvision_dropped(row_id, rng))
-            lines.append(json.dumps(row) + "\n")
-            write_if_changed(target / row["image"], picture)
-            if reference is not None:
-                references[row_id] = reference
-        path = target / STANDIN_FILES[key]
-        write_if_changed(path, "".join(lines).encode("utf-8"))
+    path = _source(key).write_standin_rows(key, count, target, references)
     write_if_changed(target / STANDIN_REFERENCES, (json.dumps(references, indent=1, sort_keys=True) + "\n").encode())
     return path
 
@@ -737,13 +782,7 @@ def load_visual_standin(key: str, count: int, folder: Path, images_dir: Path) ->
     path = write_visual_standins(key, folder, count)
     target = path.parent
     image_folder = Path(images_dir) / target.name
-    if key == "mathvista-free":
-        rows, total = parse_mathvista(json.loads(path.read_text(encoding="utf-8")), path.name)
-        with ZipImages(target / "images.zip") as images:
-            problems = build_problems(key, rows, lambda row: images.read(row.image), image_folder)
-    else:
-        rows, total = parse_mathvision(path.read_text(encoding="utf-8"), path.name)
-        problems = build_problems(key, rows, lambda row: _read_inside(target, row.image), image_folder)
+    problems, total = _source(key).read_standin(key, path, image_folder)
     references = json.loads((target / STANDIN_REFERENCES).read_text(encoding="utf-8"))
     for problem in problems:
         problem.meta["reference_answer_text"] = references[problem.problem_id.split("/", 1)[1]]
