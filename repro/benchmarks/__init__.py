@@ -29,7 +29,7 @@ from repro.benchmarks.sets import (
 )
 from repro.errors import UnknownNameError
 
-__all__ = ["BENCHMARKS", "OMNI_SPLIT_NOTE", "Benchmark", "get_benchmark", "register"]
+__all__ = ["BENCHMARKS", "OMNI_SPLIT_NOTE", "Benchmark", "get_benchmark", "register", "source_of"]
 
 BENCHMARKS: dict[str, Benchmark] = {}
 
@@ -64,3 +64,13 @@ def get_benchmark(key: str) -> Benchmark:
         return BENCHMARKS[key]
     except KeyError:
         raise UnknownNameError(f"unknown benchmark {key!r}; known: {', '.join(BENCHMARKS)}") from None
+
+
+def source_of(key: str, source_type: type, what: str):
+    """The data source a benchmark's module declares, which must be a `source_type` (the loaders
+    of a kind call it instead of switching on keys); else one clear error naming the known keys."""
+    source = BENCHMARKS[key].data if key in BENCHMARKS else None
+    if not isinstance(source, source_type):
+        known = ", ".join(k for k, benchmark in BENCHMARKS.items() if isinstance(benchmark.data, source_type))
+        raise UnknownNameError(f"{key!r} is not a {what} benchmark; known: {known}")
+    return source

@@ -50,7 +50,7 @@ from repro.benchmarks.fetch import (
 )
 from repro.benchmarks.livecodebench import RELEASE_V5_FILES, WINDOWS, parse_row
 from repro.code_tests import SUITE_FORMAT, TestSuite, write_suite
-from repro.errors import ReproError, UnknownNameError
+from repro.errors import ReproError
 from repro.files import atomic_write
 from repro.problems import Problem
 from repro.progress import started_on_first_update
@@ -108,13 +108,9 @@ def ground_truth_dir() -> Path:
 
 def code_source(key: str) -> _CodeSource:
     """The format of a code benchmark, as its module declares it."""
-    from repro.benchmarks import BENCHMARKS  # the registry imports this module: not at load time
+    from repro.benchmarks import source_of  # the registry imports this module: not at load time
 
-    source = BENCHMARKS[key].data if key in BENCHMARKS else None
-    if not isinstance(source, _CodeSource):
-        known = ", ".join(k for k, b in BENCHMARKS.items() if isinstance(b.data, _CodeSource))
-        raise UnknownNameError(f"{key!r} is not a code benchmark; known: {known}")
-    return source
+    return source_of(key, _CodeSource, "code")
 
 
 # ------------------------------------------------------------------ loading

@@ -76,7 +76,7 @@ from repro.benchmarks.fetch import (
     resolve,
     sha256_of,
 )
-from repro.errors import ReproError, UnknownNameError
+from repro.errors import ReproError
 from repro.files import atomic_write, write_if_changed
 from repro.problems import Problem
 
@@ -590,13 +590,9 @@ def load_visual_benchmark(key: str, *, download: bool, images_dir: Path) -> tupl
 
 def _source(key: str) -> _VisualSource:
     """The format of a visual benchmark, as its module declares it."""
-    from repro.benchmarks import BENCHMARKS  # the registry imports this module: not at load time
+    from repro.benchmarks import source_of  # the registry imports this module: not at load time
 
-    source = BENCHMARKS[key].data if key in BENCHMARKS else None
-    if not isinstance(source, _VisualSource):
-        known = ", ".join(k for k, b in BENCHMARKS.items() if isinstance(b.data, _VisualSource))
-        raise UnknownNameError(f"{key!r} is not a visual benchmark; known: {known}")
-    return source
+    return source_of(key, _VisualSource, "visual")
 
 
 MAX_VISUAL_STANDINS = 100
