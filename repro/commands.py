@@ -86,7 +86,7 @@ def plan(experiment_ids: list[str], tier_name: str, backend: str | None = None, 
          calibrate_from: Path | None = None, seed: int = 0, checkpoints=()) -> str:
     """Every unique run the experiments need, with the experiments that share it, its samples,
     output tokens and GPU-hours (repro.costs); as a table, or as JSON."""
-    from repro.costs import OUTPUT_TOKENS_SOURCE, THROUGHPUT, calibrate, run_cost
+    from repro.costs import calibrate, run_cost
     from repro.plan import plan_experiment, unique_runs
 
     tier = get_tier(tier_name)
@@ -103,29 +103,36 @@ def plan(experiment_ids: list[str], tier_name: str, backend: str | None = None, 
         for name in backends:
             planned += plan_experiment(experiment, tier, get_backend(name), run_seed=seed, checkpoints=checkpoint_dirs)
     costs = [run_cost(run, calibration) for run in unique_runs(planned)]
+    # GPU-hours only where real models run on GPUs: stand-ins cost minutes of CPU.
     real = not any(get_backend(name).simulated for name in backends) and not tier.uses_stand_ins
     if as_json:
-        import json
+        return _plan_json(tier, backends, costs, blocked, real)
+    return _plan_table(tier, costs, blocked, real, calibration)
 
-        return json.dumps({
-            "tier": tier.name, "backends": list(backends),
-            "runs": [{
-                "model": c.run.spec.model, "weights": c.run.spec.weights.describe(), "benchmark": c.run.spec.benchmark,
-                "backend": c.run.spec.backend, "temperature": c.run.spec.temperature, "n": c.run.spec.n,
-                "problems": c.problems, "samples": c.samples, "max_new_tokens": c.run.spec.max_new_tokens,
-                "max_model_len": c.run.spec.max_model_len, "mean_output_tokens": c.mean_tokens,
-                "output_tokens": c.output_tokens, "engine_tokens_per_s": c.throughput, "gpus": c.gpus,
-                "gpu_hours": c.gpu_hours if real else None, "measured": c.measured, "key_sha256": c.run.spec.key_sha256(),
-                "experiments": [f"{use.experiment}/{use.arm}" for use in c.run.uses],
-            } for c in costs],
-            "blocked": blocked,
-            "total": {"runs": len(costs), "samples": sum(c.samples for c in costs),
-                      "output_tokens": sum(c.output_tokens for c in costs),
-                      "gpu_hours": sum(c.gpu_hours for c in costs) if real else None},
-        }, indent=2)
+
+def _plan_json(tier: Tier, backends: tuple[str, ...], costs, blocked: dict[str, list[str]], real: bool) -> str:
+    runs = [{
+        "model": c.run.spec.model, "weights": c.run.spec.weights.describe(), "benchmark": c.run.spec.benchmark,
+        "backend": c.run.spec.backend, "temperature": c.run.spec.temperature, "n": c.run.spec.n,
+        "problems": c.problems, "samples": c.samples, "max_new_tokens": c.run.spec.max_new_tokens,
+        "max_model_len": c.run.spec.max_model_len, "mean_output_tokens": c.mean_tokens,
+        "output_tokens": c.output_tokens, "engine_tokens_per_s": c.throughput, "gpus": c.gpus,
+        "gpu_hours": c.gpu_hours if real else None, "measured": c.measured, "key_sha256": c.run.spec.key_sha256(),
+        "experiments": list(c.run.use_names),
+    } for c in costs]
+    total = {"runs": len(costs), "samples": sum(c.samples for c in costs),
+             "output_tokens": sum(c.output_tokens for c in costs),
+             "gpu_hours": sum(c.gpu_hours for c in costs) if real else None}
+    return json.dumps({"tier": tier.name, "backends": list(backends), "runs": runs, "blocked": blocked,
+                       "total": total}, indent=2)
+
+
+def _plan_table(tier: Tier, costs, blocked: dict[str, list[str]], real: bool, calibration) -> str:
+    from repro.costs import OUTPUT_TOKENS_SOURCE, THROUGHPUT
+
     rows = [[i + 1, c.run.spec.model, c.run.spec.benchmark, f"{c.run.spec.temperature:g}", c.run.spec.n,
              f"{c.samples:,}", f"{c.mean_tokens:,.0f}", f"{c.output_tokens / 1e6:,.1f}", c.gpus,
-             f"{c.gpu_hours:,.1f}" if real else "-", ", ".join(f"{use.experiment}/{use.arm}" for use in c.run.uses)]
+             f"{c.gpu_hours:,.1f}" if real else "-", ", ".join(c.run.use_names)]
             for i, c in enumerate(costs)]
     table = tabulate(rows, headers=["#", "model", "benchmark", "T", "n", "samples", "tokens/sample", "Mtokens", "GPUs",
                                     "GPU-h", "used by"], tablefmt="simple")

@@ -159,6 +159,11 @@ class UniqueRun:
     def experiments(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys(use.experiment for use in self.uses))
 
+    @property
+    def use_names(self) -> tuple[str, ...]:
+        """"experiment/arm" of every use."""
+        return tuple(f"{use.experiment}/{use.arm}" for use in self.uses)
+
 
 def unique_runs(planned: Iterable[PlannedRun]) -> list[UniqueRun]:
     """Group runs by store key, in first-use order; a shared run keeps the largest n."""
