@@ -46,8 +46,11 @@ ExperimentsArgument = Annotated[list[str], typer.Argument(help="Experiment ids (
                                                           show_default=False)]
 
 
-def _guard(call):
-    """Run a command: user errors become one line on stderr and exit code 2."""
+def _guard(call, root: Optional[Path] = None):
+    """Run a command; its exit code means one thing (README, "Exit codes"): 0 reproduced (or done),
+    1 a point or claim failed, 2 bad input, refused, or a machine fault such as a full disk (one
+    line on stderr), 3 an internal error (one line; the traceback goes to a log file whose path
+    that line gives), 130 interrupted. `root`: the run folder, where the log goes."""
     from repro.errors import ReproError
 
     try:
@@ -58,7 +61,28 @@ def _guard(call):
     except KeyboardInterrupt:
         typer.echo("interrupted: finished chunks are kept; rerun the same command to continue", err=True)
         raise typer.Exit(130) from None
+    except typer.Exit:
+        raise
+    except OSError as error:
+        from repro.commands import machine_fault
+
+        line = machine_fault(error)
+        if line is None:
+            _internal_error(error, root)
+        typer.echo(f"error: {line}", err=True)
+        raise typer.Exit(2) from None
+    except Exception as error:  # a bug: say so in one line, keep the traceback in a file
+        _internal_error(error, root)
     raise typer.Exit(code or 0)
+
+
+def _internal_error(error: BaseException, root: Optional[Path]):
+    from repro.commands import default_root, write_crash_log
+
+    path = write_crash_log(root or default_root(), error)
+    typer.echo(f"internal error (a bug in repro, not in your input): {type(error).__name__}: {error}; "
+               f"the traceback is in {path}", err=True)
+    raise typer.Exit(3) from None
 
 
 def _root(out: Optional[Path]) -> Path:
@@ -116,7 +140,7 @@ def run(experiments: ExperimentsArgument, tier: TierOption = "full", backend: Ba
     from repro.commands import run as run_command
 
     _guard(lambda: run_command(experiments, tier, backend, _root(out), shard, seed, _progress(),
-                               keep_dapo_answer=keep_dapo_answer, checkpoints=checkpoint or ()))
+                               keep_dapo_answer=keep_dapo_answer, checkpoints=checkpoint or ()), _root(out))
 
 
 @app.command("all")
@@ -127,7 +151,7 @@ def all_command(tier: TierOption = "full", backend: BackendOption = None, out: O
     from repro.commands import run_all
 
     _guard(lambda: run_all(tier, backend, _root(out), seed, _progress(), keep_dapo_answer=keep_dapo_answer,
-                           checkpoints=checkpoint or ()))
+                           checkpoints=checkpoint or ()), _root(out))
 
 
 @app.command()
@@ -139,7 +163,7 @@ def grade(experiments: ExperimentsArgument, tier: TierOption = "full", backend: 
     from repro.commands import grade as grade_command
 
     _guard(lambda: grade_command(experiments, tier, backend, _root(out), seed, _progress(),
-                                 keep_dapo_answer=keep_dapo_answer, checkpoints=checkpoint or ()))
+                                 keep_dapo_answer=keep_dapo_answer, checkpoints=checkpoint or ()), _root(out))
 
 
 @app.command()
@@ -152,7 +176,7 @@ def compare(experiment: Annotated[str, typer.Argument(help="Experiment id.")], t
     """Diff pass@k against the paper with statistical tolerances; exit 1 if a point or claim fails."""
     from repro.commands import compare as compare_command
 
-    _guard(lambda: compare_command(experiment, tier, backend, _root(out), results, show_all))
+    _guard(lambda: compare_command(experiment, tier, backend, _root(out), results, show_all), _root(out))
 
 
 @app.command()
@@ -175,7 +199,7 @@ def report(tier: TierOption = "full", out: OutOption = None):
     """Rebuild the Markdown/HTML report (with plots) from results on disk."""
     from repro.commands import report as report_command
 
-    _guard(lambda: report_command(tier, _root(out)))
+    _guard(lambda: report_command(tier, _root(out)), _root(out))
 
 
 @app.command()

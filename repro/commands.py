@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 from pathlib import Path
@@ -29,6 +30,40 @@ HOME_ENV = "REPRO_HOME"
 
 def default_root() -> Path:
     return Path(os.environ.get(HOME_ENV, "runs"))
+
+
+# Faults of the machine, not of the package or the input: one line and exit 2.
+_MACHINE_FAULTS = {errno.ENOSPC: "the disk is full", errno.EDQUOT: "the disk quota is exhausted",
+                   errno.EROFS: "the file system is read-only", errno.EACCES: "permission denied"}
+
+
+def machine_fault(error: OSError) -> str | None:
+    """One line for a fault of the machine (a full disk, a read-only folder), or None for any
+    other OSError (treated as a bug)."""
+    if error.errno not in _MACHINE_FAULTS:
+        return None
+    where = f" ({error.filename})" if error.filename else ""
+    return (f"{_MACHINE_FAULTS[error.errno]}{where}; free space or choose a writable folder (--out or "
+            f"${HOME_ENV}) and rerun: finished chunks are kept")
+
+
+def write_crash_log(root: Path, error: BaseException) -> Path:
+    """The traceback of an internal error, written under ROOT/logs (or, where that cannot be
+    written, the system's temporary folder); its path."""
+    import tempfile
+    import time
+    import traceback
+
+    text = "".join(traceback.format_exception(error))
+    name = f"crash-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.log"
+    for folder in (Path(root) / "logs", Path(tempfile.gettempdir())):
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / name).write_text(text, encoding="utf-8")
+            return folder / name
+        except OSError:
+            continue
+    return Path("(nowhere: no writable folder)")
 
 
 def _say(text: str = "") -> None:

@@ -326,3 +326,46 @@ def test_the_report_names_the_checkpoint_a_result_came_from(tmp_path):
     assert result.exit_code in (0, 1), result.output
     report = (tmp_path / "reports" / "full" / "report.md").read_text()
     assert "qwen2.5-vl-7b-easyr1 = local checkpoint /ckpt/easyr1 (sha256 0123456789ab)" in report
+
+
+def test_an_internal_error_is_one_line_exit_3_and_a_log_with_the_traceback(tmp_path, monkeypatch):
+    import repro.commands
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("a bug in the package")
+
+    monkeypatch.setattr(repro.commands, "run", broken)
+    result = invoke("run", "math-oat-zero", "--tier", "smoke", "--out", str(tmp_path))
+    assert result.exit_code == 3
+    line = result.output.strip()
+    assert len(line.splitlines()) == 1 and "internal error" in line and "RuntimeError: a bug in the package" in line
+    (log,) = (tmp_path / "logs").glob("crash-*.log")
+    assert str(log) in line and "Traceback" in log.read_text() and "a bug in the package" in log.read_text()
+
+
+@pytest.mark.parametrize("code,words", [(28, "the disk is full"), (30, "the file system is read-only")])
+def test_a_full_disk_or_a_read_only_folder_is_one_line_exit_2(tmp_path, monkeypatch, code, words):
+    import errno
+
+    import repro.commands
+
+    assert code in (errno.ENOSPC, errno.EROFS)
+
+    def faulty(*args, **kwargs):
+        raise OSError(code, "machine fault", str(tmp_path / "samples" / "chunk"))
+
+    monkeypatch.setattr(repro.commands, "run", faulty)
+    result = invoke("run", "math-oat-zero", "--tier", "smoke", "--out", str(tmp_path))
+    assert result.exit_code == 2 and len(result.output.strip().splitlines()) == 1
+    assert words in result.output and "rerun" in result.output and "Traceback" not in result.output
+
+
+def test_another_os_error_is_a_bug_not_a_machine_fault(tmp_path, monkeypatch):
+    import repro.commands
+
+    def buggy(*args, **kwargs):
+        raise FileNotFoundError(2, "No such file or directory", "/missing")
+
+    monkeypatch.setattr(repro.commands, "report", buggy)
+    result = invoke("report", "--tier", "smoke", "--out", str(tmp_path))
+    assert result.exit_code == 3 and "internal error" in result.output
