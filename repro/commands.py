@@ -11,7 +11,7 @@ from tabulate import tabulate
 
 from repro.compare import FAIL, ExperimentComparison, compare_experiment
 from repro.checkpoints import Checkpoint, validate_checkpoint
-from repro.errors import ReproError
+from repro.errors import InputFileError, ReproError
 from repro.files import atomic_write
 from repro.experiments import EXPERIMENTS, Experiment, get_experiment
 from repro.experiments.registry import KEEP_DAPO_ANSWER
@@ -357,13 +357,39 @@ def grade(experiment_ids: list[str], tier_name: str, backend: str | None, root: 
 # ----------------------------------------------------------------------------- compare / report
 
 
-def load_results(experiment: Experiment, directory: Path, backend: str) -> dict[tuple[str, str], RunResult]:
+def load_results(experiment: Experiment, directory: Path, backend: str,
+                 external: bool = False) -> dict[tuple[str, str], RunResult]:
+    """The per-problem results of an experiment found in a folder. `external`: made elsewhere,
+    so untrusted: each file must hold every problem of its benchmark (its declared size), and
+    every arm of a benchmark the same problems in the same order."""
     results = {}
     for arm, benchmark in experiment.runs():
         path = directory / file_name(arm, benchmark)
-        if path.exists():
+        if path.exists() or path.is_symlink():
             results[(arm, benchmark)] = read_results_csv(path, arm, benchmark, backend)
+    if external:
+        _check_external(directory, results)
     return results
+
+
+def _check_external(directory: Path, results: dict[tuple[str, str], RunResult]) -> None:
+    from repro.benchmarks import get_benchmark
+
+    first_of: dict[str, tuple[str, RunResult]] = {}
+    for (arm, benchmark), result in results.items():
+        path = directory / file_name(arm, benchmark)
+        size = get_benchmark(benchmark).size
+        if result.problems != size:
+            raise InputFileError(f"{path}: {result.problems} problems; {benchmark} has {size}, and each must have "
+                                 "exactly one row")
+        if benchmark not in first_of:
+            first_of[benchmark] = (arm, result)
+            continue
+        other_arm, other = first_of[benchmark]
+        for row, (mine, theirs) in enumerate(zip(result.problem_ids, other.problem_ids, strict=True), start=2):
+            if mine != theirs:
+                raise InputFileError(f"{path} line {row}: problem {mine!r}, where {file_name(other_arm, benchmark)} "
+                                     f"has {theirs!r}; every arm must list the same problems in benchmark order")
 
 
 def compare(experiment_id: str, tier_name: str, backend: str | None, root: Path, results_path: Path | None,
@@ -378,7 +404,7 @@ def compare(experiment_id: str, tier_name: str, backend: str | None, root: Path,
         sources = {b: results_dir(root, experiment.id, tier.name, b) for b in _backends(tier, backend)}
     section = ExperimentSection(experiment)
     for name, directory in sources.items():
-        results = load_results(experiment, directory, name)
+        results = load_results(experiment, directory, name, external=results_path is not None)
         if results:
             section.results[name] = results
             section.comparisons[name] = compare_experiment(experiment, results, name)

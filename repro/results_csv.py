@@ -9,6 +9,8 @@ samples without regenerating them.
 from __future__ import annotations
 
 import csv
+import re
+import stat
 from pathlib import Path
 
 import numpy as np
@@ -30,14 +32,58 @@ def write_results_csv(path: Path, result: RunResult) -> None:
     atomic_write(Path(path), ("\n".join(lines) + "\n").encode())
 
 
-def read_results_csv(path: Path, arm: str, benchmark: str, backend: str = "external") -> RunResult:
-    path = Path(path)
+# Limits of an external results file: nothing the paper ran comes near them (the largest
+# benchmark has 2,821 problems, the largest n is 2,048), and they keep a hostile file from
+# costing minutes or gigabytes before it is refused.
+MAX_FILE_BYTES = 16 * 1024 * 1024
+MAX_N = 1_000_000
+_INTEGER = re.compile(r"[0-9]{1,7}")
+
+
+def _read_text(path: Path) -> str:
+    """The text of a regular, UTF-8 file no larger than MAX_FILE_BYTES (a FIFO, a device or a
+    folder is refused before it is opened, so nothing can hang or stream forever)."""
     try:
-        text = path.read_text(encoding="utf-8")
+        info = path.stat()
     except FileNotFoundError:
         raise InputFileError(f"{path}: no such file") from None
+    except OSError as error:
+        raise InputFileError(f"{path}: cannot read ({error.strerror or error})") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise InputFileError(f"{path}: not a regular file")
+    if info.st_size > MAX_FILE_BYTES:
+        raise InputFileError(f"{path}: {info.st_size:,} bytes; a results file is at most {MAX_FILE_BYTES:,}")
+    with path.open("rb") as handle:
+        data = handle.read(MAX_FILE_BYTES + 1)
+    if len(data) > MAX_FILE_BYTES:
+        raise InputFileError(f"{path}: more than {MAX_FILE_BYTES:,} bytes; a results file is at most that")
+    if b"\0" in data:
+        line = data[:data.index(b"\0")].count(b"\n") + 1
+        raise InputFileError(f"{path} line {line}: a NUL byte (not a text file)")
+    try:
+        return data.decode("utf-8")
     except UnicodeDecodeError:
         raise InputFileError(f"{path}: not a UTF-8 text file") from None
+
+
+def _count(path: Path, line_number: int, name: str, cell: str) -> int:
+    text = cell.strip()
+    if not _INTEGER.fullmatch(text):
+        raise InputFileError(f"{path} line {line_number}: n and correct must be integers from 0 to {MAX_N:,} "
+                             f"({name} is {cell[:20]!r})")
+    value = int(text)
+    if value > MAX_N:
+        raise InputFileError(f"{path} line {line_number}: {name} = {value:,} is more than {MAX_N:,}")
+    return value
+
+
+def read_results_csv(path: Path, arm: str, benchmark: str, backend: str = "external") -> RunResult:
+    """Per-problem results from a file, read as untrusted input: a regular UTF-8 file of bounded
+    size, exactly the header, one row per problem (its id once), integers in range, and one n
+    for every problem (a smaller n on one row would lower "the largest k" of every claim).
+    Any violation is one line naming the file and the row."""
+    path = Path(path)
+    text = _read_text(path)
     rows = list(csv.reader(text.splitlines()))
     if not rows or tuple(cell.strip() for cell in rows[0]) != COLUMNS:
         raise InputFileError(f"{path} line 1: header must be exactly {','.join(COLUMNS)}")
@@ -54,12 +100,12 @@ def read_results_csv(path: Path, arm: str, benchmark: str, backend: str = "exter
         if problem_id in seen:
             raise InputFileError(f"{path} line {line_number}: problem_id {problem_id!r} appears twice")
         seen.add(problem_id)
-        try:
-            samples, correct = int(row[1]), int(row[2])
-        except ValueError:
-            raise InputFileError(f"{path} line {line_number}: n and correct must be integers") from None
+        samples, correct = _count(path, line_number, "n", row[1]), _count(path, line_number, "correct", row[2])
         if samples < 1 or not 0 <= correct <= samples:
             raise InputFileError(f"{path} line {line_number}: need n >= 1 and 0 <= correct <= n (got {samples}, {correct})")
+        if n and samples != n[0]:
+            raise InputFileError(f"{path} line {line_number}: problem {problem_id!r} has n = {samples}, the rows "
+                                 f"before it n = {n[0]}; every problem of a file must have the same n")
         ids.append(problem_id)
         n.append(samples)
         c.append(correct)
