@@ -100,6 +100,11 @@ class SampleStore:
                     f"{manifest_path} belongs to another configuration (key {manifest.get('key_sha256', '?')[:12]}, "
                     f"wanted {digest[:12]}); use another folder"
                 )
+        elif any(store.root.glob("index-*.json")) or any((store.root / "chunks").glob("*" + CHUNK_SUFFIX)):
+            # Samples whose key is lost cannot be trusted to be this key's (a folder moved from
+            # another run would report that run's samples as this one's): never recreate it.
+            raise StoreError(f"{store.root} holds samples but no {MANIFEST}, so what made them is unknown; move "
+                             "that folder away (or restore its manifest) and rerun to sample it again")
         else:
             manifest = {"format": FORMAT_VERSION, "key": key, "key_sha256": digest}
             atomic_write(manifest_path, (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode())
@@ -203,8 +208,8 @@ class SampleStore:
         actual = hashlib.sha256(data).hexdigest()
         if actual != expected_sha256:
             raise StoreError(
-                f"chunk {path} is corrupt (sha256 {actual[:12]}, index says {expected_sha256[:12]}); "
-                "delete it and its index entry, or rerun to regenerate"
+                f"chunk {path} is corrupt (sha256 {actual[:12]}, index says {expected_sha256[:12]}); restore it "
+                f"from a copy, or move the store {self.root} away and rerun to sample it again"
             )
         return [json.loads(line) for line in gzip.decompress(data).decode().splitlines()]
 

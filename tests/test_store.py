@@ -239,3 +239,26 @@ def test_chunks_record_their_output_tokens_and_seconds(tmp_path):
     name = store.append_chunk(WHOLE, records, seconds=1.5)
     entry = store.chunk_listing()[name]
     assert (entry["output_tokens"], entry["samples"], entry["seconds"]) == (12, 2, 1.5)
+
+
+def test_a_store_whose_manifest_is_gone_is_refused_not_recreated(tmp_path):
+    fill(tmp_path / "s")
+    (tmp_path / "s" / "manifest.json").unlink()
+    with pytest.raises(StoreError, match="holds samples but no manifest.json"):
+        SampleStore.open(tmp_path / "s", KEY)
+    assert not (tmp_path / "s" / "manifest.json").exists()
+    # The advice works: moved away, the store is made anew.
+    (tmp_path / "s").rename(tmp_path / "moved")
+    assert fill(tmp_path / "s").verify() > 0
+
+
+def test_the_advice_for_a_corrupt_chunk_works(tmp_path):
+    store = fill(tmp_path / "s")
+    name = sorted(store.chunk_listing())[0]
+    path = tmp_path / "s" / "chunks" / name
+    path.write_bytes(path.read_bytes()[:-5])  # truncated
+    with pytest.raises(StoreError, match="move the store .* away and rerun") as raised:
+        store.verify()
+    assert str(tmp_path / "s") in str(raised.value)
+    (tmp_path / "s").rename(tmp_path / "moved")
+    assert fill(tmp_path / "s").verify() > 0
