@@ -420,16 +420,19 @@ def run_spec(context: RunContext, spec: RunSpec, label: str) -> tuple[RunResult 
     if missing and not context.generate_missing:
         raise ReproError(f"{label}: {len(missing)} of {len(problems) * spec.rounds} sample rounds are not in the "
                          f"store ({store.root}); run `repro run` first")
-    if context.regrade and store.root not in context._regraded:
-        shutil.rmtree(store.root / "grades" / spec.grader, ignore_errors=True)
-        context._code_verdicts.clear()
-        context._regraded.add(store.root)
-    if missing:
-        backend = simulated_backend(spec, problems) if get_backend(spec.backend).simulated else engine_for(context, spec)
-        store.bind_engine_facts(engine_facts(backend))
-        generate(store, backend, problems, spec.template, spec.sampling_params(), spec.samples_per_round,
-                 spec.rounds, context, label, spec.benchmark)
-    verdicts = grade_store(store, {p.problem_id: p for p in problems}, context, label, spec.benchmark, spec.template)
+    with store.writing(context.shard, sampling=bool(missing)):
+        if context.regrade and store.root not in context._regraded:
+            shutil.rmtree(store.root / "grades" / spec.grader, ignore_errors=True)
+            context._code_verdicts.clear()
+            context._regraded.add(store.root)
+        if missing:
+            backend = (simulated_backend(spec, problems) if get_backend(spec.backend).simulated
+                       else engine_for(context, spec))
+            store.bind_engine_facts(engine_facts(backend))
+            generate(store, backend, problems, spec.template, spec.sampling_params(), spec.samples_per_round,
+                     spec.rounds, context, label, spec.benchmark)
+        verdicts = grade_store(store, {p.problem_id: p for p in problems}, context, label, spec.benchmark,
+                               spec.template)
     table = counts(problems, verdicts, spec.n, spec.samples_per_round)
     if table is None:
         return None, "incomplete: other shards still to run"

@@ -262,3 +262,54 @@ def test_the_advice_for_a_corrupt_chunk_works(tmp_path):
     assert str(tmp_path / "s") in str(raised.value)
     (tmp_path / "s").rename(tmp_path / "moved")
     assert fill(tmp_path / "s").verify() > 0
+
+
+# The writer lock: what it relies on, then what it gives.
+HOLD_LOCK = textwrap.dedent("""
+    import sys, time
+    sys.path.insert(0, {project!r})
+    from pathlib import Path
+    from repro.store import SampleStore, Shard
+    store = SampleStore(Path(sys.argv[1]))
+    with store.writing(Shard(0, 1)):
+        print("held", flush=True)
+        time.sleep(60)
+""")
+
+
+def _holder(root: Path) -> subprocess.Popen:
+    process = subprocess.Popen([sys.executable, "-c", HOLD_LOCK.format(project=str(PROJECT)), str(root)],
+                               stdout=subprocess.PIPE, text=True)
+    assert process.stdout.readline().strip() == "held"
+    return process
+
+
+def test_a_second_writer_is_refused_at_once_naming_the_holder_and_a_killed_holder_frees_the_lock(tmp_path):
+    import os
+    import signal
+
+    store = fill(tmp_path / "s")
+    holder = _holder(tmp_path / "s")
+    try:
+        with pytest.raises(StoreError, match=f"being written by pid {holder.pid} on .*; wait for it"):
+            with store.writing(WHOLE):
+                pass
+    finally:
+        os.kill(holder.pid, signal.SIGKILL)  # no cleanup: the kernel drops the flock
+        holder.wait()
+    with store.writing(WHOLE):  # free again, at once
+        pass
+
+
+def test_shards_of_another_split_are_refused_before_sampling(tmp_path):
+    fill(tmp_path / "s", shard=Shard(0, 2))
+    store = SampleStore(tmp_path / "s")
+    before = sorted((tmp_path / "s" / "chunks").iterdir())
+    with pytest.raises(StoreError, match="2-way split; --shard 0/3 would overlap"):
+        with store.writing(Shard(0, 3)):
+            pass
+    assert sorted((tmp_path / "s" / "chunks").iterdir()) == before
+    with store.writing(Shard(1, 2)):  # the same split: side by side
+        pass
+    with store.writing(WHOLE, sampling=False):  # grading after the shards: any split
+        pass
