@@ -383,9 +383,13 @@ def grade_store(store: SampleStore, problems: dict[str, Problem], context: RunCo
     with context.progress(f"grade {label}", len(listing)) as advance:
         for name, entry in sorted(listing.items()):
             cached = store.read_grades(grader, name, entry["sha256"])
-            if cached is None:
-                _grade_chunk(store, name, entry["sha256"], store.read_chunk(name, entry["sha256"]), problems, context,
-                             benchmark)
+            if cached is not None:
+                # Grades are used only for the samples they were made from: the chunk's bytes are
+                # checked against its index every time (a flipped byte or a truncated chunk stops here).
+                store.chunk_bytes(name, entry["sha256"])
+            else:
+                _grade_chunk(store, name, entry["sha256"], store.read_chunk(name, entry["sha256"]), problems,
+                             context, benchmark)
                 cached = store.read_grades(grader, name, entry["sha256"])
             verdicts.update(cached)
             advance(1)

@@ -249,18 +249,25 @@ class SampleStore:
 
     # ----- reading --------------------------------------------------------------------
     def read_chunk(self, name: str, expected_sha256: str) -> list[dict[str, Any]]:
+        data = self.chunk_bytes(name, expected_sha256)
+        return [json.loads(line) for line in gzip.decompress(data).decode().splitlines()]
+
+    def chunk_bytes(self, name: str, expected_sha256: str) -> bytes:
+        """A chunk's bytes, checked against the sha256 its index lists; a missing or corrupt
+        chunk is named, with what to do."""
         path = self.root / "chunks" / name
         try:
             data = path.read_bytes()
         except FileNotFoundError:
-            raise StoreError(f"chunk {path} is listed in the index but missing") from None
+            raise StoreError(f"chunk {path} is listed in the index but missing; restore it from a copy, or move "
+                             f"the store {self.root} away and rerun to sample it again") from None
         actual = hashlib.sha256(data).hexdigest()
         if actual != expected_sha256:
             raise StoreError(
                 f"chunk {path} is corrupt (sha256 {actual[:12]}, index says {expected_sha256[:12]}); restore it "
                 f"from a copy, or move the store {self.root} away and rerun to sample it again"
             )
-        return [json.loads(line) for line in gzip.decompress(data).decode().splitlines()]
+        return data
 
     def iter_chunks(self) -> Iterator[tuple[str, list[dict[str, Any]]]]:
         for name, entry in sorted(self.chunk_listing().items()):
@@ -295,6 +302,8 @@ class SampleStore:
             return None  # a torn grades file is simply regraded
         if content.get("chunk_sha256") != chunk_sha256:
             return None
+        if content.get("grades_sha256") != _grades_digest(content):
+            return None  # edited, or written by a version without the checksum: graded again
         return {(pid, int(r)): verdicts for pid, r, verdicts in content["verdicts"]}
 
     def write_grades(self, grader: str, chunk_name: str, chunk_sha256: str,
@@ -305,4 +314,11 @@ class SampleStore:
         content: dict[str, Any] = {"chunk_sha256": chunk_sha256, "verdicts": [[p, r, v] for p, r, v in verdicts]}
         if details is not None:
             content["details"] = [[p, r, d] for p, r, d in details]
+        content["grades_sha256"] = _grades_digest(content)
         atomic_write(self.grades_path(grader, chunk_name), (canonical_json(content) + "\n").encode())
+
+
+
+def _grades_digest(content: dict[str, Any]) -> str:
+    """sha256 of a grades file's verdicts, details and chunk hash: an edited file no longer matches."""
+    return key_digest({name: content.get(name) for name in ("chunk_sha256", "verdicts", "details")})

@@ -313,3 +313,28 @@ def test_shards_of_another_split_are_refused_before_sampling(tmp_path):
         pass
     with store.writing(WHOLE, sampling=False):  # grading after the shards: any split
         pass
+
+
+def test_cached_grades_are_used_only_with_their_samples_and_an_edited_grades_file_is_graded_again(tmp_path):
+    store = fill(tmp_path / "s")
+    problems = {p.problem_id: p for p in make_problems()}
+    context = RunContext(tmp_path, get_tier("smoke"), ("simulated",), grading_workers=1)
+    try:
+        first = grade_store(store, problems, context, "test", benchmark="gsm8k")
+        grades = sorted((tmp_path / "s" / "grades").rglob("*.json"))
+        edited = json.loads(grades[0].read_text())
+        pid, r, marks = edited["verdicts"][0]
+        edited["verdicts"][0] = [pid, r, [not mark for mark in marks]]  # a hand edit flipping verdicts
+        grades[0].write_text(json.dumps(edited))
+        assert grade_store(store, problems, context, "test", benchmark="gsm8k") == first  # recomputed
+        assert json.loads(grades[0].read_text())["verdicts"][0][2] == marks
+        # A flipped byte in a chunk whose grades are cached is refused, naming the chunk.
+        name = sorted(store.chunk_listing())[0]
+        path = tmp_path / "s" / "chunks" / name
+        data = bytearray(path.read_bytes())
+        data[-1] ^= 1
+        path.write_bytes(bytes(data))
+        with pytest.raises(StoreError, match=f"{name} is corrupt.*move the store"):
+            grade_store(store, problems, context, "test", benchmark="gsm8k")
+    finally:
+        context.close()
