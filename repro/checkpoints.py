@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from repro.errors import ReproError
+from repro.progress import no_progress
 
 WEIGHT_PATTERNS = ("*.safetensors", "pytorch_model*.bin")
 WEIGHT_INDEXES = ("model.safetensors.index.json", "pytorch_model.bin.index.json")
@@ -78,7 +79,7 @@ def content_sha256(directory: Path, progress=None) -> str:
     files = sorted(path for path in directory.rglob("*") if path.is_file())
     digest = hashlib.sha256()
     total = sum(path.stat().st_size for path in files)
-    with (progress(f"hash {directory.name}", total) if progress else _no_progress()) as advance:
+    with (progress or no_progress)(f"hash {directory.name}", total) as advance:
         for path in files:
             digest.update(f"{path.relative_to(directory).as_posix()}\0{path.stat().st_size}\0".encode())
             with path.open("rb") as handle:
@@ -86,14 +87,6 @@ def content_sha256(directory: Path, progress=None) -> str:
                     digest.update(block)
                     advance(len(block))
     return digest.hexdigest()
-
-
-class _no_progress:
-    def __enter__(self):
-        return lambda done: None
-
-    def __exit__(self, *exc):
-        return False
 
 
 def validate_checkpoint(model: str, directory: str | Path, progress=None) -> Checkpoint:

@@ -16,9 +16,8 @@ import json
 import math
 import shutil
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -37,6 +36,7 @@ from repro.benchmarks import get_benchmark
 from repro.benchmarks.base import CODE_GRADER, MATH_GRADER
 from repro.plan import EngineGroup, PlannedRun, RunSpec, engine_group, grader_for, plan_experiment
 from repro.problems import Problem
+from repro.progress import no_progress
 from repro.prompts import render_prompt
 from repro.results import RunResult
 from repro.sampling import get_backend
@@ -51,11 +51,6 @@ CHUNK_REQUESTS = {"simulated": 256, "vllm": 64, "hf": 4}
 
 # Progress reporting: a callable (label, total) -> context manager yielding an update(n) function.
 ProgressFactory = Callable[[str, int], Any]
-
-
-@contextmanager
-def no_progress(label: str, total: int) -> Iterator[Callable[[int], None]]:
-    yield lambda done: None
 
 
 @dataclass

@@ -8,6 +8,12 @@ from contextlib import ExitStack, contextmanager
 
 
 @contextmanager
+def no_progress(label: str, total: int) -> Iterator[Callable[[int], None]]:
+    """A progress factory that shows nothing."""
+    yield lambda done: None
+
+
+@contextmanager
 def terminal_progress(label: str, total: int) -> Iterator[Callable[[int], None]]:
     """A rich progress bar when stderr is a terminal; one line per stage otherwise (logs, CI)."""
     if not sys.stderr.isatty():
