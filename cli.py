@@ -202,6 +202,40 @@ def report(tier: TierOption = "full", out: OutOption = None):
     _guard(lambda: report_command(tier, _root(out)), _root(out))
 
 
+store_app = typer.Typer(
+    help="Check the sample stores of a run folder against themselves, and mend what can be mended safely.",
+    no_args_is_help=True)
+app.add_typer(store_app, name="store")
+StorePaths = Annotated[Optional[list[Path]], typer.Argument(
+    help="Store folders, or folders holding stores (a run folder). Default: the --out folder.", show_default=False)]
+
+
+@store_app.command("check")
+def store_check(paths: StorePaths = None, out: OutOption = None):
+    """Check every chunk against its index and manifest, every grades file against its chunk,
+    and list debris of killed runs; say what `repro store repair` would do. Reads only.
+
+    Exit 0 when every store is sound, 1 when a problem was found.
+    """
+    from repro.store_command import check
+
+    _guard(lambda: check(paths or [], _root(out)), _root(out))
+
+
+@store_app.command("repair")
+def store_repair(paths: StorePaths = None, out: OutOption = None):
+    """Mend what can be mended: remove debris, stale grades, and corrupt or missing chunks (the
+    next run samples them again, with the same seeds), rebuild a lost index from intact chunks.
+    Never invents samples; a lost manifest is left to you (the table says what to do).
+
+    Exit 0 when every store is sound afterwards, 1 when something is left, 2 when a store is
+    being written.
+    """
+    from repro.store_command import repair_command
+
+    _guard(lambda: repair_command(paths or [], _root(out)), _root(out))
+
+
 @app.command()
 def fetch(kind: Annotated[Optional[list[str]], typer.Option(
               "--kind", help="math, code or visual (repeatable). Default: all three.")] = None,

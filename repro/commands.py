@@ -11,7 +11,7 @@ from tabulate import tabulate
 
 from repro.compare import FAIL, ExperimentComparison, compare_experiment
 from repro.checkpoints import Checkpoint, validate_checkpoint
-from repro.errors import InputFileError, ReproError
+from repro.errors import InputFileError, ReproError, StoreError
 from repro.files import atomic_write
 from repro.experiments import EXPERIMENTS, Experiment, get_experiment
 from repro.experiments.registry import KEEP_DAPO_ANSWER
@@ -284,7 +284,7 @@ def _section_from_outcomes(experiment: Experiment, outcomes, root: Path, tier: s
         section.results.setdefault(outcome.backend, {})[(outcome.arm, outcome.benchmark)] = outcome.result
         name = file_name(outcome.arm, outcome.benchmark)
         write_results_csv(results_dir(root, experiment.id, tier, outcome.backend) / name, outcome.result)
-        specs.setdefault(outcome.backend, {})[name] = _spec_record(outcome.spec)
+        specs.setdefault(outcome.backend, {})[name] = _spec_record(outcome.spec, outcome.store, root)
         if outcome.note and outcome.note not in section.notes:
             section.notes.append(outcome.note)
     for backend, records in specs.items():
@@ -297,9 +297,46 @@ def _section_from_outcomes(experiment: Experiment, outcomes, root: Path, tier: s
     return section
 
 
-def _spec_record(spec) -> dict:
-    return {"key": spec.key(), "key_sha256": spec.key_sha256(), "n": spec.n, "grader": spec.grader,
-            "weights": spec.weights.describe(), "lengths": spec.lengths_source}
+def _spec_record(spec, store: Path | None, root: Path) -> dict:
+    record = {"key": spec.key(), "key_sha256": spec.key_sha256(), "n": spec.n, "grader": spec.grader,
+              "weights": spec.weights.describe(), "lengths": spec.lengths_source}
+    if store is not None and store.is_relative_to(root):
+        record["store"] = store.relative_to(root).as_posix()  # relative: the run folder may move
+    return record
+
+
+def check_stores_behind(root: Path, results_folders: list[tuple[str, Path]], tier: str) -> None:
+    """Refuse results whose samples are damaged (a flipped byte, a lost index or manifest, an
+    edited grades file...): each result folder's specs.json names the stores its files were
+    counted from, and each is audited (repro.store_audit). A store that is not here (results
+    copied without their samples) is not checked. `results_folders`: (experiment id, folder)."""
+    from repro.store_audit import audit
+
+    damaged: list[tuple[str, Path, str]] = []
+    for experiment_id, folder in results_folders:
+        specs_path = folder / SPECS_FILE
+        if not specs_path.is_file():
+            continue
+        try:
+            records = json.loads(specs_path.read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError) as error:
+            raise InputFileError(f"{specs_path} is corrupt ({error}); rerun `repro run {experiment_id} --tier {tier}` "
+                                 "to write it again") from None
+        stores = sorted({root / record["store"] for record in records.values() if "store" in record})
+        for store in stores:
+            if store.is_dir():
+                findings = audit(store).findings
+                if findings:
+                    first = findings[0]
+                    where = first.path.relative_to(store) if first.path.is_relative_to(store) else first.path
+                    damaged.append((experiment_id, store, f"{where}: {first.problem}"))
+    if damaged:
+        experiments = sorted({experiment_id for experiment_id, _, _ in damaged})
+        _, store, problem = damaged[0]
+        raise StoreError(f"the samples behind {len(damaged)} result(s) of {', '.join(experiments)} are damaged, first "
+                         f"{store}: {problem}; `repro store check --out {root}` lists all, `repro store repair --out "
+                         f"{root}` mends them, then rerun the `repro run` or `repro all` that made them: it samples "
+                         "and grades again only what was dropped")
 
 
 def _weights_notes(records: dict[str, dict]) -> list[str]:
@@ -402,6 +439,7 @@ def compare(experiment_id: str, tier_name: str, backend: str | None, root: Path,
         sources = {"external": results_path}
     else:
         sources = {b: results_dir(root, experiment.id, tier.name, b) for b in _backends(tier, backend)}
+        check_stores_behind(root, [(experiment.id, folder) for folder in sources.values()], tier.name)
     section = ExperimentSection(experiment)
     for name, directory in sources.items():
         results = load_results(experiment, directory, name, external=results_path is not None)
@@ -440,6 +478,10 @@ def comparison_table(comparison: ExperimentComparison, show_all: bool) -> str:
 def report(tier_name: str, root: Path) -> int:
     """Rebuild the report from the per-problem results already on disk (no sampling, no grading)."""
     tier = get_tier(tier_name)
+    check_stores_behind(root, [(experiment.id, backend_dir / "results") for experiment in EXPERIMENTS
+                               if (root / "experiments" / experiment.id / tier.name).is_dir()
+                               for backend_dir in sorted((root / "experiments" / experiment.id / tier.name).iterdir())],
+                        tier.name)
     sections = []
     for experiment in EXPERIMENTS:
         base = root / "experiments" / experiment.id / tier.name

@@ -15,6 +15,7 @@ import hashlib
 import json
 import math
 import shutil
+import sys
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -71,6 +72,7 @@ class RunContext:
     checkpoints: dict[str, Checkpoint] = field(default_factory=dict)
     keep_dapo_answer: bool = KEEP_DAPO_ANSWER  # False: stop at "Answer:" as the paper did
     grading_workers: int | None = None  # None: one per core
+    warn: Callable[[str], None] = field(default=lambda line: print(f"warning: {line}", file=sys.stderr, flush=True))
     _engines: dict[EngineGroup, Backend] = field(default_factory=dict)
     _pools: dict[str, GradingPool] = field(default_factory=dict)
     _loaded: dict[str, LoadedBenchmark] = field(default_factory=dict)
@@ -117,6 +119,7 @@ class RunOutcome:
     benchmark: str
     note: str = ""
     spec: RunSpec | None = None
+    store: Path | None = None  # the sample store the result was counted from
 
 
 def _grader(benchmark: str) -> str:
@@ -378,6 +381,9 @@ def grade_store(store: SampleStore, problems: dict[str, Problem], context: RunCo
     with context.progress(f"grade {label}", len(listing)) as advance:
         for name, entry in sorted(listing.items()):
             cached = store.read_grades(grader, name, entry["sha256"])
+            unusable = store.grades_problem(grader, name, entry["sha256"]) if cached is None else None
+            if unusable:
+                context.warn(f"{store.grades_path(grader, name)}: {unusable}; graded again")
             if cached is not None:
                 # Grades are used only for the samples they were made from: the chunk's bytes are
                 # checked against its index every time (a flipped byte or a truncated chunk stops here).
@@ -408,9 +414,10 @@ def counts(problems: list[Problem], verdicts: dict[tuple[str, int], list[bool]],
     return n_arr, c_arr
 
 
-def run_spec(context: RunContext, spec: RunSpec, label: str) -> tuple[RunResult | None, str]:
+def run_spec(context: RunContext, spec: RunSpec, label: str) -> tuple[RunResult | None, str, Path]:
     """Execute one spec: top up its store (starting an engine only if samples are missing),
-    grade, count. Returns (per-problem result, or None while other shards still run; note)."""
+    grade, count. Returns (per-problem result, or None while other shards still run; note;
+    the store's folder)."""
     loaded = context.load(spec.benchmark)
     problems = loaded.problems[:spec.problem_limit] if spec.problem_limit else loaded.problems
     key = store_key(spec, loaded)
@@ -421,6 +428,10 @@ def run_spec(context: RunContext, spec: RunSpec, label: str) -> tuple[RunResult 
                          f"store ({store.root}); run `repro run` first")
     with store.writing(context.shard, sampling=bool(missing)):
         if context.regrade and store.root not in context._regraded:
+            for name, entry in sorted(store.chunk_listing().items()):
+                unusable = store.grades_problem(spec.grader, name, entry["sha256"])
+                if unusable:  # said, though about to be redone: a damaged file is worth knowing of
+                    context.warn(f"{store.grades_path(spec.grader, name)}: {unusable}; graded again")
             shutil.rmtree(store.root / "grades" / spec.grader, ignore_errors=True)
             context._code_verdicts.clear()
             context._regraded.add(store.root)
@@ -434,16 +445,16 @@ def run_spec(context: RunContext, spec: RunSpec, label: str) -> tuple[RunResult 
                                spec.template)
     table = counts(problems, verdicts, spec.n, spec.samples_per_round)
     if table is None:
-        return None, "incomplete: other shards still to run"
+        return None, "incomplete: other shards still to run", store.root
     return RunResult("", spec.benchmark, tuple(p.problem_id for p in problems), tuple(p.index for p in problems),
-                     table[0], table[1], backend=spec.backend, synthetic=loaded.synthetic), loaded.note
+                     table[0], table[1], backend=spec.backend, synthetic=loaded.synthetic), loaded.note, store.root
 
 
 def run_one(context: RunContext, planned: PlannedRun) -> RunOutcome:
     spec = planned.spec
     label = f"{planned.experiment}/{planned.arm}/{spec.benchmark} [{spec.backend}]"
     try:
-        result, note = run_spec(context, spec, label)
+        result, note, store = run_spec(context, spec, label)
     except EnvironmentNotSupportedError as error:
         if not context.tier.uses_stand_ins:
             raise
@@ -453,7 +464,7 @@ def run_one(context: RunContext, planned: PlannedRun) -> RunOutcome:
                           f"engine check skipped: {error}", spec)
     if result is not None:
         result = replace(result, arm=planned.arm)
-    return RunOutcome(planned.experiment, spec.backend, result, planned.arm, spec.benchmark, note, spec)
+    return RunOutcome(planned.experiment, spec.backend, result, planned.arm, spec.benchmark, note, spec, store)
 
 
 # ----------------------------------------------------------------------------- experiment

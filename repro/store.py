@@ -10,10 +10,13 @@ Layout of one store (one model x benchmark x configuration):
     grades/<grader>/<chunk>.json  verdicts of one chunk by one grader
 
 Every file is written to a temporary name and renamed, so a killed run leaves either the
-old or the new file, never half of one. A chunk is listed in its shard's index only
-after it is complete on disk; a chunk that is not listed (the one in flight when a run
-died) is ignored and regenerated. Reading checks each listed chunk's sha256 and names the
-corrupt file.
+old or the new file, never half of one. A shard's index exists (empty) before its first chunk,
+and a chunk is listed in it only after it is complete on disk; a chunk that is not listed (the
+one in flight when a run died) is ignored, removed by the shard's next writer with the
+temporary files of killed writes, and regenerated. Chunks whose shard has no index mean the
+index was lost: an error, never a silent regeneration. Reading checks each listed chunk's
+sha256 and names the corrupt file; `repro store check|repair` (repro.store_audit) checks and
+mends a whole store.
 
 The key is decided before any engine starts (repro.plan). What only a started engine can tell
 -- the commit the hub resolved, the checksum of a local model's files, the length and dtype it
@@ -47,6 +50,20 @@ from repro.files import atomic_write
 MANIFEST = "manifest.json"
 CHUNK_SUFFIX = ".jsonl.gz"
 FORMAT_VERSION = 1
+# repro.files.atomic_write's temporary names: "." + the target's name + random + ".tmp".
+TEMPORARY_GLOB = ".*.tmp"
+_SHARD_TAG = re.compile(r"shard\d+of\d+")
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+def shard_tag_of(name: str) -> str | None:
+    """The shard tag (shard0of2) that a chunk, grades, index or temporary file name carries."""
+    match = _SHARD_TAG.search(name)
+    return match[0] if match else None
+
+
+def repair_advice(root: Path) -> str:
+    return f"run `repro store repair {root}` (it says what it removes; a rerun samples that again)"
 
 Unit = tuple[str, int]  # (problem id, round)
 
@@ -170,10 +187,24 @@ class SampleStore:
         try:
             owner.write_text(f"pid {os.getpid()} on {socket.gethostname()} since "
                              f"{time.strftime('%Y-%m-%d %H:%M:%S')}\n")
+            self.remove_debris(shard)
             yield
         finally:
             owner.unlink(missing_ok=True)
             lock.release()
+
+    def remove_debris(self, shard: Shard) -> list[Path]:
+        """What killed writes of this shard left (temporary files; chunks never listed in its
+        index), removed: call only while holding the shard's writer lock. Returns what went."""
+        debris = [path for path in self.root.rglob(TEMPORARY_GLOB) if shard_tag_of(path.name) == shard.tag]
+        index_path = self._index_path(shard)
+        if index_path.exists():
+            listed = self._read_index(index_path)["chunks"]
+            debris += [path for path in (self.root / "chunks").glob(f"{shard.tag}-*{CHUNK_SUFFIX}")
+                       if path.name not in listed]
+        for path in debris:
+            path.unlink(missing_ok=True)
+        return debris
 
     def _check_split(self, shard: Shard) -> None:
         """Refuse to write shard i/N where shards of another N were written or are being written."""
@@ -190,16 +221,25 @@ class SampleStore:
         return self.root / f"index-{shard.tag}.json"
 
     def _read_index(self, path: Path) -> dict[str, Any]:
-        try:
-            index = json.loads(path.read_text())
-        except json.JSONDecodeError as error:
-            raise StoreError(f"{path} is corrupt: {error}") from None
-        if not isinstance(index, dict) or not isinstance(index.get("chunks"), dict):
-            raise StoreError(f"{path} is corrupt: no chunk list")
-        return index
+        problem = index_problem(path)
+        if problem:
+            raise StoreError(f"{path} is corrupt ({problem}); {repair_advice(self.root)}")
+        return json.loads(path.read_text())
+
+    def unindexed_shards(self) -> list[str]:
+        """Shard tags that have chunks on disk but no index: the index was deleted or lost."""
+        indexed = {shard_tag_of(path.name) for path in self.root.glob("index-*.json")}
+        on_disk = {shard_tag_of(path.name) for path in (self.root / "chunks").glob("*" + CHUNK_SUFFIX)}
+        return sorted(tag for tag in on_disk - indexed if tag)
 
     def chunk_listing(self) -> dict[str, dict[str, Any]]:
-        """chunk file name -> {"sha256", "units"} over all shards; refuses overlaps."""
+        """chunk file name -> {"sha256", "units"} over all shards; refuses overlaps, and chunks
+        whose index is gone (regenerating them silently would hide the loss)."""
+        lost = self.unindexed_shards()
+        if lost:
+            raise StoreError(f"{self.root}: index-{lost[0]}.json is missing but its chunks are there; "
+                             f"run `repro store repair {self.root}` (it rebuilds the index from the chunks), "
+                             "or move the store away and rerun to sample it again")
         listing: dict[str, dict[str, Any]] = {}
         owner: dict[Unit, str] = {}
         for path in sorted(self.root.glob("index-*.json")):
@@ -209,7 +249,7 @@ class SampleStore:
                     if unit in owner:
                         raise StoreError(
                             f"{self.root}: problem {pid} round {round_index} is in both {owner[unit]} and {name} "
-                            "(overlapping shards); remove one of them"
+                            "(overlapping shards); move the store away and rerun to sample it again"
                         )
                     owner[unit] = name
                 listing[name] = entry
@@ -225,7 +265,13 @@ class SampleStore:
         if not records:
             raise ValueError("empty chunk")
         index_path = self._index_path(shard)
-        index = self._read_index(index_path) if index_path.exists() else {"chunks": {}}
+        if index_path.exists():
+            index = self._read_index(index_path)
+        else:
+            # The (empty) index first: a chunk on disk without its shard's index then always
+            # means a lost index, never the first chunk of a killed run.
+            index = {"chunks": {}}
+            atomic_write(index_path, (canonical_json(index) + "\n").encode())
         sequence = len(index["chunks"])
         name = f"{shard.tag}-{sequence:06d}{CHUNK_SUFFIX}"
         while name in index["chunks"] or (self.root / "chunks" / name).exists():
@@ -259,13 +305,13 @@ class SampleStore:
         try:
             data = path.read_bytes()
         except FileNotFoundError:
-            raise StoreError(f"chunk {path} is listed in the index but missing; restore it from a copy, or move "
-                             f"the store {self.root} away and rerun to sample it again") from None
+            raise StoreError(f"chunk {path} is listed in the index but missing; restore it from a copy, or "
+                             f"{repair_advice(self.root)}") from None
         actual = hashlib.sha256(data).hexdigest()
         if actual != expected_sha256:
             raise StoreError(
                 f"chunk {path} is corrupt (sha256 {actual[:12]}, index says {expected_sha256[:12]}); restore it "
-                f"from a copy, or move the store {self.root} away and rerun to sample it again"
+                f"from a copy, or {repair_advice(self.root)}"
             )
         return data
 
@@ -292,19 +338,30 @@ class SampleStore:
         return self.root / "grades" / grader / (chunk_name.removesuffix(CHUNK_SUFFIX) + ".json")
 
     def read_grades(self, grader: str, chunk_name: str, chunk_sha256: str) -> dict[Unit, list[bool]] | None:
-        """Verdicts of a chunk by a grader, or None if absent or made from other samples."""
+        """Verdicts of a chunk by a grader, or None if absent or unusable (`grades_problem`):
+        such a chunk is graded again."""
         path = self.grades_path(grader, chunk_name)
-        if not path.exists():
+        if not path.exists() or self.grades_problem(grader, chunk_name, chunk_sha256):
             return None
+        content = json.loads(path.read_text())
+        return {(pid, int(r)): verdicts for pid, r, verdicts in content["verdicts"]}
+
+    def grades_problem(self, grader: str, chunk_name: str, chunk_sha256: str) -> str | None:
+        """Why a chunk's stored grades cannot be used, or None when they can (or there are none)."""
+        path = self.grades_path(grader, chunk_name)
         try:
             content = json.loads(path.read_text())
-        except json.JSONDecodeError:
-            return None  # a torn grades file is simply regraded
-        if content.get("chunk_sha256") != chunk_sha256:
+        except FileNotFoundError:
             return None
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            return "not valid JSON (a torn or damaged file)"
+        if not isinstance(content, dict) or not isinstance(content.get("verdicts"), list):
+            return "no verdict list"
+        if content.get("chunk_sha256") != chunk_sha256:
+            return "made from other samples than the chunk's"
         if content.get("grades_sha256") != _grades_digest(content):
-            return None  # edited, or written by a version without the checksum: graded again
-        return {(pid, int(r)): verdicts for pid, r, verdicts in content["verdicts"]}
+            return "its checksum does not match its verdicts (edited, or written by an older version)"
+        return None
 
     def write_grades(self, grader: str, chunk_name: str, chunk_sha256: str,
                      verdicts: Iterable[tuple[str, int, list[bool]]],
@@ -317,6 +374,24 @@ class SampleStore:
         content["grades_sha256"] = _grades_digest(content)
         atomic_write(self.grades_path(grader, chunk_name), (canonical_json(content) + "\n").encode())
 
+
+
+def index_problem(path: Path) -> str | None:
+    """What is wrong with an index file, or None: JSON with a chunk list whose entries name a
+    sha256 and a list of (problem id, round) units."""
+    try:
+        index = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        return f"not valid JSON: {error}"
+    if not isinstance(index, dict) or not isinstance(index.get("chunks"), dict):
+        return "no chunk list"
+    for name, entry in index["chunks"].items():
+        if not (isinstance(entry, dict) and isinstance(entry.get("sha256"), str) and _SHA256.fullmatch(entry["sha256"])
+                and isinstance(entry.get("units"), list)
+                and all(isinstance(unit, list) and len(unit) == 2 and isinstance(unit[0], str)
+                        and isinstance(unit[1], int) for unit in entry["units"])):
+            return f"entry {name!r} lacks a sha256 or a list of (problem, round) units"
+    return None
 
 
 def _grades_digest(content: dict[str, Any]) -> str:

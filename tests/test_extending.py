@@ -76,7 +76,7 @@ def test_a_new_benchmark_is_one_module_and_one_registry_line(tmp_path, monkeypat
     monkeypatch.setattr(repro.pipeline, "engine_for", lambda context, spec: SummingEngine())
     context = repro.pipeline.RunContext(tmp_path / "runs", get_tier("full"), ("vllm",), grading_workers=1)
     try:
-        result, _ = repro.pipeline.run_spec(context, spec, "toy")
+        result, _, _ = repro.pipeline.run_spec(context, spec, "toy")
     finally:
         context.close()
     assert result is not None and list(result.c) == [8, 8, 8] and list(result.n) == [8, 8, 8]

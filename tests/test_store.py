@@ -253,15 +253,48 @@ def test_a_store_whose_manifest_is_gone_is_refused_not_recreated(tmp_path):
 
 
 def test_the_advice_for_a_corrupt_chunk_works(tmp_path):
+    from repro.store_audit import repair
+
     store = fill(tmp_path / "s")
+    intact = store.samples()
     name = sorted(store.chunk_listing())[0]
     path = tmp_path / "s" / "chunks" / name
     path.write_bytes(path.read_bytes()[:-5])  # truncated
-    with pytest.raises(StoreError, match="move the store .* away and rerun") as raised:
+    with pytest.raises(StoreError, match=r"run `repro store repair .*/s`") as raised:
         store.verify()
     assert str(tmp_path / "s") in str(raised.value)
-    (tmp_path / "s").rename(tmp_path / "moved")
-    assert fill(tmp_path / "s").verify() > 0
+    done, after = repair(tmp_path / "s")  # the advice, followed
+    assert [finding.path.name for finding in done] == [name] and after.clean
+    assert fill(tmp_path / "s").samples() == intact  # the rerun samples the dropped units again, identically
+
+
+def test_a_deleted_index_is_an_error_and_the_advice_rebuilds_it(tmp_path):
+    from repro.store_audit import repair
+
+    store = fill(tmp_path / "s")
+    intact, chunks = store.samples(), sorted((tmp_path / "s" / "chunks").iterdir())
+    (tmp_path / "s" / "index-shard0of1.json").unlink()
+    with pytest.raises(StoreError, match=r"index-shard0of1.json is missing but its chunks are there; run `repro "
+                                         r"store repair"):
+        store.done_units()  # every reader: a run would otherwise sample everything again
+    done, after = repair(tmp_path / "s")
+    assert after.clean and [finding.path.name for finding in done] == ["index-shard0of1.json"]
+    assert store.samples() == intact and sorted((tmp_path / "s" / "chunks").iterdir()) == chunks
+
+
+def test_the_next_writer_of_a_shard_removes_the_debris_of_killed_writes(tmp_path):
+    store = fill(tmp_path / "s", shard=Shard(0, 2))
+    chunks = tmp_path / "s" / "chunks"
+    debris = [chunks / ".shard0of2-000009.jsonl.gz.x1.tmp", chunks / "shard0of2-000009.jsonl.gz",
+              tmp_path / "s" / ".index-shard0of2.json.x2.tmp"]
+    others = [chunks / ".shard1of2-000000.jsonl.gz.x3.tmp", tmp_path / "s" / ".manifest.json.x4.tmp"]
+    for path in debris + others:
+        path.write_bytes(b"left by a killed write")
+    with store.writing(Shard(0, 2)):
+        pass
+    assert not any(path.exists() for path in debris)
+    # Another shard's files may be in flight (its writer runs beside this one): not touched.
+    assert all(path.exists() for path in others)
 
 
 # The writer lock: what it relies on, then what it gives.
@@ -334,7 +367,7 @@ def test_cached_grades_are_used_only_with_their_samples_and_an_edited_grades_fil
         data = bytearray(path.read_bytes())
         data[-1] ^= 1
         path.write_bytes(bytes(data))
-        with pytest.raises(StoreError, match=f"{name} is corrupt.*move the store"):
+        with pytest.raises(StoreError, match=f"{name} is corrupt.*repro store repair"):
             grade_store(store, problems, context, "test", benchmark="gsm8k")
     finally:
         context.close()

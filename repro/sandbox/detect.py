@@ -19,7 +19,7 @@ import threading
 
 from repro.sandbox import limits
 from repro.sandbox.cgroups import find_cgroup_support
-from repro.sandbox.execution import SandboxSetupError, execute
+from repro.sandbox.execution import SandboxSetupError, execute, sweep_stale_workdirs
 from repro.sandbox.protections import BASE_RLIMITS, Protections
 
 _PROBE = r"""
@@ -63,6 +63,8 @@ def detect_protections(refresh: bool = False) -> Protections:
     global _cached
     with _lock:
         if _cached is None or refresh:
+            # Once per process, before its first program: the leftovers of killed runs go.
+            sweep_stale_workdirs()
             _cached = _detect()
         return _cached
 

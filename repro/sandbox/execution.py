@@ -153,6 +153,29 @@ def _process_limit(protections: Protections) -> int | None:
     return None
 
 
+def sweep_stale_workdirs(parent: Path | None = None) -> list[Path]:
+    """Remove the work directories of runs whose process died before cleaning up (kill -9 of a
+    grading worker): they hold model-written programs. A directory is its owner's while that
+    pid lives (its name carries it); a reused pid only delays the sweep. Returns what it removed."""
+    removed = []
+    for entry in Path(parent or tempfile.gettempdir()).glob(WORKDIR_PREFIX + "*"):
+        owner = entry.name[len(WORKDIR_PREFIX):].split("-")[0]
+        if entry.is_dir() and not entry.is_symlink() and owner.isdigit() and not _process_alive(int(owner)):
+            shutil.rmtree(entry, ignore_errors=True)
+            removed.append(entry)
+    return removed
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, another user's
+        return True
+    return True
+
+
 def _check_file_name(name: str) -> None:
     if not name or "/" in name or name in (".", "..") or "\0" in name or name == PROGRAM_NAME:
         raise ValueError(f"extra file name must be a plain file name other than {PROGRAM_NAME}: {name!r}")
