@@ -427,6 +427,27 @@ def _check_external(directory: Path, results: dict[tuple[str, str], RunResult]) 
             if mine != theirs:
                 raise InputFileError(f"{path} line {row}: problem {mine!r}, where {file_name(other_arm, benchmark)} "
                                      f"has {theirs!r}; every arm must list the same problems in benchmark order")
+    for benchmark, (arm, result) in sorted(first_of.items()):
+        _check_problem_ids(directory / file_name(arm, benchmark), benchmark, result)
+
+
+def _check_problem_ids(path: Path, benchmark: str, result: RunResult) -> None:
+    """Every id of a results file is a problem of its benchmark (with the right count and no
+    duplicates, that is every problem exactly once), when the benchmark's files are here to
+    say which; otherwise one line says the ids went unchecked."""
+    from repro.benchmarks.fetch import DataMissingError
+    from repro.benchmarks.loading import load_benchmark
+
+    try:
+        known = {problem.problem_id for problem in
+                 load_benchmark(benchmark, allow_synthetic=False, download=False).problems}
+    except DataMissingError:
+        _say(f"note: the problem ids of {path.name} were not checked: {benchmark}'s files are not here "
+             "(`repro fetch` gets them)")
+        return
+    for row, problem_id in enumerate(result.problem_ids, start=2):
+        if problem_id not in known:
+            raise InputFileError(f"{path} line {row}: problem {problem_id!r} is not a problem of {benchmark}")
 
 
 def compare(experiment_id: str, tier_name: str, backend: str | None, root: Path, results_path: Path | None,

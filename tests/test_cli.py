@@ -218,8 +218,8 @@ def _write(path: Path, rows: list[str]) -> None:
 
 def test_compare_accepts_results_made_elsewhere(tmp_path):
     # 30 AIME problems at n = 64: an RL model far above the paper at k = 1 must fail.
-    _write(tmp_path / "base__aime24.csv", [f"aime/{i},64,{(i * 7) % 64 if i % 3 else 0}" for i in range(30)])
-    _write(tmp_path / "rl__aime24.csv", [f"aime/{i},64,{64 if i % 2 else 0}" for i in range(30)])
+    _write(tmp_path / "base__aime24.csv", [f"aime24/{i:04d},64,{(i * 7) % 64 if i % 3 else 0}" for i in range(30)])
+    _write(tmp_path / "rl__aime24.csv", [f"aime24/{i:04d},64,{64 if i % 2 else 0}" for i in range(30)])
     result = invoke("compare", "math-zoo-qwen7b", "--results", str(tmp_path))
     assert result.exit_code == 1, result.output
     assert "fail" in result.output and "Figure 2: AIME24 (Qwen-2.5-7B)" in result.output

@@ -69,6 +69,21 @@ def test_arms_with_different_problems_are_refused(tmp_path):
     refused(tmp_path, "line 2", "same problems")
 
 
+def test_another_benchmarks_problems_are_refused(tmp_path, data_dir):
+    write(tmp_path / "base__aime24.csv", rows(prefix="math500"))
+    write(tmp_path / "rl__aime24.csv", rows(prefix="math500"))
+    refused(tmp_path, "base__aime24.csv line 2", "'math500/0000' is not a problem of aime24")
+
+
+def test_without_the_benchmarks_files_the_ids_are_said_to_be_unchecked(tmp_path, monkeypatch):
+    monkeypatch.delenv("REPRO_DATA_DIR", raising=False)
+    monkeypatch.setenv("REPRO_CACHE_DIR", str(tmp_path / "empty-cache"))
+    write(tmp_path / "base__aime24.csv", rows())
+    write(tmp_path / "rl__aime24.csv", rows())
+    result = compare(tmp_path)
+    assert result.exit_code in (0, 1) and "problem ids of base__aime24.csv were not checked" in result.output
+
+
 def test_a_nul_byte(tmp_path):
     (tmp_path / "base__aime24.csv").write_bytes(("\n".join([HEADER, *rows()]) + "\n").encode().replace(b"aime24/0003", b"aime\0/0003"))
     refused(tmp_path, "base__aime24.csv", "line 5", "NUL")
