@@ -8,6 +8,7 @@ Layout of one store (one model x benchmark x configuration):
     index-<shard>.json       chunk file -> sha256, the units it holds, and the output tokens and
                              seconds it took (for `repro plan --calibrate`), one per shard
     grades/<grader>/<chunk>.json  verdicts of one chunk by one grader
+    writer-<shard>.lock, .owner   the shard's writer lock (`SampleStore.writing`) and its holder
 
 Every file is written to a temporary name and renamed, so a killed run leaves either the
 old or the new file, never half of one. A shard's index exists (empty) before its first chunk,
@@ -174,8 +175,6 @@ class SampleStore:
         --shard that follows the shards) may follow any split."""
         from filelock import FileLock, Timeout  # a maintained cross-platform lock; not hand-written
 
-        if sampling:
-            self._check_split(shard)
         lock = FileLock(self.root / f"writer-{shard.tag}.lock", timeout=0)
         owner = self.root / f"writer-{shard.tag}.owner"
         try:
@@ -187,11 +186,28 @@ class SampleStore:
         try:
             owner.write_text(f"pid {os.getpid()} on {socket.gethostname()} since "
                              f"{time.strftime('%Y-%m-%d %H:%M:%S')}\n")
+            if sampling:
+                # After the owner file is written: of two splits starting at once, the later
+                # check sees the other's owner file, so they cannot both pass.
+                self._check_split(shard)
             self.remove_debris(shard)
             yield
         finally:
             owner.unlink(missing_ok=True)
             lock.release()
+
+    def _holds_lock(self, tag: str) -> bool:
+        """Whether some process holds the writer lock of a shard now (tried without waiting: an
+        owner file alone says nothing, a killed writer leaves it behind)."""
+        from filelock import FileLock, Timeout
+
+        lock = FileLock(self.root / f"writer-{tag}.lock", timeout=0)
+        try:
+            lock.acquire()
+        except Timeout:
+            return True
+        lock.release()
+        return False
 
     def remove_debris(self, shard: Shard) -> list[Path]:
         """What killed writes of this shard left (temporary files; chunks never listed in its
@@ -207,9 +223,13 @@ class SampleStore:
         return debris
 
     def _check_split(self, shard: Shard) -> None:
-        """Refuse to write shard i/N where shards of another N were written or are being written."""
-        names = [path.name for pattern in ("index-*.json", "writer-*.owner") for path in self.root.glob(pattern)]
-        splits = {int(match[1]) for name in names if (match := re.search(r"shard\d+of(\d+)", name))}
+        """Refuse to write shard i/N where shards of another N were written (an index with chunks)
+        or are being written (a held lock)."""
+        tags = {shard_tag_of(path.name) for path in self.root.glob("index-*.json")
+                if not index_problem(path) and json.loads(path.read_text())["chunks"]}
+        tags |= {tag for path in self.root.glob("writer-*.owner")
+                 if (tag := shard_tag_of(path.name)) and tag != shard.tag and self._holds_lock(tag)}
+        splits = {int(tag.split("of")[1]) for tag in tags if tag}
         others = sorted(splits - {shard.count})
         if others:
             raise StoreError(f"{self.root} holds shards of a {others[0]}-way split; --shard {shard.index}/{shard.count} "

@@ -18,22 +18,18 @@ def _stores(paths: list[Path], root: Path) -> list[Path]:
     return stores
 
 
-def _rows(store: Path, findings: list[Finding], column: str) -> list[list[str]]:
-    rows = []
-    for finding in findings:
-        where = finding.path.relative_to(store) if finding.path.is_relative_to(store) else finding.path
-        rows.append([str(store), str(where), finding.problem,
-                     finding.action if column == "repair" else finding.action or finding.advice])
-        if column == "repair" and not finding.action:
-            rows[-1][-1] = f"cannot: {finding.advice}"
-    return rows
+def _rows(store: Path, findings: list[Finding]) -> list[list[str]]:
+    """One row per finding: the store, the file (relative to the store), what is wrong, and what
+    repair does about it (or, where it cannot, what to do)."""
+    return [[str(store), str(finding.path.relative_to(store) if finding.path.is_relative_to(store) else finding.path),
+             finding.problem, finding.action or f"cannot: {finding.advice}"] for finding in findings]
 
 
 def check(paths: list[Path], root: Path) -> int:
     """Print every problem of every store and what `repro store repair` would do. Exit 0 when
     every store is sound, 1 when a problem was found."""
     audits = [audit(store) for store in _stores(paths, root)]
-    rows = [row for result in audits for row in _rows(result.store, result.findings, "repair")]
+    rows = [row for result in audits for row in _rows(result.store, result.findings)]
     if rows:
         print(tabulate(rows, headers=["store", "file", "problem", "`repro store repair` would"], tablefmt="simple"))
         print()
@@ -53,12 +49,12 @@ def repair_command(paths: list[Path], root: Path) -> int:
     audits: list[Audit] = []
     for store in stores:
         done, after = repair(store)
-        done_rows += _rows(store, done, "done")
+        done_rows += _rows(store, done)
         audits.append(after)
     if done_rows:
         print(tabulate(done_rows, headers=["store", "file", "problem", "done"], tablefmt="simple"))
         print()
-    left = [row for result in audits for row in _rows(result.store, result.findings, "repair")]
+    left = [row for result in audits for row in _rows(result.store, result.findings)]
     if left:
         print(tabulate(left, headers=["store", "file", "problem", "left to you"], tablefmt="simple"))
         print()

@@ -486,3 +486,17 @@ def test_namespaces_are_active_where_unshare_works(protections):
         pytest.skip(why_not)
     assert {"net", "pid", "mount"} <= set(protections.namespaces), protections.notes
     assert protections.readonly_root
+
+
+def test_work_folders_of_killed_graders_are_swept_and_live_ones_kept(tmp_path):
+    from repro.sandbox.execution import sweep_stale_workdirs
+
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()  # a pid that no longer runs: its folder is a leftover
+    dead = tmp_path / f"{WORKDIR_PREFIX}{gone.pid}-abc"
+    live = tmp_path / f"{WORKDIR_PREFIX}{os.getpid()}-def"
+    for folder in (dead, live):
+        folder.mkdir()
+        (folder / "main.py").write_text("print('a model-written program')")
+    assert sweep_stale_workdirs(tmp_path) == [dead]
+    assert not dead.exists() and (live / "main.py").exists()
