@@ -379,6 +379,8 @@ class SampleStore:
             return "no verdict list"
         if content.get("chunk_sha256") != chunk_sha256:
             return "made from other samples than the chunk's"
+        if content.get("grader", grader) != grader:  # files before the name was written carry none
+            return f"made by grader {content['grader']}, not {grader}"
         if content.get("grades_sha256") != _grades_digest(content):
             return "its checksum does not match its verdicts (edited, or written by an older version)"
         return None
@@ -388,7 +390,8 @@ class SampleStore:
                      details: Iterable[tuple[str, int, list[str]]] | None = None) -> None:
         """`details`: what the grader said of each sample (kept for audits; code graders give
         the status and the first failing test), in the order of `verdicts`."""
-        content: dict[str, Any] = {"chunk_sha256": chunk_sha256, "verdicts": [[p, r, v] for p, r, v in verdicts]}
+        content: dict[str, Any] = {"grader": grader, "chunk_sha256": chunk_sha256,
+                                   "verdicts": [[p, r, v] for p, r, v in verdicts]}
         if details is not None:
             content["details"] = [[p, r, d] for p, r, d in details]
         content["grades_sha256"] = _grades_digest(content)
@@ -415,5 +418,10 @@ def index_problem(path: Path) -> str | None:
 
 
 def _grades_digest(content: dict[str, Any]) -> str:
-    """sha256 of a grades file's verdicts, details and chunk hash: an edited file no longer matches."""
-    return key_digest({name: content.get(name) for name in ("chunk_sha256", "verdicts", "details")})
+    """sha256 of a grades file's verdicts, details, chunk hash and grader (with its version): an
+    edited file no longer matches. The grader is hashed only where written, so that files made
+    before it was keep their checksum."""
+    covered = {name: content.get(name) for name in ("chunk_sha256", "verdicts", "details")}
+    if "grader" in content:
+        covered["grader"] = content["grader"]
+    return key_digest(covered)

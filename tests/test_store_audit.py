@@ -177,3 +177,17 @@ def test_the_commands_exit_codes_and_tables(tmp_path):
     assert left.exit_code == 1 and "cannot: restore the manifest" in left.output
     nothing = runner.invoke(cli.app, ["store", "check", str(tmp_path / "empty-but-here")])
     assert nothing.exit_code == 2 and "not a folder" in nothing.output
+
+
+def test_a_grades_file_names_its_grader_and_version_and_another_graders_file_is_not_used(tmp_path):
+    store = fill(tmp_path / "s")
+    name, entry = sorted(store.chunk_listing().items())[0]
+    path = store.grades_path("math-paper-v1", name)
+    content = json.loads(path.read_text())
+    assert content["grader"] == "math-paper-v1"
+    assert store.read_grades("math-paper-v1", name, entry["sha256"]) is not None
+    moved = store.grades_path("math-paper-v2", name)  # the same file under a newer version's folder
+    moved.parent.mkdir(parents=True)
+    moved.write_text(path.read_text())
+    assert store.read_grades("math-paper-v2", name, entry["sha256"]) is None
+    assert store.grades_problem("math-paper-v2", name, entry["sha256"]) == "made by grader math-paper-v1, not math-paper-v2"
