@@ -25,6 +25,30 @@ LARGEST = -1  # "the largest k both runs allow"
 
 Results = Mapping[tuple[str, str], RunResult]  # (arm, benchmark) -> result
 
+# The paper's claims in words, numbered as in the project's list of experiments and claims
+# (from the paper's abstract, §3, §4 and App. D): every verdict names its claim, so a reader
+# of a report or of `repro compare` never needs the numbering.
+CLAIM_STATEMENTS = {
+    1: "RL beats its base model at pass@1, but the base model catches up and overtakes it at large k (the curves "
+       "cross) -- the paper's central claim (§3, Figs 2-4, 9-12)",
+    2: "the problems RL solves are (nearly) a subset of those its base model solves (Tables 4, 5)",
+    3: "RL raises the share of problems at accuracy near 1.0 and also the share at accuracy 0 (Figs 5, 13)",
+    4: "the base model's perplexity on RL responses lies in the low part of its perplexity on its own responses "
+       "(Fig 6)",
+    5: "a distilled model lies above its base model at every k (Fig 7)",
+    6: "all six RL algorithms leave a sampling-efficiency gap (Delta_SE) above 40 points in domain, and differ "
+       "little (Fig 8, Table 2)",
+    7: "along RL training, pass@1 on the training set rises while pass@256 falls (Fig 1, Fig 14, Table 3)",
+    8: "KL 0.001 gives a similar pass@1 but a lower pass@128; 32 rollouts give a higher pass@128 (Fig 15)",
+    9: "sampling RL at the base model's entropy does not close the gap at large k; the base model degrades above "
+       "T = 1.0 (Figs 16, 17)",
+}
+
+
+def claim_heading(number: int) -> str:
+    """'Claim 3: RL raises ...' for a claim number."""
+    return f"Claim {number}: {CLAIM_STATEMENTS.get(number, 'not in the paper list')}"
+
 
 @dataclass(frozen=True)
 class ClaimVerdict:
@@ -232,6 +256,7 @@ class HistogramShift:
     base: str
     rl: str
     benchmarks: tuple[str, ...]
+    family: str = ""  # the model family, so that several families' rows can be told apart
     paper_claim: int = 3
     text: str = "RL raises the share of problems at accuracy 1.0 and at accuracy 0"
 
@@ -241,14 +266,15 @@ class HistogramShift:
     def evaluate(self, results: Results) -> list[ClaimVerdict]:
         verdicts = []
         for benchmark in self.benchmarks:
+            scope = f"{self.family}, {benchmark}" if self.family else benchmark
             if not {(self.base, benchmark), (self.rl, benchmark)} <= set(results):
-                verdicts.append(ClaimVerdict(self.paper_claim, self.text, benchmark, NOT_RUN, "runs missing"))
+                verdicts.append(ClaimVerdict(self.paper_claim, self.text, scope, NOT_RUN, "runs missing"))
                 continue
             base = results[(self.base, benchmark)].histogram()
             rl = results[(self.rl, benchmark)].histogram()
             parts = [HOLDS if rl[i] > base[i] else FAILS if rl[i] < base[i] else INCONCLUSIVE for i in (0, -1)]
             evidence = f"accuracy 0: base {base[0]} -> RL {rl[0]}; accuracy 1: base {base[-1]} -> RL {rl[-1]} problems"
-            verdicts.append(ClaimVerdict(self.paper_claim, self.text, benchmark, combine(parts), evidence))
+            verdicts.append(ClaimVerdict(self.paper_claim, self.text, scope, combine(parts), evidence))
         return verdicts
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from tabulate import tabulate
 
+from repro.claims import claim_heading
 from repro.compare import FAIL, ExperimentComparison, compare_experiment
 from repro.checkpoints import Checkpoint, validate_checkpoint
 from repro.errors import InputFileError, ReproError, StoreError
@@ -493,7 +494,8 @@ def comparison_table(comparison: ExperimentComparison, show_all: bool) -> str:
                       tablefmt="simple")
     claims = tabulate([[c.paper_claim, c.scope, c.verdict, c.evidence] for c in comparison.claims],
                       headers=["claim", "scope", "verdict", "evidence"], tablefmt="simple")
-    return f"{comparison.experiment} [{comparison.backend}]\n{points}\n\n{claims}"
+    statements = "\n".join(claim_heading(number) for number in sorted({c.paper_claim for c in comparison.claims}))
+    return f"{comparison.experiment} [{comparison.backend}]\n{points}\n\n{statements}\n{claims}"
 
 
 def report(tier_name: str, root: Path) -> int:

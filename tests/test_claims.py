@@ -100,3 +100,29 @@ def test_histogram_shift():
     base, rl = paper_like()
     assert HistogramShift("base", "rl", ("b",)).evaluate(pair(base, rl))[0].verdict == HOLDS
     assert HistogramShift("base", "rl", ("b",)).evaluate(pair(rl, base))[0].verdict == FAILS
+
+
+def test_every_claim_of_every_experiment_has_its_statement_and_histogram_claims_name_their_family():
+    from repro.claims import CLAIM_STATEMENTS, HistogramShift, claim_heading
+    from repro.experiments import EXPERIMENTS, get_experiment
+
+    numbers = {claim.paper_claim for experiment in EXPERIMENTS for claim in experiment.claims}
+    assert numbers <= set(CLAIM_STATEMENTS) and set(CLAIM_STATEMENTS) == set(range(1, 10))
+    assert claim_heading(2).startswith("Claim 2: the problems RL solves are (nearly) a subset")
+    shifts = [c for c in get_experiment("accuracy-histogram").claims if isinstance(c, HistogramShift)]
+    families = [claim.family for claim in shifts]
+    assert len(families) == len(set(families)) == 4 and all(families)
+    (verdict, *_) = shifts[0].evaluate({})
+    assert verdict.scope.startswith(families[0] + ", ")
+
+
+def test_compare_prints_each_claims_statement(tmp_path):
+    from typer.testing import CliRunner
+
+    import cli
+
+    for arm in ("base", "rl"):
+        (tmp_path / f"{arm}__aime24.csv").write_text(
+            "problem_id,n,correct\n" + "".join(f"aime24/{i:04d},64,{i % 9}\n" for i in range(30)))
+    result = CliRunner().invoke(cli.app, ["compare", "math-zoo-qwen7b", "--results", str(tmp_path)])
+    assert "Claim 1: RL beats its base model at pass@1" in result.output, result.output

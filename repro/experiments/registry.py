@@ -245,7 +245,9 @@ def _accuracy_histogram() -> Experiment:
             histograms += [HistogramRef(base, bench, "Figure 13", panel, family, "Base"),
                            HistogramRef(rl, bench, "Figure 13", panel, family, "RL")]
     benches = tuple(HISTOGRAM_PANELS)
-    claims = tuple(HistogramShift(arms[i].name, arms[i + 1].name, benches) for i in range(0, len(arms), 2))
+    families = [family for _, family, _, _, _ in ZOO_FAMILIES]
+    claims = tuple(HistogramShift(arms[2 * i].name, arms[2 * i + 1].name, benches, family)
+                   for i, family in enumerate(families))
     return Experiment(
         id="accuracy-histogram", title="Per-problem accuracy histograms, base vs RL", section="D",
         figures=("Figure 5", "Figure 13"), kind="math", arms=tuple(arms), histograms=tuple(histograms),

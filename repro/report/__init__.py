@@ -10,6 +10,7 @@ from pathlib import Path
 
 from tabulate import tabulate
 
+from repro.claims import claim_heading
 from repro.compare import FAIL, ExperimentComparison, PointComparison
 from repro.expected import histogram_series, load_curves, load_histograms, load_solved_sets
 from repro.experiments import Experiment
@@ -116,9 +117,11 @@ def _claims(sections: list[ExperimentSection]) -> list[str]:
                              claim.evidence])
     if not rows:
         return []
+    numbers = sorted({row[0] for row in rows})
     return ["## Claims", "",
             "Verdicts answer: on these problems, do the samples show the stated direction beyond sampling "
             "noise (difference beyond 2.58 sd)? *holds* / *fails* (the opposite is shown) / *inconclusive*.", "",
+            *[f"- {claim_heading(number)}" for number in numbers], "",
             tabulate(rows, headers=["claim", "experiment", "backend", "scope", "verdict", "evidence"],
                      tablefmt="github"), ""]
 
