@@ -24,8 +24,9 @@ from math import sqrt
 
 from repro import stats
 from repro.claims import ClaimVerdict
-from repro.expected import ExpectedPoint, curve_points, load_curves
+from repro.expected import ExpectedPoint, PrintedValue, curve_points, find_printed, load_curves, load_printed
 from repro.experiments import Experiment, Panel
+from repro.printed import PrintedRef
 from repro.results import RunResult
 
 PASS, FAIL, NOT_RUN = "pass", "fail", "not run"
@@ -110,12 +111,80 @@ def compare_panel(panel: Panel, results: Mapping[tuple[str, str], RunResult],
     return out
 
 
+# Printed numbers are in percent points or counts where the paper prints them so; scored as fractions.
+_UNIT_SCALE = {"fraction": 1.0, "points": 0.01}
+
+
+def printed_title(source: str) -> str:
+    return f"{source} (printed)"
+
+
+def compare_printed(refs: tuple[PrintedRef, ...], results: Mapping[tuple[str, str], RunResult],
+                    family_rate: float = stats.PANEL_FALSE_ALARM_RATE) -> list[PointComparison]:
+    """Every printed number an experiment reproduces, scored like a curve point: |rerun - paper|
+    within z * sqrt(Var_rerun + Var_paper) plus the number's rounding, z a Bonferroni z over
+    the numbers of one source (a table, a figure's annotations, a section's text)."""
+    printed = load_printed()
+    estimates = [(ref, ref.statistic.estimate(results, ref.paper_n)) for ref in refs]
+    per_source: dict[str, int] = {}
+    for ref, estimate in estimates:
+        if estimate is not None:
+            per_source[ref.printed[0]] = per_source.get(ref.printed[0], 0) + 1
+    out = []
+    for ref, estimate in estimates:
+        value = find_printed(printed, *ref.printed)
+        label = f"{value.row}: {value.metric}"
+        if ref.scored_against is None:
+            paper, error = _as_fraction(value, ref), _as_fraction_error(value, ref)
+        else:
+            plus, minus = (find_printed(printed, *key) for key in ref.scored_against)
+            paper, error = plus.value - minus.value, plus.abs_error + minus.abs_error
+            label += (f" (the text prints {100 * value.value:.1f}; scored against {plus.source}: "
+                      f"{100 * paper:.1f})")
+        arm = ref.statistic.label()
+        if estimate is None:
+            out.append(PointComparison(printed_title(value.source), label, arm, ref.statistic.benchmark,
+                                       ref.statistic.k, paper, error, None, None, None, None, None, NOT_RUN))
+            continue
+        if estimate.detail:
+            label += f" [{estimate.detail}]"
+        z = stats.bonferroni_z(per_source[ref.printed[0]], family_rate)
+        tolerance = z * sqrt(estimate.var_rerun + estimate.var_paper) + error
+        verdict = PASS if abs(estimate.value - paper) <= tolerance else FAIL
+        out.append(PointComparison(printed_title(value.source), label, arm, ref.statistic.benchmark,
+                                   ref.statistic.k, paper, error, estimate.value, sqrt(estimate.var_rerun),
+                                   sqrt(estimate.var_paper), z, tolerance, verdict))
+    return out
+
+
+def _as_fraction(value: PrintedValue, ref: PrintedRef) -> float:
+    """A printed number as a fraction: points / 100; a count of problems as a share of the
+    benchmark's declared size (the paper counts over the whole benchmark; a stand-in tier's
+    first problems estimate the same share)."""
+    if value.unit == "count":
+        return value.value / _declared_size(ref)
+    return value.value * _UNIT_SCALE[value.unit]
+
+
+def _as_fraction_error(value: PrintedValue, ref: PrintedRef) -> float:
+    if value.unit == "count":
+        return value.abs_error / _declared_size(ref)
+    return value.abs_error * _UNIT_SCALE[value.unit]
+
+
+def _declared_size(ref: PrintedRef) -> int:
+    from repro.benchmarks import get_benchmark
+
+    return get_benchmark(ref.statistic.benchmark).size
+
+
 def compare_experiment(experiment: Experiment, results: Mapping[tuple[str, str], RunResult],
                        backend: str = "") -> ExperimentComparison:
     expected = load_curves()
     points: list[PointComparison] = []
     for panel in experiment.panels:
         points += compare_panel(panel, results, expected)
+    points += compare_printed(experiment.printed, results)
     claims: list[ClaimVerdict] = []
     for claim in experiment.claims:
         claims += claim.evaluate(results)

@@ -133,3 +133,18 @@ def bonferroni_z(points: int, family_rate: float = PANEL_FALSE_ALARM_RATE) -> fl
     at most `family_rate`, whatever their correlation."""
     points = max(int(points), 1)
     return NormalDist().inv_cdf(1.0 - family_rate / (2.0 * points))
+
+
+def predictive_count_pmf(c: int, n: int, m: int) -> np.ndarray:
+    """P(C' = c') for c' = 0..m: how many of m new samples of a problem would be correct, given
+    c of n observed (Jeffreys posterior, as everywhere in this module)."""
+    if not 0 <= c <= n or n < 1 or m < 1:
+        raise ValueError("need 0 <= c <= n, n >= 1 and m >= 1")
+    return _posterior_predictive_pmf(int(c), int(n), int(m))
+
+
+def solved_probability(c: int, n: int, m: int) -> float:
+    """P(at least one of m new samples is correct), given c of n observed: 1 - E[(1-p)^m]."""
+    if not 0 <= c <= n or n < 1 or m < 1:
+        raise ValueError("need 0 <= c <= n, n >= 1 and m >= 1")
+    return 1.0 - _posterior_failure_moment(int(c), int(n), int(m))

@@ -17,6 +17,7 @@ from repro.claims import (
     NeedsStage,
     Similar,
 )
+from repro.printed import SOLVED_CATEGORIES, Gap, PassAt, PrintedRef, SmallestGap, SolvedCount
 from repro.experiments.spec import (
     Arm,
     CurveRef,
@@ -85,7 +86,8 @@ def _zoo(id_: str, family: str, base_model: str, rl_model: str, n_overrides: dic
         for figure, panel, bench in ZOO_PANELS
     )
     return _pair_experiment(id_, f"RLVR vs base on math: {family} and its SimpleRL-Zoo model", "A",
-                            ("Figure 2", "Figure 9"), "math", base_model, rl_model, panels)
+                            ("Figure 2", "Figure 9"), "math", base_model, rl_model, panels,
+                            printed=_zoo_printed(id_))
 
 
 ZOO_FAMILIES = (
@@ -114,6 +116,65 @@ _NOT_RELEASED = ("the RL checkpoints were never released and must be trained fir
                  "implemented yet); the smoke tier's simulated and tiny-model runs still exercise the evaluation",)
 
 
+# Benchmark keys of the labels printed_values.csv uses for Tables 2 and 3.
+_PRINTED_OMNI = (("Omni-MATH-Train", "omni-math-train"), ("Omni-MATH-Test", "omni-math-test"),
+                 ("MATH500", "math500"))
+
+
+def _table_refs(source: str, rows: tuple[tuple[str, str], ...]) -> tuple[PrintedRef, ...]:
+    """Every pass@1 and pass@256 of a printed table (2 or 3): (table row name, arm)."""
+    return tuple(PrintedRef((source, row, label, f"pass@{k}"), PassAt(arm, bench, k), 256)
+                 for row, arm in rows for label, bench in _PRINTED_OMNI for k in (1, 256))
+
+
+def _delta_se(rl_arm: str, benchmark: str) -> Gap:
+    """The paper's sampling-efficiency gap: pass@256 of the base minus pass@1 of the RL model."""
+    return Gap(PassAt("base", benchmark, 256), PassAt(rl_arm, benchmark, 1))
+
+
+def _rl_algorithms_printed() -> tuple[PrintedRef, ...]:
+    rows = (("Qwen2.5-7B", "base"), *((label, name) for name, _, label in _ALGORITHM_ARMS))
+    figure_8 = tuple(
+        PrintedRef(("Figure 8", "best RL algorithm", label, "Delta_SE"),
+                   SmallestGap(tuple((name, _delta_se(name, bench)) for name, _, _ in _ALGORITHM_ARMS)), 256)
+        for label, bench in _PRINTED_OMNI)
+    # Section 4.3's text and Table 2 disagree (43.9 / 42.6 printed, 44.0 / 41.0 by the table):
+    # scored against the table, the text's number shown beside it.
+    text = tuple(
+        PrintedRef(("Section 4.3", row, "Omni-MATH-Test", "Delta_SE"), _delta_se(arm, "omni-math-test"), 256,
+                   scored_against=(("Table 2", "Qwen2.5-7B", "Omni-MATH-Test", "pass@256"),
+                                   ("Table 2", row, "Omni-MATH-Test", "pass@1")))
+        for row, arm in (("GRPO", "grpo"), ("RLOO", "rloo")))
+    return (*_table_refs("Table 2", rows), *figure_8, *text)
+
+
+def _rl_steps_printed() -> tuple[PrintedRef, ...]:
+    rows = (("Qwen2.5-7B", "base"), *((label, name) for name, _, label in _STEP_ARMS))
+    text = tuple(PrintedRef(("Section 4.4", row, "Omni-MATH-Train", "pass@1"), PassAt(arm, "omni-math-train", 1), 256)
+                 for row, arm in (("GRPO-step150", "grpo-step150"), ("GRPO-step450", "grpo-step450")))
+    return (*_table_refs("Table 3", rows), *text)
+
+
+def _zoo_printed(experiment_id: str) -> tuple[PrintedRef, ...]:
+    """Printed numbers about one SimpleRL-Zoo pair, by experiment."""
+    if experiment_id == "math-zoo-qwen32b":
+        # Section 3.1: "approximately 9%" on Minerva at k = 128 (in points).
+        return (PrintedRef(("Section 3.1", "Qwen2.5-32B base minus SimpleRL-Zoo", "Minerva", "pass@k gap (base - RL)"),
+                           Gap(PassAt("base", "minerva", 128), PassAt("rl", "minerva", 128)), 128),)
+    if experiment_id != "math-zoo-qwen7b":
+        return ()
+    refs = []
+    # Version 5 of the paper (n = 128), and an independent reproduction with the public checkpoints.
+    for source in ("v5", "independent reproduction"):
+        refs += [PrintedRef((source, "Qwen2.5-7B", "MATH500", "pass@128"), PassAt("base", "math500", 128), 128),
+                 PrintedRef((source, "SimpleRL-Zoo", "MATH500", "pass@128"), PassAt("rl", "math500", 128), 128)]
+        refs += [PrintedRef((source, "Qwen2.5-7B vs SimpleRL-Zoo", "MATH500", category),
+                            SolvedCount(category, "base", "rl", "math500", 128), 128) for category in SOLVED_CATEGORIES]
+    refs += [PrintedRef(("independent reproduction", row, "MATH500", "pass@1"), PassAt(arm, "math500", 1), 128)
+             for row, arm in (("Qwen2.5-7B", "base"), ("SimpleRL-Zoo", "rl"))]
+    return tuple(refs)
+
+
 def _rl_algorithms() -> Experiment:
     arms = (_VERL_BASE, *(Arm(name, model, "rl") for name, model, _ in _ALGORITHM_ARMS))
     panels = []
@@ -130,7 +191,7 @@ def _rl_algorithms() -> Experiment:
     return Experiment(
         id="rl-algorithms", title="Six RL algorithms (VeRL, Omni-MATH-Rule): Delta_SE", section="E",
         figures=("Figure 8", "Figure 14 (top)", "Table 2"), kind="math", arms=arms, panels=tuple(panels),
-        claims=claims, needs=("training",),
+        printed=_rl_algorithms_printed(), claims=claims, needs=("training",),
         notes=(*_NOT_RELEASED,
                "Table 2's GRPO numbers equal GRPO-step150's (Table 3) to the digit, so GRPO here is the step-150 "
                "checkpoint; the paper says the algorithms ran 450 steps, so which step the other five were "
@@ -158,7 +219,7 @@ def _rl_steps() -> Experiment:
     return Experiment(
         id="rl-steps", title="GRPO checkpoints at steps 150/300/450", section="E",
         figures=("Figure 1 (right)", "Figure 14 (bottom)", "Table 3"), kind="math", arms=arms,
-        panels=tuple(panels), claims=claims, needs=("training",), notes=_NOT_RELEASED,
+        panels=tuple(panels), printed=_rl_steps_printed(), claims=claims, needs=("training",), notes=_NOT_RELEASED,
     )
 
 
@@ -295,6 +356,10 @@ def _build() -> tuple[Experiment, ...]:
                             "Qwen-2.5-7B-Instruct-1M", "Qwen-2.5-7B-Instruct-1M", "Coder-R1-Zero-Qwen-2.5-7B"),
             ),
             needs=("grade:code",),
+            # Figure 24's caption: Coder-R1's pass@1 on LiveCodeBench by the paper's evaluation; the
+            # release is not named, and Figure 11's 2023.5-2025.1 panel draws 28.2 at k = 1.
+            printed=(PrintedRef(("Figure 24 caption", "Coder-R1 (the paper's evaluation)", "LiveCodeBench", "pass@1"),
+                                PassAt("rl", "lcb-2305-2501", 1), 128),),
             # Code-R1 evaluated HumanEval+/MBPP+ with evalplus' chat prompt and LiveCodeBench
             # with LiveCodeBench's own CodeQwen prompt (paper Figs 24, 25; docs/models.md).
             prompt_templates=(("humaneval-plus", "evalplus-chat"), ("mbpp-plus", "evalplus-chat")),
@@ -388,3 +453,27 @@ def _build() -> tuple[Experiment, ...]:
 
 
 EXPERIMENTS: tuple[Experiment, ...] = _build()
+
+
+def printed_not_scored(key: tuple[str, str, str, str]) -> str | None:
+    """Why no experiment scores this printed number as a statistic of its results, or None.
+    With the experiments' `printed` references, this accounts for every row of
+    printed_values.csv (tests/test_printed.py checks it)."""
+    source, _, _, metric = key
+    if key in PRINTED_NOT_SCORED:
+        return PRINTED_NOT_SCORED[key]
+    if source == "Figure 17":
+        return "an output entropy: measured by the entropy experiment's entropy stage, not a pass@k statistic"
+    if metric.startswith("hard problems"):
+        return "a count of chains of thought judged by hand: read back by the cot-validity review"
+    return None
+
+
+PRINTED_NOT_SCORED: dict[tuple[str, str, str, str], str] = {
+    ("Section 4.3", "every RL algorithm", "Omni-MATH-Test", "Delta_SE lower bound"):
+        "a bound, not a value: claim 6 of rl-algorithms tests it (Delta_SE > 40 points for every algorithm)",
+    ("Section 3.1", "Oat-Zero-7B and DAPO-32B minus their bases", "AIME24", "pass@k gap (RL - base)"):
+        "loose wording ('nearly 30% higher') for two models at once: the digitized Figure 10 points are scored",
+    ("Figure 24 caption", "Coder-R1 (reported by its authors)", "LiveCodeBench", "pass@1"):
+        "the Code-R1 authors' own evaluation, quoted by the paper: not a setting this package reruns",
+}

@@ -85,6 +85,7 @@ class Experiment:
     panels: tuple[Panel, ...] = ()
     histograms: tuple[HistogramRef, ...] = ()
     solved_sets: tuple[SolvedSetRef, ...] = ()
+    printed: tuple = ()  # repro.printed.PrintedRef: printed numbers this experiment reproduces
     claims: tuple = ()  # repro.claims.Claim objects
     top_p: float = PAPER_TOP_P
     # Lengths of this experiment's runs where the paper or its code sets them apart from the

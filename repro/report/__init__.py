@@ -142,18 +142,41 @@ def _section(section: ExperimentSection, out_dir: Path, expected, csv_lines: lis
         md += [f"### {panel.title}", "", f"![{panel.title}]({image.as_posix()})", ""]
         for backend, comparison in section.comparisons.items():
             points = [p for p in comparison.points if p.panel == panel.title]
-            for p in points:
-                csv_lines.append(",".join(str(x) for x in (
-                    experiment.id, backend, f'"{p.panel}"', f'"{p.curve}"', p.arm, p.benchmark, p.k, p.paper,
-                    p.paper_error, "" if p.rerun is None else p.rerun, "" if p.sd_rerun is None else p.sd_rerun,
-                    "" if p.sd_paper is None else p.sd_paper, "" if p.z is None else p.z,
-                    "" if p.tolerance is None else p.tolerance, p.verdict)))
+            csv_lines += [_csv_line(experiment.id, backend, p) for p in points]
             rows = _point_rows(points)
             if rows:
                 md += [f"Backend {backend} (powers of two and every failure; all points in points.csv):", "",
                        tabulate(rows, headers=_POINT_HEADERS, tablefmt="github"), ""]
+    md += _printed(section, csv_lines)
     md += _histograms(section)
     md += _solved_sets(section)
+    return md
+
+
+def _csv_line(experiment_id: str, backend: str, p: PointComparison) -> str:
+    return ",".join(str(x) for x in (
+        experiment_id, backend, f'"{p.panel}"', f'"{p.curve}"', p.arm, p.benchmark, p.k, p.paper,
+        p.paper_error, "" if p.rerun is None else p.rerun, "" if p.sd_rerun is None else p.sd_rerun,
+        "" if p.sd_paper is None else p.sd_paper, "" if p.z is None else p.z,
+        "" if p.tolerance is None else p.tolerance, p.verdict))
+
+
+def _printed(section: ExperimentSection, csv_lines: list[str]) -> list[str]:
+    """Numbers the paper prints (tables, annotations, text) that this experiment reproduces,
+    each scored like a curve point (repro.compare.compare_printed)."""
+    md = []
+    panels = {point.panel: None for comparison in section.comparisons.values() for point in comparison.points
+              if point.panel.endswith("(printed)") and not any(point.panel == panel.title
+                                                               for panel in section.experiment.panels)}
+    for title in panels:
+        md += [f"### {title}", ""]
+        for backend, comparison in section.comparisons.items():
+            points = [p for p in comparison.points if p.panel == title]
+            csv_lines += [_csv_line(section.experiment.id, backend, p) for p in points]
+            rows = [[p.curve, p.arm, p.benchmark, *row[2:]] for p, row in zip(points, _point_rows(points, True))]
+            md += [f"Backend {backend} (shares of problems in %, for counts):", "",
+                   tabulate(rows, headers=["printed", "rerun statistic", "benchmark", *_POINT_HEADERS[2:]],
+                            tablefmt="github"), ""]
     return md
 
 
