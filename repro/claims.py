@@ -270,11 +270,18 @@ class HistogramShift:
             if not {(self.base, benchmark), (self.rl, benchmark)} <= set(results):
                 verdicts.append(ClaimVerdict(self.paper_claim, self.text, scope, NOT_RUN, "runs missing"))
                 continue
-            base = results[(self.base, benchmark)].histogram()
-            rl = results[(self.rl, benchmark)].histogram()
-            parts = [HOLDS if rl[i] > base[i] else FAILS if rl[i] < base[i] else INCONCLUSIVE for i in (0, -1)]
-            evidence = f"accuracy 0: base {base[0]} -> RL {rl[0]}; accuracy 1: base {base[-1]} -> RL {rl[-1]} problems"
-            verdicts.append(ClaimVerdict(self.paper_claim, self.text, scope, combine(parts), evidence))
+            base, rl = results[(self.base, benchmark)], results[(self.rl, benchmark)]
+            parts, evidence = [], []
+            for bin_index, name in ((0, "accuracy 0"), (-1, "accuracy 1")):
+                # The share of problems in the bin moves by d; each share varies like a sum of
+                # independent Bernoulli cells (RunResult.histogram_share_variances).
+                d = base.histogram()[bin_index] / base.problems
+                d = rl.histogram()[bin_index] / rl.problems - d
+                sd = sqrt(base.histogram_share_variances()[bin_index] + rl.histogram_share_variances()[bin_index])
+                parts.append(directional_verdict(d, sd))
+                evidence.append(f"{name}: base {base.histogram()[bin_index]} -> RL {rl.histogram()[bin_index]} "
+                                f"problems ({_points(d)} ± {100 * sd:.1f} points of the share, sd)")
+            verdicts.append(ClaimVerdict(self.paper_claim, self.text, scope, combine(parts), "; ".join(evidence)))
         return verdicts
 
 

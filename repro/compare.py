@@ -21,11 +21,17 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from math import sqrt
+from statistics import NormalDist
+
+import numpy as np
 
 from repro import stats
-from repro.claims import ClaimVerdict
-from repro.expected import ExpectedPoint, PrintedValue, curve_points, find_printed, load_curves, load_printed
-from repro.experiments import Experiment, Panel
+from repro.claims import FAILS, HOLDS, ClaimVerdict
+from repro.claims import NOT_RUN as CLAIM_NOT_RUN
+from repro.expected import (ExpectedPoint, PrintedValue, curve_points, find_printed, histogram_series, load_curves,
+                            load_histograms, load_printed, load_solved_sets)
+from repro.experiments import Experiment, HistogramRef, Panel
+from repro.metrics import HISTOGRAM_BINS
 from repro.printed import PrintedRef
 from repro.results import RunResult
 
@@ -178,6 +184,85 @@ def _declared_size(ref: PrintedRef) -> int:
     return get_benchmark(ref.statistic.benchmark).size
 
 
+def histogram_title(ref: HistogramRef) -> str:
+    return f"{ref.figure}: {ref.panel} ({ref.family}) accuracy histogram"
+
+
+def compare_histograms(experiment: Experiment, results: Mapping[tuple[str, str], RunResult],
+                       family_rate: float = stats.PANEL_FALSE_ALARM_RATE) -> list[PointComparison]:
+    """Every bar of every accuracy histogram, as a share of the problems: |rerun - paper| within
+    z * sqrt(Var_rerun + Var_paper). Each problem lands in one bin of a draw (a multinomial
+    cell), so a bar's share varies as sum_i q_ib (1 - q_ib) / N^2, q_ib the problem's chance of
+    bin b under the Jeffreys posterior of its success rate, at the rerun's n and at the
+    paper's (RunResult.histogram_share_variances); z is a Bonferroni z over one histogram's bars.
+    The bars are integers read from the figure's vector drawing: no rounding term."""
+    bars = load_histograms()
+    runs = experiment.runs()
+    out = []
+    for ref in experiment.histograms:
+        series = sorted(histogram_series(bars, ref.figure, ref.panel, ref.family, ref.series), key=lambda b: b.bin_index)
+        result = results.get((ref.arm, ref.benchmark))
+        title = histogram_title(ref)
+        if result is None:
+            out += [PointComparison(title, ref.series, ref.arm, ref.benchmark, bar.bin_index,
+                                    bar.count / bar.n_problems, 0.0, None, None, None, None, None, NOT_RUN)
+                    for bar in series]
+            continue
+        shares = np.array(result.histogram()) / result.problems
+        var_rerun = result.histogram_share_variances()
+        var_paper = result.histogram_share_variances(runs[(ref.arm, ref.benchmark)])
+        z = stats.bonferroni_z(len(series), family_rate)
+        for bar in series:
+            b = bar.bin_index
+            paper = bar.count / bar.n_problems
+            subset = stats.subset_share_variance(paper, result.problems, bar.n_problems)
+            tolerance = z * sqrt(var_rerun[b] + var_paper[b] + subset)
+            verdict = PASS if abs(shares[b] - paper) <= tolerance else FAIL
+            out.append(PointComparison(title, f"{ref.series}: accuracy {HISTOGRAM_BINS[b]}", ref.arm, ref.benchmark, b,
+                                       paper, 0.0, float(shares[b]), sqrt(var_rerun[b]), sqrt(var_paper[b]), z,
+                                       tolerance, verdict))
+    return out
+
+
+def solved_set_verdicts(experiment: Experiment, results: Mapping[tuple[str, str], RunResult],
+                        family_rate: float = stats.PANEL_FALSE_ALARM_RATE) -> list[ClaimVerdict]:
+    """Tables 4 and 5: does the rerun solve the problems the paper lists? With s_i the rerun's
+    status (solved at least once) and q_i the chance that a draw of the paper's n solves problem
+    i (Jeffreys posterior from the rerun's counts), the number of disagreements with the printed
+    list has, were the paper's models the rerun's, mean sum_i (s_i ? 1 - q_i : q_i) and a
+    variance sum d_i (1 - d_i). Too many disagreements (beyond z sd, z a one-sided Bonferroni z
+    over the experiment's lists) fail; otherwise the list holds."""
+    printed = load_solved_sets()
+    runs = experiment.runs()
+    refs = experiment.solved_sets
+    z = NormalDist().inv_cdf(1.0 - family_rate / max(len(refs), 1))
+    out = []
+    for ref in refs:
+        text = f"the rerun solves the problems {ref.source} lists for {ref.model}"
+        scope = f"{ref.source}, {ref.benchmark}"
+        result = results.get((ref.arm, ref.benchmark))
+        if result is None:
+            out.append(ClaimVerdict(2, text, scope, CLAIM_NOT_RUN, "runs missing"))
+            continue
+        listed = printed.get((ref.source, ref.model), frozenset())
+        last = ref.last_index if ref.last_index is not None else max(result.problem_indices)
+        chosen = [i for i, index in enumerate(result.problem_indices) if ref.first_index <= index <= last]
+        if not chosen:
+            out.append(ClaimVerdict(2, text, scope, CLAIM_NOT_RUN, f"no problem of indices {ref.first_index}..{last}"))
+            continue
+        solved = result.c[chosen] > 0
+        chance = result.solved_chances(runs[(ref.arm, ref.benchmark)])[chosen]
+        disagree = np.where(solved, 1 - chance, chance)
+        mean, sd = float(disagree.sum()), sqrt(float((disagree * (1 - disagree)).sum()))
+        in_list = np.array([result.problem_indices[i] in listed for i in chosen])
+        observed = [result.problem_indices[i] for i, a, b in zip(chosen, solved, in_list) if a != b]
+        verdict = FAILS if len(observed) > mean + z * sd else HOLDS
+        evidence = (f"{len(observed)} of {len(chosen)} problems disagree with the printed list {observed[:10]}; "
+                    f"{mean:.1f} ± {sd:.1f} expected from sampling alone (fails beyond {mean + z * sd:.1f})")
+        out.append(ClaimVerdict(2, text, scope, verdict, evidence))
+    return out
+
+
 def compare_experiment(experiment: Experiment, results: Mapping[tuple[str, str], RunResult],
                        backend: str = "") -> ExperimentComparison:
     expected = load_curves()
@@ -185,7 +270,9 @@ def compare_experiment(experiment: Experiment, results: Mapping[tuple[str, str],
     for panel in experiment.panels:
         points += compare_panel(panel, results, expected)
     points += compare_printed(experiment.printed, results)
+    points += compare_histograms(experiment, results)
     claims: list[ClaimVerdict] = []
     for claim in experiment.claims:
         claims += claim.evaluate(results)
+    claims += solved_set_verdicts(experiment, results)
     return ExperimentComparison(experiment.id, backend, tuple(points), tuple(claims))

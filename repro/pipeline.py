@@ -35,7 +35,8 @@ from repro.grading.pool import GradingPool
 from repro.lengths import LengthError
 from repro.benchmarks import get_benchmark
 from repro.benchmarks.base import CODE_GRADER, MATH_GRADER
-from repro.plan import EngineGroup, PlannedRun, RunSpec, engine_group, grader_for, plan_experiment
+from repro.plan import (UNKNOWN_RANK, EngineGroup, PlannedRun, RunSpec, engine_group, grader_for, plan_experiment,
+                        printed_problem_ranks)
 from repro.problems import Problem
 from repro.progress import no_progress
 from repro.prompts import render_prompt
@@ -209,10 +210,15 @@ def simulated_backend(spec: RunSpec, problems: list[Problem]) -> Backend:
     """A simulated backend shaped like the paper's result named by the spec's calibration."""
     from repro.sampling.simulated import SimulatedBackend, code_texts
 
-    probabilities = calibrated_probabilities(dict(spec.calibration or ()), len(problems))
+    calibration = dict(spec.calibration or ())
+    probabilities = calibrated_probabilities(calibration, len(problems))
     # Problems keep one difficulty order for every arm (sorted by id hash), so the arms'
-    # solved sets nest as real models' do.
-    order = sorted(problems, key=lambda p: hashlib.sha256(p.problem_id.encode()).hexdigest())
+    # solved sets nest as real models' do; where the paper prints solved lists for the
+    # benchmark (Tables 4, 5), the problems they name come first and those they leave out last
+    # (repro.plan.printed_problem_ranks).
+    ranks = printed_problem_ranks(spec.benchmark) if "problem_order" in calibration else {}
+    order = sorted(problems, key=lambda p: (ranks.get(p.index, UNKNOWN_RANK),
+                                            hashlib.sha256(p.problem_id.encode()).hexdigest()))
     success = {problem.problem_id: float(p) for problem, p in zip(order, probabilities)}
     if spec.kind == "code":
         right, wrong = code_texts(problems)

@@ -130,6 +130,8 @@ class RunSpec:
             source = dict(self.calibration)
             kind = "curve" if "curve" in source else "histogram"
             key["calibration"] = {kind: paper_values_sha256(source), "problem_limit": source["problem_limit"]}
+            if "problem_order" in source:  # the printed solved lists the problems are ordered by
+                key["calibration"]["problem_order"] = source["problem_order"]
         return key
 
     def key_sha256(self) -> str:
@@ -245,6 +247,32 @@ def calibration_source(experiment: Experiment, arm: Arm, benchmark: str) -> dict
     raise ReproError(f"{experiment.id}: nothing in the paper to calibrate a simulation of {arm.name} on {benchmark}")
 
 
+# Ranks of a problem in a simulation's difficulty order (see printed_problem_ranks).
+UNKNOWN_RANK = 100
+
+
+def printed_problem_ranks(benchmark: str) -> dict[int, int]:
+    """Problem index -> its rank in a simulation's difficulty order, from the paper's printed
+    solved-at-least-once lists on this benchmark (Tables 4, 5): a problem named by every list
+    first (0), then by fewer lists, then problems no list covers (UNKNOWN_RANK), and last those
+    a list covers but does not name (solved by none of those models). A simulation knows nothing
+    else of which problem is which; ordered so, its solved sets can match the printed ones.
+    Empty where the paper prints no list."""
+    from repro.expected import load_solved_sets
+    from repro.experiments import EXPERIMENTS
+
+    printed = load_solved_sets()
+    refs = {(ref.source, ref.model): ref for experiment in EXPERIMENTS for ref in experiment.solved_sets
+            if ref.benchmark == benchmark}
+    ranks: dict[int, int] = {}
+    for key, ref in sorted(refs.items()):
+        listed = printed.get(key, frozenset())
+        last = ref.last_index if ref.last_index is not None else max(listed, default=ref.first_index)
+        for index in range(ref.first_index, last + 1):
+            ranks[index] = ranks.get(index, len(refs)) - (index in listed)
+    return {index: rank if rank < len(refs) else UNKNOWN_RANK + 1 for index, rank in ranks.items()}
+
+
 def paper_values_sha256(source: dict[str, Any]) -> str:
     """sha256 of the paper values a simulated run is fitted to (curve: (k, value) pairs;
     histogram: the bars' counts in bin order)."""
@@ -278,12 +306,20 @@ def plan_run(experiment: Experiment, arm: Arm, benchmark: str, paper_n: int, tie
         dtype = backend.default_dtype
     n = tier.n_for(backend, paper_n)
     limit = tier.problem_limit(backend)
+    if backend.simulated and limit is not None and declared.stand_in_problems:
+        # The paper names problems by index this far (Table 5): the simulation takes that many,
+        # for every experiment alike (so that runs stay shared).
+        limit = max(limit, declared.stand_in_problems)
     template = experiment.template_for(arm.name, benchmark)
     tensor_parallel = model.tensor_parallel_size if weights.source in ("hub", "checkpoint") else 1
     settings = EngineSettings(model_len, dtype, tensor_parallel, vision=vision)
     calibration = None
     if backend.simulated:
-        calibration = tuple(sorted({**calibration_source(experiment, arm, benchmark), "problem_limit": limit}.items()))
+        source = {**calibration_source(experiment, arm, benchmark), "problem_limit": limit}
+        ranks = printed_problem_ranks(benchmark)
+        if ranks:
+            source["problem_order"] = hashlib.sha256(canonical_json(sorted(ranks.items())).encode()).hexdigest()
+        calibration = tuple(sorted(source.items()))
     return RunSpec(
         model=model.key, weights=weights, model_context=context, benchmark=benchmark, kind=kind,
         problem_limit=limit, template=template, template_sha256=template_sha256(template),

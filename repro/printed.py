@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from repro import metrics, stats
+from repro.benchmarks import get_benchmark
 from repro.results import RunResult
 
 Results = Mapping[tuple[str, str], RunResult]
@@ -154,7 +155,9 @@ class SolvedCount:
             np.array([stats.solved_probability(int(c), int(n), self.n) for n, c in zip(rl.n, rl.c)]))
         problems = len(chance)
         variance = float(np.sum(chance * (1 - chance))) / problems**2
-        return Estimate(float(observed.mean()), variance, variance, f"{observed.sum():.1f} of {problems}")
+        # A stand-in tier's first problems estimate a share of the whole benchmark's.
+        subset = stats.subset_share_variance(float(observed.mean()), problems, get_benchmark(self.benchmark).size)
+        return Estimate(float(observed.mean()), variance + subset, variance, f"{observed.sum():.1f} of {problems}")
 
     def _cell(self, base: np.ndarray, rl: np.ndarray) -> np.ndarray:
         """Each problem's chance of this cell, from each model's chance of solving it."""

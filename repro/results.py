@@ -50,3 +50,31 @@ class RunResult:
 
     def histogram(self) -> list[int]:
         return metrics.accuracy_histogram(self.n, self.c)
+
+    def bin_chances(self, samples: int | None = None) -> np.ndarray:
+        """(problems x bins): each problem's chance of landing in each accuracy bin when drawn
+        again with `samples` samples (default: this run's n), under the Jeffreys posterior of its
+        success rate (repro.stats). Row sums are 1; the column sums are the expected histogram."""
+        chances = np.zeros((self.problems, len(metrics.HISTOGRAM_BINS)))
+        cache: dict[tuple[int, int, int], np.ndarray] = {}
+        for i, (n, c) in enumerate(zip(self.n, self.c)):
+            m = int(n) if samples is None else int(samples)
+            key = (int(c), int(n), m)
+            if key not in cache:
+                pmf = stats.predictive_count_pmf(*key)
+                row = np.zeros(len(metrics.HISTOGRAM_BINS))
+                for correct, weight in enumerate(pmf):
+                    row[metrics.accuracy_bin(m, correct)] += weight
+                cache[key] = row
+            chances[i] = cache[key]
+        return chances
+
+    def histogram_share_variances(self, samples: int | None = None) -> np.ndarray:
+        """Variance of each bin's share of problems in a draw with `samples` samples per problem:
+        a sum of independent Bernoulli cells, sum_i q_ib (1 - q_ib) / N^2."""
+        chances = self.bin_chances(samples)
+        return (chances * (1 - chances)).sum(axis=0) / self.problems**2
+
+    def solved_chances(self, samples: int) -> np.ndarray:
+        """Each problem's chance of being solved at least once in `samples` new samples."""
+        return np.array([stats.solved_probability(int(c), int(n), samples) for n, c in zip(self.n, self.c)])

@@ -148,3 +148,13 @@ def solved_probability(c: int, n: int, m: int) -> float:
     if not 0 <= c <= n or n < 1 or m < 1:
         raise ValueError("need 0 <= c <= n, n >= 1 and m >= 1")
     return 1.0 - _posterior_failure_moment(int(c), int(n), int(m))
+
+
+def subset_share_variance(share: float, subset: int, population: int) -> float:
+    """Variance of a share of problems measured on `subset` of a benchmark's `population`
+    problems, as if the subset were drawn at random without replacement (a stand-in tier runs
+    the first problems only; 0 when the rerun has them all): share (1 - share) / subset times the
+    finite-population correction."""
+    if subset >= population:
+        return 0.0
+    return share * (1.0 - share) / subset * (population - subset) / (population - 1)

@@ -103,7 +103,11 @@ def test_the_simulated_backend_is_refused_outside_the_smoke_tier(tier):
 def test_simulated_runs_name_the_paper_data_they_are_fitted_to():
     for run in plan_experiment(get_experiment("coverage"), SMOKE, SIMULATED):
         calibration = dict(run.spec.calibration)
-        assert ("curve" in calibration) and calibration["problem_limit"] == 100
+        # Table 5 names LiveCodeBench problems up to index 450: the simulation takes them all.
+        limit = 451 if run.spec.benchmark == "lcb-2305-2501" else 100
+        assert ("curve" in calibration) and calibration["problem_limit"] == run.spec.problem_limit == limit
+        # Both benchmarks have printed solved lists (Tables 4, 5): the problems are ordered by them.
+        assert "problem_order" in calibration and "problem_order" in run.spec.key()["calibration"]
     # Real engines have no calibration, and the stand-in tier runs them on tiny models.
     for run in plan_experiment(get_experiment("coverage"), SMOKE, VLLM):
         assert run.spec.calibration is None and run.spec.weights.source == "tiny"

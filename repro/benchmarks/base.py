@@ -72,6 +72,9 @@ class Benchmark:
     # evaluator's data names, repro.grading.math_paper; e.g. "aime24" for a new AIME-like set).
     grades_as: str = ""
     budget_override: Budget | None = None  # None: the kind's budget (repro.lengths.BUDGETS)
+    # Problems a stand-in tier must hold at least, where the paper names problems by index this
+    # far (Table 5: LiveCodeBench 400-450); None: the tier's own limit.
+    stand_in_problems: int | None = None
 
     @property
     def budget(self) -> Budget:

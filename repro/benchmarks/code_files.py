@@ -163,7 +163,7 @@ class _CodeSource:
         return LoadedData(problems, checksum, origin)
 
     def stand_in(self, benchmark: Benchmark, *, progress=None) -> LoadedData:
-        count = min(benchmark.size, MAX_CODE_STANDINS)
+        count = min(benchmark.size, max(MAX_CODE_STANDINS, benchmark.stand_in_problems or 0))
         problems, checksum = load_code_standin(benchmark.key, count, cache_dir() / "standins",
                                                cache_dir() / "code-suites")
         return LoadedData(problems, "standin:" + checksum, "synthetic", note=STANDIN_NOTE)

@@ -169,7 +169,8 @@ def _zoo_printed(experiment_id: str) -> tuple[PrintedRef, ...]:
         refs += [PrintedRef((source, "Qwen2.5-7B", "MATH500", "pass@128"), PassAt("base", "math500", 128), 128),
                  PrintedRef((source, "SimpleRL-Zoo", "MATH500", "pass@128"), PassAt("rl", "math500", 128), 128)]
         refs += [PrintedRef((source, "Qwen2.5-7B vs SimpleRL-Zoo", "MATH500", category),
-                            SolvedCount(category, "base", "rl", "math500", 128), 128) for category in SOLVED_CATEGORIES]
+                            SolvedCount(category, "base", "rl", "math500", 128), 128)
+                 for category in SOLVED_CATEGORIES]
     refs += [PrintedRef(("independent reproduction", row, "MATH500", "pass@1"), PassAt(arm, "math500", 1), 128)
              for row, arm in (("Qwen2.5-7B", "base"), ("SimpleRL-Zoo", "rl"))]
     return tuple(refs)

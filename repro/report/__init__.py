@@ -11,7 +11,7 @@ from pathlib import Path
 from tabulate import tabulate
 
 from repro.claims import claim_heading
-from repro.compare import FAIL, ExperimentComparison, PointComparison
+from repro.compare import FAIL, NOT_RUN, ExperimentComparison, PointComparison
 from repro.expected import histogram_series, load_curves, load_histograms, load_solved_sets
 from repro.experiments import Experiment
 from repro.report.plots import plot_panel
@@ -148,7 +148,7 @@ def _section(section: ExperimentSection, out_dir: Path, expected, csv_lines: lis
                 md += [f"Backend {backend} (powers of two and every failure; all points in points.csv):", "",
                        tabulate(rows, headers=_POINT_HEADERS, tablefmt="github"), ""]
     md += _printed(section, csv_lines)
-    md += _histograms(section)
+    md += _histograms(section, csv_lines)
     md += _solved_sets(section)
     return md
 
@@ -180,7 +180,7 @@ def _printed(section: ExperimentSection, csv_lines: list[str]) -> list[str]:
     return md
 
 
-def _histograms(section: ExperimentSection) -> list[str]:
+def _histograms(section: ExperimentSection, csv_lines: list[str]) -> list[str]:
     if not section.experiment.histograms:
         return []
     bars = load_histograms()
@@ -197,6 +197,18 @@ def _histograms(section: ExperimentSection) -> list[str]:
     from repro.metrics import HISTOGRAM_BINS
 
     md += [tabulate(rows, headers=["model", "benchmark", "source", *HISTOGRAM_BINS], tablefmt="github"), ""]
+    # Each bar scored as a share of the problems (repro.compare.compare_histograms).
+    for backend, comparison in section.comparisons.items():
+        bars_compared = [p for p in comparison.points if p.panel.endswith("accuracy histogram")]
+        csv_lines += [_csv_line(section.experiment.id, backend, p) for p in bars_compared]
+        scored = [p for p in bars_compared if p.verdict != NOT_RUN]
+        outside = [p for p in scored if p.verdict == FAIL]
+        md += [f"Backend {backend}: {len(scored) - len(outside)} of {len(scored)} bars within tolerance "
+               "(shares of the problems; multinomial sampling variance at both n, Bonferroni per histogram)."]
+        if outside:
+            md += ["", tabulate([[p.panel, *row] for p, row in zip(outside, _point_rows(outside, True))],
+                                headers=["histogram", *_POINT_HEADERS], tablefmt="github")]
+        md += [""]
     return md
 
 
