@@ -20,7 +20,8 @@ What we take from them, and what we add (learned from, no code copied):
   thinking is overridden by the final one);
 - the answer ends at the first "</answer>" after that tag, or at the end of the text when there
   is none: the stop string removed it, or the output was truncated (TinyZero would find no
-  answer there; our completions never contain the closing tag, so it must not be required);
+  answer there; completions sampled with the stop string never hold the closing tag);
+- a closing tag cut short by truncation ("</ans") is not part of the answer;
 - a `\\boxed{...}` inside the tag wins over the raw tag content (Dr. GRPO), brace-matched like
   the evaluator's own boxed rule (an unclosed box gives what follows it);
 - no opening tag at all: None, and the caller applies the evaluator's rules unchanged. An empty
@@ -66,6 +67,15 @@ def _last_boxed(text: str) -> str | None:
     return tail.split("$")[0]
 
 
+def _without_partial_close(content: str) -> str:
+    """`content` without a closing tag cut short at its end ("12 </answ": an output truncated
+    while writing the stop string); at least "</" must be there, so "x <" keeps its "<"."""
+    for length in range(len(CLOSE_TAG) - 1, 1, -1):
+        if content.endswith(CLOSE_TAG[:length]):
+            return content[:-length]
+    return content
+
+
 def answer_tag_content(completion: str) -> str | None:
     """The answer a completion gives inside its last `<answer>` tag, stripped; None if it has
     no `<answer>` tag.
@@ -80,5 +90,7 @@ def answer_tag_content(completion: str) -> str | None:
     end = content.find(CLOSE_TAG)
     if end >= 0:
         content = content[:end]
+    else:
+        content = _without_partial_close(content)
     boxed = _last_boxed(content)
     return (boxed if boxed is not None else content).strip()
