@@ -1,7 +1,7 @@
 """Graded samples per second: the grading pool sized to this machine against one worker
 (the paper's evaluator graded with one worker and a 3 s limit per pair).
 
-    .venv/bin/python scripts/bench_grading.py [--grader math-paper-v1] [--pairs 4000]
+    .venv/bin/python scripts/bench_grading.py [--grader math-paper-v2] [--pairs 4000]
 
 The corpus mixes the golden grading cases (tests/golden/math_grading_cases.jsonl, every
 answer style of the six benchmarks) repeated to the requested size, so cheap string matches
@@ -44,7 +44,7 @@ def rate(grader: str, pairs, workers: int) -> tuple[float, int, int]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--grader", default="math-paper-v1")
+    parser.add_argument("--grader", default="math-paper-v2")
     parser.add_argument("--pairs", type=int, default=4000)
     args = parser.parse_args()
     pairs = corpus(args.pairs)

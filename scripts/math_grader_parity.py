@@ -993,7 +993,9 @@ def write_report(path: Path, records: list[dict], run: dict) -> dict:
         "",
         f"- Official evaluator: {OFFICIAL_REPO} at commit `{OFFICIAL_COMMIT}`, `math/examples/math_eval/` "
         "(`parser.py`, `grader.py`, called as `math_eval.py` and `evaluate.py` call them).",
-        "- Ours: `repro.grading.math_paper.grade`.",
+        "- Ours: `repro.grading.math_paper.grade`, on outputs of the qwen-boxed style templates (no "
+        "`template` in the problem: the `<answer>` tag rule of the r1-zero and deepseek-r1 templates, which the "
+        "official lacks, does not apply; `repro/grading/answer_tag.py`).",
         f"- Versions: {run['versions']}.",
         f"- Machine: {run['cpus']} CPUs, {run['workers']} workers per grader.",
         "",

@@ -19,13 +19,16 @@ from repro.problems import Problem
 
 # Graders by id and version (repro.grading.pool.GRADERS maps them to functions): bumped
 # whenever a verdict can change, so stored verdicts of an older version are never reused.
-MATH_GRADER = "math-paper-v1"  # the paper's evaluator semantics (docs/math_grader_parity.md)
+# v2: completions of the r1-zero and deepseek-r1 templates are read from their <answer> tag first
+MATH_GRADER = "math-paper-v2"  # the paper's evaluator semantics (docs/math_grader_parity.md)
 # v2: programs read as each harness reads them (evalplus' sanitizer, rllm's block rule)
 CODE_GRADER = "code-v2"
 VISUAL_GRADER = "visual-v1"  # EasyR1's math reward (mathruler), MathVista's answer types
 
 PAPER_MATH_EXTRACTION = ("the paper's evaluator: the last \\boxed{} (or the prompt's answer line), else "
-                         "'the answer is', else the last number (repro/grading/math_paper.py)")
+                         "'the answer is', else the last number (repro/grading/math_paper.py); for the "
+                         "r1-zero and deepseek-r1 templates the last <answer> tag comes first "
+                         "(repro/grading/answer_tag.py)")
 CODE_EXTRACTION = "the prompt template's harness rule (repro/code_prompts.py EXTRACTIONS)"
 VISUAL_EXTRACTION = "EasyR1's reward: the content of the last \\boxed{} (mathruler)"
 

@@ -21,6 +21,12 @@ Pipeline for one (output, ground truth) pair, as the official scripts run it:
 4. the two strings are compared by `answers_equal` (the ToRA/Qwen-Math `math_equal`): string,
    numeric (with percentage variants), brackets, tuples, matrices, equations, then sympy.
 
+One rule precedes step 1 and is not the evaluator's: outputs of the `r1-zero` and
+`deepseek-r1` templates (asked for "<answer> ... </answer>") are read from their last
+`<answer>` tag when they have one (`repro.grading.answer_tag`, from the R1-Zero style rewards);
+the tag's content is then normalized as in step 1. Without a tag, or for any other template,
+the pipeline above is unchanged; the parity study covers the other templates only.
+
 Per-benchmark differences: Minerva keeps units (no unit-word removal) and normalizes its ground
 truth once; MATH500 ground truth passes through the normalizer three times, the others twice.
 Omni-MATH is not covered by the official code; it follows KbsdJames/omni-math-rule (the ground
@@ -51,6 +57,7 @@ from functools import lru_cache
 from word2number import w2n
 
 from repro.grading import Verdict
+from repro.grading.answer_tag import ANSWER_TAG_TEMPLATES, answer_tag_content
 from repro.problems import Problem
 
 # ---------------------------------------------------------------------------------------------
@@ -345,13 +352,31 @@ def _extract(output: str, benchmark: str) -> tuple[str, str]:
     return route, normalize_answer(once, keep_units)
 
 
-def extract_answer(output: str, benchmark: str) -> str | None:
+def _extract_for_template(output: str, benchmark: str, template: str) -> tuple[str, str]:
+    """(route, answer normalized twice): the `<answer>` tag first for the templates that ask
+    for one (repro.grading.answer_tag), then the evaluator's own rules (`_extract`).
+
+    The tag's content takes the place of the evaluator's extracted text and is tidied and
+    normalized exactly as that text would be. Other templates (the qwen-boxed family the
+    parity study covers) never reach the tag rule, so their verdicts are the evaluator's.
+    """
+    if template in ANSWER_TAG_TEMPLATES:
+        tagged = answer_tag_content(output.replace(_STEP_TAG, ""))
+        if tagged is not None:
+            keep_units = benchmark in _KEEPS_UNITS
+            once = normalize_answer(_tidy_extracted(tagged), keep_units)
+            return "answer-tag", normalize_answer(once, keep_units)
+    return _extract(output, benchmark)
+
+
+def extract_answer(output: str, benchmark: str, template: str = "") -> str | None:
     """The answer the paper's evaluator reads from a model output, normalized; None if none.
 
     The normalizer runs twice, as in the official pipeline. None means the answer is empty
-    (nothing found, or nothing left after normalization).
+    (nothing found, or nothing left after normalization). `template`: the prompt template the
+    output was made with (the `<answer>` rule applies to r1-zero and deepseek-r1 only).
     """
-    _, answer = _extract(output, canonical_benchmark(benchmark))
+    _, answer = _extract_for_template(output, canonical_benchmark(benchmark), template)
     return answer or None
 
 
@@ -792,10 +817,16 @@ def _apply_choice_key(prediction: str, reference: str, output: str) -> str:
 
 
 def grade(problem: Problem, output: str, benchmark: str | None = None) -> Verdict:
-    """Grade one output the way the paper's evaluator does (without its 3 s timeout)."""
+    """Grade one output the way the paper's evaluator does (without its 3 s timeout).
+
+    Outputs of the `r1-zero` and `deepseek-r1` templates (`problem.meta["template"]`) are read
+    from their `<answer>` tag when they have one (repro.grading.answer_tag); the evaluator
+    has no such rule, everything else is its own.
+    """
     key = canonical_benchmark(benchmark) if benchmark else benchmark_of(problem)
     reference = normalize_ground_truth(problem.answer, key)
-    route, prediction = _extract(output, key)
+    # The template a completion was made with (repro.pipeline._for_grading puts it there).
+    route, prediction = _extract_for_template(output, key, problem.meta.get("template", ""))
     prediction = _apply_choice_key(prediction, reference, output)
     how = _math_equal(prediction, reference)
     detail = f"route={route}; " + (f"equal by {how}" if how else f"not equal to {reference!r}")

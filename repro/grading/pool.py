@@ -39,7 +39,7 @@ TIMEOUT_DETAIL = "timeout"
 # Grader name -> "module:function"; the function is (problem, output) -> Verdict.
 GRADERS = {
     "math-basic-v1": "repro.grading.math_basic:grade",
-    "math-paper-v1": "repro.grading.math_paper:grade",
+    "math-paper-v2": "repro.grading.math_paper:grade",
     "code-v2": "repro.grading.code:grade",
     "visual-v1": "repro.grading.visual:grade",
 }
