@@ -273,7 +273,8 @@ def test_lcb_question_id_must_be_a_string(scratch_data_dir, monkeypatch, tmp_pat
 
 
 def test_real_lcb_rows_in_any_line_order_get_the_same_indices(formats, scratch_data_dir, monkeypatch, tmp_path):
-    lines = (formats / "livecodebench_code_generation_lite" / "release_v5.reconstructed2.jsonl").read_bytes().splitlines()
+    sample = formats / "livecodebench_code_generation_lite" / "release_v5.reconstructed2.jsonl"
+    lines = sample.read_bytes().splitlines()
     _use_lcb_file(monkeypatch, scratch_data_dir, b"\n".join(reversed(lines)) + b"\n")
     problems = load_code_benchmark("lcb-2305-2501", download=False, suites_dir=tmp_path)[0]
     assert [(p.problem_id, p.index) for p in problems] == [("lcb/1873_A", 0), ("lcb/3046", 1)]
