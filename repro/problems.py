@@ -11,7 +11,9 @@ class Problem:
     """One benchmark item.
 
     `problem_id` is stable across runs and machines (it is part of every sample seed);
-    `index` is the position in the benchmark file (the paper's Tables 4 and 5 use it);
+    `index` is the position in the benchmark's order, which is what the paper's Tables 4 and 5
+    count: the file's order for most benchmarks; for LiveCodeBench the order of its own
+    runner, question_id sorted as strings (docs/table5_ordering.md);
     `question` is the raw question text that a prompt template wraps;
     `answer` is the ground truth exactly as the grader compares it;
     `meta` holds anything else a grader or template needs (kept JSON-serializable).

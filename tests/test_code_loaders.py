@@ -226,21 +226,58 @@ def test_lcb_suites_are_reused_unless_changed(formats, scratch_data_dir, monkeyp
     assert decoded == ["1873_A"] and third[0].meta["suite_sha256"] == first[0].meta["suite_sha256"]
 
 
-def test_lcb_windows_keep_release_order(scratch_data_dir, monkeypatch, tmp_path):
+def _lcb_rows(ids_and_dates: list[tuple[str, str]]) -> bytes:
+    """Release-format JSONL, one line per (question_id, contest_date), in the given order."""
     rows = []
-    for number, date in enumerate(["2024-07-31T23:59:59", "2024-08-01T00:00:00", "2023-05-01T00:00:00",
-                                   "2025-01-31T12:00:00", "2025-02-01T00:00:00"]):
+    for number, (question_id, date) in enumerate(ids_and_dates):
         tests = [{"input": "1\n", "output": "1\n", "testtype": "stdin"}] * 2
         private = base64.b64encode(zlib.compress(pickle.dumps(json.dumps(tests[1:]), protocol=4))).decode()
-        rows.append({"question_title": "t", "question_content": f"q{number}", "platform": "atcoder",
-                     "question_id": f"q{number}", "contest_id": "c", "contest_date": date, "starter_code": "",
+        rows.append({"question_title": "t", "question_content": f"line {number}", "platform": "atcoder",
+                     "question_id": question_id, "contest_id": "c", "contest_date": date, "starter_code": "",
                      "difficulty": "easy", "public_test_cases": json.dumps(tests[:1]),
                      "private_test_cases": private, "metadata": "{}"})
-    _use_lcb_file(monkeypatch, scratch_data_dir, "".join(json.dumps(row) + "\n" for row in rows).encode())
+    return "".join(json.dumps(row) + "\n" for row in rows).encode()
+
+
+def test_lcb_windows_filter_by_date_then_number_by_question_id(scratch_data_dir, monkeypatch, tmp_path):
+    # LiveCodeBench's runner keeps the date window, then sorts by question_id (as strings).
+    _use_lcb_file(monkeypatch, scratch_data_dir, _lcb_rows([
+        ("q4", "2024-07-31T23:59:59"), ("q3", "2024-08-01T00:00:00"), ("q0", "2023-05-01T00:00:00"),
+        ("q1", "2025-01-31T12:00:00"), ("q2", "2025-02-01T00:00:00")]))
     recent = load_code_benchmark("lcb-2408-2501", download=False, suites_dir=tmp_path)[0]
     assert [(p.problem_id, p.index) for p in recent] == [("lcb/q1", 0), ("lcb/q3", 1)]
     whole = load_code_benchmark("lcb-2305-2501", download=False, suites_dir=tmp_path)[0]
-    assert [p.problem_id for p in whole] == ["lcb/q0", "lcb/q1", "lcb/q2", "lcb/q3"]
+    assert [(p.problem_id, p.index) for p in whole] == [("lcb/q0", 0), ("lcb/q1", 1), ("lcb/q3", 2), ("lcb/q4", 3)]
+    assert [p.question for p in whole] == ["line 2", "line 3", "line 1", "line 0"]  # rows keep their content
+
+
+def test_lcb_problem_index_is_the_runners_string_order_not_the_release_order(scratch_data_dir, monkeypatch,
+                                                                             tmp_path):
+    # The id shapes of release_v5: AtCoder "abc302_e", LeetCode "3046", Codeforces "1873_A".
+    # Strings, not numbers: "10000" comes before "3046"; every digit comes before "a".
+    release_order = ["abc302_e", "3046", "abc302_a", "1873_A", "10000", "2999", "arc160_b"]
+    _use_lcb_file(monkeypatch, scratch_data_dir, _lcb_rows([(i, "2023-09-03T00:00:00") for i in release_order]))
+    problems = load_code_benchmark("lcb-2305-2501", download=False, suites_dir=tmp_path)[0]
+    assert [p.problem_id.removeprefix("lcb/") for p in problems] == [
+        "10000", "1873_A", "2999", "3046", "abc302_a", "abc302_e", "arc160_b"]
+    assert [p.index for p in problems] == list(range(len(release_order)))
+    # Each problem keeps its own row: the first release line is now at index 5.
+    assert problems[5].problem_id == "lcb/abc302_e" and problems[5].question == "line 0"
+
+
+def test_lcb_question_id_must_be_a_string(scratch_data_dir, monkeypatch, tmp_path):
+    content = _lcb_rows([("3046", "2023-09-03T00:00:00")]).replace(b'"question_id": "3046"', b'"question_id": 3046')
+    _use_lcb_file(monkeypatch, scratch_data_dir, content)
+    with pytest.raises(ReproError, match="test.jsonl line 1: question_id 3046 is not a string"):
+        load_code_benchmark("lcb-2305-2501", download=False, suites_dir=tmp_path)
+
+
+def test_real_lcb_rows_in_any_line_order_get_the_same_indices(formats, scratch_data_dir, monkeypatch, tmp_path):
+    sample = formats / "livecodebench_code_generation_lite" / "release_v5.reconstructed2.jsonl"
+    lines = sample.read_bytes().splitlines()
+    _use_lcb_file(monkeypatch, scratch_data_dir, b"\n".join(reversed(lines)) + b"\n")
+    problems = load_code_benchmark("lcb-2305-2501", download=False, suites_dir=tmp_path)[0]
+    assert [(p.problem_id, p.index) for p in problems] == [("lcb/1873_A", 0), ("lcb/3046", 1)]
 
 
 # ----------------------------------------------------------------------------- MBPP+, real rows
@@ -476,13 +513,20 @@ def test_every_standin_reference_solution_passes_its_suite(key, count, tmp_path,
         assert problem.meta["n_tests"] == len(suite.inputs) >= 3 and problem.answer == ""
     wrong = {"lcb-2408-2501": "print(0)\n", "humaneval-plus": "def add(x, y):\n    return x - y\n",
              "mbpp-plus": "def join_tuples(a, b):\n    return list(a) + list(b)\n"}[key]
-    first = read_suite(problems[0].meta["suite_path"], problems[0].meta["suite_sha256"])
+    # The first stand-in row (LCB: the stdin problem "abc900_a"; the runner's order puts the
+    # LeetCode-style ids "9000".. before it).
+    row_zero = {"lcb-2408-2501": "lcb/abc900_a", "humaneval-plus": problems[0].problem_id,
+                "mbpp-plus": problems[0].problem_id}[key]
+    zero = next(p for p in problems if p.problem_id == row_zero)
+    first = read_suite(zero.meta["suite_path"], zero.meta["suite_sha256"])
     assert check_program(wrong, first).status == "fail"
     if key == "mbpp-plus":
         assert all(isinstance(arg, tuple) for args in first.inputs for arg in args)  # Mbpp/2 deserialized
         assert [p.problem_id for p in problems] == ["Mbpp/2", "Mbpp/901", "Mbpp/902", "Mbpp/903", "Mbpp/904"]
     if key == "lcb-2408-2501":
-        assert problems[1].meta["func_name"] == "addTwoIntegers" and sandbox_runs == []
+        assert [p.problem_id for p in problems] == ["lcb/9001", "lcb/9003", "lcb/9005", "lcb/abc900_a",
+                                                    "lcb/abc902_a", "lcb/abc904_a"]
+        assert problems[0].meta["func_name"] == "addTwoIntegers" and sandbox_runs == []
     else:
         assert len(sandbox_runs) == count
         again, _ = load_code_standin(key, count, tmp_path / "standin", tmp_path / "suites")

@@ -10,7 +10,14 @@ from datetime import datetime
 
 import pytest
 
-from repro.benchmarks.livecodebench import UnsafeDataError, decode_private_tests, parse_row, select_window
+from repro.benchmarks.livecodebench import (
+    UnsafeDataError,
+    decode_private_tests,
+    harness_sort_key,
+    parse_row,
+    select_window,
+)
+from repro.errors import ReproError
 from tests.conftest import shared_dir
 
 
@@ -68,6 +75,22 @@ def test_windows_select_by_contest_date():
     assert [p.question_id for p in select_window(problems, "lcb-2408-2501")] == ["2", "3"]
     assert [p.question_id for p in select_window(problems, "lcb-2305-2501")] == ["0", "1", "2", "3"]
     assert problems[0].tests == tuple(TESTS)
+
+
+def test_windows_are_in_the_runners_order_question_id_as_strings():
+    # LiveCodeBench's runner sorts the filtered problems by question_id (a string on the hub).
+    ids = ["abc302_e", "3046", "2024-08", "1873_A", "10000", "abc302_a"]
+    problems = [parse_row(row(i, "2024-09-01T00:00:00", TESTS)) for i in ids]
+    assert [p.question_id for p in select_window(problems, "lcb-2408-2501")] == [
+        "10000", "1873_A", "2024-08", "3046", "abc302_a", "abc302_e"]
+    late = parse_row(row("0000", "2025-02-01T00:00:00", TESTS))  # outside: filtered before sorting
+    assert [p.question_id for p in select_window([late, *problems], "lcb-2408-2501")][0] == "10000"
+
+
+def test_the_sort_key_refuses_ids_that_are_not_strings():
+    assert harness_sort_key("abc302_e") == "abc302_e"
+    with pytest.raises(ReproError, match="not a string"):
+        harness_sort_key(3046)
 
 
 def test_real_rows_decode():

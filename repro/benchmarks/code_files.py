@@ -31,7 +31,7 @@ import json
 import random
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -48,7 +48,7 @@ from repro.benchmarks.fetch import (
     resolve,
     sha256_of,
 )
-from repro.benchmarks.livecodebench import RELEASE_V5_FILES, WINDOWS, parse_row
+from repro.benchmarks.livecodebench import RELEASE_V5_FILES, WINDOWS, harness_sort_key, parse_row
 from repro.code_tests import SUITE_FORMAT, TestSuite, write_suite
 from repro.errors import ReproError
 from repro.files import atomic_write
@@ -257,14 +257,16 @@ def lcb_checksum(files: Sequence[tuple[str, str]]) -> str:
 
 def lcb_problems(paths: Sequence[Path], key: str, folder: Path, checksum: str,
                  progress: Progress | None = None) -> list[Problem]:
-    """The problems of a window, in release order (files in order, lines in order): `index` is
-    the position in the window, which is what the paper's Table 5 counts.
+    """The problems of a window, numbered as LiveCodeBench's runner numbers them
+    (livecodebench.HARNESS_ORDER): the rows of the files (in order) dated in the window, sorted
+    by question_id as strings. `index` is the position in that order, which is what the
+    paper's Table 5 counts (docs/table5_ordering.md); it is not the position in the files.
 
     A suite already written from the same source (index.json in the folder records its sha256)
     is reused without decoding the private tests again; anything else is rebuilt."""
     start, end = WINDOWS[key]
     index = _SuiteIndex(folder, checksum)
-    problems: list[Problem] = []
+    read: list[tuple[str, Problem]] = []  # (sort key, problem) in release order; index not yet assigned
     seen: set[str] = set()
     for path in paths:
         with Path(path).open("r", encoding="utf-8") as handle:
@@ -280,15 +282,20 @@ def lcb_problems(paths: Sequence[Path], key: str, folder: Path, checksum: str,
                 # The same rule as livecodebench.in_window, applied before decoding the tests.
                 if not start <= date < end:
                     continue
-                problem = _lcb_problem(row, len(problems), folder, index, where)
+                try:
+                    sort_key = harness_sort_key(row.get("question_id"))
+                except ReproError as error:
+                    raise ReproError(f"{where}: {error}") from None
+                problem = _lcb_problem(row, 0, folder, index, where)
                 if problem.problem_id in seen:
                     raise ReproError(f"{where}: question_id {row['question_id']!r} appears twice")
                 seen.add(problem.problem_id)
-                problems.append(problem)
+                read.append((sort_key, problem))
                 if progress is not None:
                     progress(1)
     index.save()
-    return problems
+    ordered = [problem for _, problem in sorted(read, key=lambda pair: pair[0])]
+    return [replace(problem, index=position) for position, problem in enumerate(ordered)]
 
 
 def _lcb_problem(row: dict, position: int, folder: Path, index: _SuiteIndex, where: str) -> Problem:

@@ -8,6 +8,11 @@ one string these pickles hold can come out. The decompressed size is capped as w
 Windows (contest_date, inclusive start, exclusive end):
 - 2024-08-01 .. 2025-02-01: the 279 problems of Fig 3 and Fig 11 (left);
 - the whole release_v5 (2023-05 .. 2025-01, 880 problems): Fig 11 (right) and Table 5.
+
+Problem order (HARNESS_ORDER): the problems of a window are numbered as LiveCodeBench's own
+runner numbers them, i.e. sorted by question_id as strings, after the date filter. The paper's
+Table 5 indices ("400 to 450, starting from 0") are positions in that order, not in the order
+of the release files. Sources and a consistency check: docs/table5_ordering.md.
 """
 
 from __future__ import annotations
@@ -32,6 +37,22 @@ WINDOWS = {
     "lcb-2305-2501": (datetime(2023, 5, 1), datetime(2025, 2, 1)),
 }
 RELEASE_V5_FILES = ("test.jsonl", "test2.jsonl", "test3.jsonl", "test4.jsonl", "test5.jsonl")
+
+# How problems are numbered (Problem.index, the indices of the paper's Table 5). LiveCodeBench's
+# runner (LiveCodeBench/LiveCodeBench, lcb_runner/runner/scenario_router.py line 60,
+# build_prompt_benchmark, the same at 998c52d of Feb 2025 and at 28fef95 of Jul 2025) loads the
+# release, keeps the date window, then sorts the problems by question_id; every per-problem
+# result it writes (eval_all.json, and the per-problem pass@k of eval.json) is in that order.
+HARNESS_ORDER = "question_id, compared as strings, after the date filter"
+
+
+def harness_sort_key(question_id: object) -> str:
+    """The key LiveCodeBench's runner sorts problems by: the question_id string itself (so
+    "1873_A" < "2999" < "3046" < "abc302_e", and "10000" < "3046"). question_id is a string
+    on the hub; anything else is refused rather than compared some other way."""
+    if not isinstance(question_id, str):
+        raise ReproError(f"question_id {question_id!r} is not a string: LiveCodeBench's order is undefined for it")
+    return question_id
 
 
 class UnsafeDataError(ReproError):
@@ -103,6 +124,7 @@ def in_window(problem: LcbProblem, benchmark: str) -> bool:
 
 
 def select_window(problems: list[LcbProblem], benchmark: str) -> list[LcbProblem]:
-    """Problems of a window in release order (the order of the files and their lines,
-    which is what the paper's Table 5 indices count)."""
-    return [p for p in problems if in_window(p, benchmark)]
+    """Problems of a window in the harness' order (HARNESS_ORDER): filtered by date first, then
+    sorted by question_id; position i is the paper's problem index i (Table 5)."""
+    kept = [p for p in problems if in_window(p, benchmark)]
+    return sorted(kept, key=lambda p: harness_sort_key(p.question_id))

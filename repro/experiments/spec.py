@@ -64,13 +64,19 @@ class HistogramRef:
 
 @dataclass(frozen=True)
 class SolvedSetRef:
-    """A printed set of solved problems (expected/solved_sets.csv)."""
+    """A printed set of solved problems (expected/solved_sets.csv).
+
+    The printed numbers are problem indices, i.e. `Problem.index` of the benchmark's problems
+    (RunResult.problem_indices): positions in the order the paper's evaluation numbered them.
+    For LiveCodeBench that is LiveCodeBench's runner order (question_id sorted as strings,
+    livecodebench.HARNESS_ORDER), which the loader reproduces; not the order of the release
+    files. docs/table5_ordering.md has the sources."""
 
     arm: str
     benchmark: str
     source: str  # "Table 4" / "Table 5"
     model: str  # the row name in the table
-    first_index: int = 0  # the table covers problem indices first_index..last_index
+    first_index: int = 0  # the table covers problem indices first_index..last_index (inclusive)
     last_index: int | None = None
 
 
