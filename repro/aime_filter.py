@@ -27,6 +27,7 @@ from typing import Any
 
 from repro.benchmarks.sets import aime24_filtered
 from repro.errors import EnvironmentNotSupportedError, ReproError
+from repro.expected import find_printed, load_printed
 from repro.experiments import Arm, Experiment
 from repro.guess_filter import LIST_FILE, RULE, FilterList, ProblemCount, build_list, write_list
 from repro.lengths import LengthOverride
@@ -84,7 +85,7 @@ def make_list(context: RunContext, backend: str) -> FilterList:
     direct-answer run (sampled now if its samples are missing)."""
     if aime24_filtered.PUBLISHED_KEPT_IDS is not None:
         return FilterList(tuple(aime24_filtered.PUBLISHED_KEPT_IDS), "published",
-                          {"source": aime24_filtered.PUBLISHED_SOURCE})
+                          {"source": aime24_filtered.PUBLISHED_SOURCE}, paper_kept=paper_kept())
     planned = filter_run(context.tier, backend, run_seed=context.run_seed, checkpoints=context.checkpoints)
     spec = planned.spec
     label = f"{FILTER_EXPERIMENT.id}/direct/{PARENT} [{backend}]"
@@ -101,7 +102,13 @@ def make_list(context: RunContext, backend: str) -> FilterList:
     if loaded.synthetic:
         reasons.append("stand-in problems, not AIME24")
     return build_list(counts, _provenance(context, spec, store, loaded.origin), stand_in=bool(reasons),
-                      stand_in_reason="; ".join(reasons))
+                      stand_in_reason="; ".join(reasons), paper_kept=paper_kept())
+
+
+def paper_kept() -> int:
+    """How many problems App. D.2's filter kept (expected/printed_values.csv)."""
+    return int(find_printed(load_printed(), "Appendix D.2", "Qwen2.5-7B-Base", "AIME24",
+                            "problems kept by the guessing filter").value)
 
 
 def _provenance(context: RunContext, spec, store: Path, origin: str) -> dict[str, Any]:

@@ -26,7 +26,6 @@ from repro.errors import InputFileError
 from repro.files import atomic_write
 
 THRESHOLD = Fraction(1, 20)  # 5%, the paper's example; a Fraction so c/n = 5% is compared exactly
-PAPER_KEPT = 18  # App. D.2: "results in a subset of 18 questions" (expected/printed_values.csv)
 RULE = "removed when 0 < correct/n < 5% (direct answers, no chain of thought); kept when correct = 0 or >= 5%"
 LIST_FILE = "aime24-filter.json"
 FORMAT = 1
@@ -67,7 +66,7 @@ class FilterList:
     stand_in: bool = False  # made by a tiny model or the simulated backend: not evidence
     stand_in_reason: str = ""
     rule: str = RULE
-    paper_kept: int = PAPER_KEPT
+    paper_kept: int | None = None  # App. D.2's count, from expected/printed_values.csv
     notes: tuple[str, ...] = field(default=())
 
     @property
@@ -93,11 +92,11 @@ class FilterList:
 
 
 def build_list(counts: list[ProblemCount], provenance: dict[str, Any], *, stand_in: bool = False,
-               stand_in_reason: str = "") -> FilterList:
+               stand_in_reason: str = "", paper_kept: int | None = None) -> FilterList:
     """Apply the rule to per-problem counts of direct answers; the kept ids in benchmark order."""
     kept = tuple(c.problem_id for c in sorted(counts, key=lambda c: c.index) if c.kept)
     return FilterList(kept, "rebuilt", provenance, tuple(sorted(counts, key=lambda c: c.index)), stand_in,
-                      stand_in_reason)
+                      stand_in_reason, paper_kept=paper_kept)
 
 
 def write_list(path: Path, filter_list: FilterList) -> None:
@@ -118,5 +117,6 @@ def read_list(path: Path) -> FilterList:
     if counts and kept != tuple(c.problem_id for c in counts if c.kept):
         raise InputFileError(f"{path}: its kept ids do not follow from its counts under the rule ({RULE})")
     return FilterList(kept, str(data["source"]), dict(data["provenance"]), counts, bool(data["stand_in"]),
-                      str(data.get("stand_in_reason", "")), str(data["rule"]), int(data["paper_kept"]),
+                      str(data.get("stand_in_reason", "")), str(data["rule"]),
+                      None if data.get("paper_kept") is None else int(data["paper_kept"]),
                       tuple(data.get("notes", ())))
