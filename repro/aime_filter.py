@@ -72,7 +72,9 @@ def filter_runs(experiment: Experiment, tier: Tier, backends: tuple[str, ...], *
     authors' list is given), for `repro plan`."""
     if not needs_filter(experiment) or aime24_filtered.PUBLISHED_KEPT_IDS is not None:
         return []
-    return [filter_run(tier, backend, run_seed=run_seed, checkpoints=checkpoints) for backend in backends]
+    return [PlannedRun(experiment.id, "aime24-filter", filter_run(tier, backend, run_seed=run_seed,
+                                                                   checkpoints=checkpoints).spec)
+            for backend in backends]
 
 
 def list_path(root: Path, experiment_id: str, tier: str, backend: str) -> Path:

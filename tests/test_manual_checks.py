@@ -123,7 +123,8 @@ def test_plan_lists_the_filter_run():
     planned = json.loads(commands.plan(["math-aime-filtered"], "smoke", "simulated", as_json=True))
     direct = [run for run in planned["runs"] if run["benchmark"] == "aime24"]
     assert len(direct) == 1 and direct[0]["n"] == 1024 and direct[0]["max_new_tokens"] == 32
-    assert direct[0]["experiments"] == ["aime24-guess-filter/direct"]
+    assert direct[0]["experiments"] == ["math-aime-filtered/aime24-filter"]
+    assert direct[0]["mean_output_tokens"] <= 32  # no sample outgrows its 32 tokens
 
 
 # ----------------------------------------------------------------------------- the review sheet
