@@ -236,6 +236,49 @@ def store_repair(paths: StorePaths = None, out: OutOption = None):
     _guard(lambda: repair_command(paths or [], _root(out)), _root(out))
 
 
+review_app = typer.Typer(
+    help=("The chain-of-thought validity check of the paper (§3.1, §3.3, App. D.2): export every correct chain of "
+          "thought of the hardest solved problems (accuracy over the run's samples in (0, 5%)) for a person to "
+          "judge, then read the verdicts back and set the counts beside the paper's.\n\n"
+          "Typical use: `repro run cot-validity` (writes the sheet too), open review/sheet.html, fill the verdict "
+          "column of review/verdicts.csv with valid, invalid or unsure, then `repro review read "
+          "<that verdicts.csv>`."),
+    no_args_is_help=True)
+app.add_typer(review_app, name="review")
+
+
+@review_app.command("export")
+def review_export(experiment: Annotated[str, typer.Argument(help="Experiment id whose runs are done, e.g. "
+                                                            "cot-validity or visual-easyr1.")],
+                  tier: TierOption = "full", backend: BackendOption = None, out: OutOption = None):
+    """Write the review sheet of an experiment's finished runs: sheet.md and sheet.html (each
+    correct chain with its problem and reference answer) and verdicts.csv (one row per chain,
+    a blank `verdict` to fill in), under experiments/EXPERIMENT/TIER/BACKEND/review/.
+
+    Reads stored samples only (no GPU, no model). Exporting again keeps verdicts already
+    recorded. Sheets made in the smoke tier say they are stand-ins, not evidence.
+    """
+    from repro.review_command import export_command
+
+    _guard(lambda: export_command(experiment, tier, backend, _root(out)), _root(out))
+
+
+@review_app.command("read")
+def review_read(verdicts: Annotated[Path, typer.Argument(help="A verdicts.csv written by `repro review export` "
+                                                         "with its verdict column filled in.")]):
+    """Count the verdicts per model and benchmark: problems answered, checked (unsure-only
+    problems left out, as the paper left out its ambiguous case) and with at least one valid
+    chain, beside the paper's counts (GSM8K base 24/25, RL 23/25; AIME24 base 5/6, RL 4/6;
+    visual 7/8).
+
+    Exit 0 when the file is read (chains without a verdict are reported as such), 2 when it is
+    malformed (one line naming file and line).
+    """
+    from repro.review_command import read_command
+
+    _guard(lambda: read_command(verdicts))
+
+
 @app.command()
 def fetch(kind: Annotated[Optional[list[str]], typer.Option(
               "--kind", help="math, code or visual (repeatable). Default: all three.")] = None,

@@ -321,6 +321,10 @@ def hand_entries(curves: list[dict[str, str]], table: dict) -> list[tuple[str, d
         ("base answered 7, 5 of 6", "Section 3.1", "base", "AIME24", "hard problems with a correct CoT", "5", aime_note, cot),
         ("RL answered 6, 4 valid", "Section 3.1", "RL", "AIME24", "hard problems answered", "6", aime_note, cot),
         ("RL answered 6, 4 valid", "Section 3.1", "RL", "AIME24", "hard problems with a correct CoT", "4", aime_note, cot),
+        ("results in a subset of 18 questions", "Appendix D.2", "Qwen2.5-7B-Base", "AIME24",
+         "problems kept by the guessing filter", "18",
+         "of 30 AIME24 problems; removed: those Qwen2.5-7B-Base answers correctly without chain of thought with a low "
+         "but non-zero probability (e.g. <5%); the list of 18 is not published", "printed (Appendix D.2 text)"),
         ("7 of 8 valid for both", "Section 3.3", "base", "MathVista and MathVision", "hard problems checked", "8",
          "problems with average accuracy below 5%", "printed (Section 3.3 text)"),
         ("7 of 8 valid for both", "Section 3.3", "base", "MathVista and MathVision", "hard problems with a correct CoT", "7",

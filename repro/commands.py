@@ -9,6 +9,7 @@ from pathlib import Path
 
 from tabulate import tabulate
 
+from repro.aime_filter import filter_runs, prepare as prepare_aime_filter
 from repro.claims import claim_heading
 from repro.compare import FAIL, ExperimentComparison, compare_experiment
 from repro.checkpoints import Checkpoint, validate_checkpoint
@@ -136,6 +137,7 @@ def plan(experiment_ids: list[str], tier_name: str, backend: str | None = None, 
         if missing:
             blocked[experiment.id] = missing
             continue
+        planned += filter_runs(experiment, tier, backends, run_seed=seed, checkpoints=checkpoint_dirs)
         for name in backends:
             planned += plan_experiment(experiment, tier, get_backend(name), run_seed=seed, checkpoints=checkpoint_dirs)
     costs = [run_cost(run, calibration) for run in unique_runs(planned)]
@@ -240,6 +242,7 @@ def run(experiment_ids: list[str], tier_name: str, backend: str | None, root: Pa
         for experiment in runnable:
             _say(f"== {experiment.id}: {experiment.title}")
             try:
+                prepare_aime_filter(context, experiment, _say)  # Fig 12's problem list, made by this run
                 outcomes = run_experiment(context, experiment)
             except ReproError as error:
                 # Several experiments: one that cannot run (data refused, a model missing) must
@@ -251,6 +254,8 @@ def run(experiment_ids: list[str], tier_name: str, backend: str | None, root: Pa
                 sections.append(ExperimentSection(experiment, skipped=f"error: {error}"))
                 continue
             sections.append(_section_from_outcomes(experiment, outcomes, root, tier.name))
+            if "manual-check" in experiment.needs and shard == WHOLE:  # the review sheet of the chains
+                _export_review(experiment, outcomes, root, tier)
     finally:
         context.close()
     if shard != WHOLE:
@@ -263,6 +268,13 @@ def run(experiment_ids: list[str], tier_name: str, backend: str | None, root: Pa
         _say(f"{errors} experiment(s) stopped with an error (see above and the report)")
         return 2
     return status
+
+
+def _export_review(experiment: Experiment, outcomes, root: Path, tier: Tier) -> None:
+    from repro.review import export_line
+
+    for backend in dict.fromkeys(o.backend for o in outcomes if o.result is not None):
+        _say(export_line(experiment, root, tier.name, backend, tier.uses_stand_ins))
 
 
 def run_all(tier_name: str, backend: str | None, root: Path, seed: int, progress,

@@ -99,7 +99,8 @@ def mean_output_tokens(run: UniqueRun, calibration: Calibration | None = None) -
     if key not in OUTPUT_TOKENS:
         raise ReproError(f"no output length assumed for {spec.model} on {spec.benchmark}: add it to "
                          "repro.costs.OUTPUT_TOKENS")
-    return float(OUTPUT_TOKENS[key]), "assumed"
+    # No sample outgrows its run's max_new_tokens (the AIME24 filter's direct answers: 32).
+    return float(min(OUTPUT_TOKENS[key], spec.max_new_tokens)), "assumed"
 
 
 def engine_throughput(model: str, calibration: Calibration | None = None) -> tuple[float, str]:

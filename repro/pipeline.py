@@ -77,6 +77,9 @@ class RunContext:
     _engines: dict[EngineGroup, Backend] = field(default_factory=dict)
     _pools: dict[str, GradingPool] = field(default_factory=dict)
     _loaded: dict[str, LoadedBenchmark] = field(default_factory=dict)
+    # (benchmark, backend) -> the problems of another benchmark a run made for it (the AIME24
+    # filter of Fig 12, repro.aime_filter): such a benchmark is that selection, not its own data.
+    subsets: dict[tuple[str, str], Subset] = field(default_factory=dict)
     _regraded: set[Path] = field(default_factory=set)  # stores regraded by this command (shared runs: once)
     # Code verdicts by (benchmark, prompt template, problem, sha256 of the completion): an
     # identical completion for the same problem is run once per command (simulated runs repeat
@@ -91,6 +94,23 @@ class RunContext:
             self._loaded[benchmark] = load_benchmark(benchmark, allow_synthetic=self.tier.uses_stand_ins,
                                                      progress=self.progress)
         return self._loaded[benchmark]
+
+    def load_for(self, spec: RunSpec) -> LoadedBenchmark:
+        """The problems of a spec: its benchmark's, or the subset made for it on its backend."""
+        subset = self.subsets.get((spec.benchmark, spec.backend))
+        if subset is None:
+            return self.load(spec.benchmark)
+        parent = self.load(subset.parent)
+        chosen = set(subset.ids)
+        problems = [problem for problem in parent.problems if problem.problem_id in chosen]
+        if len(problems) != len(chosen):
+            raise ReproError(f"{spec.benchmark}: {len(chosen) - len(problems)} problem id(s) of its list are not "
+                             f"problems of {subset.parent} ({subset.origin})")
+        # The ids are part of the selection, so another list names another store.
+        selection = {"source_rows": len(parent.problems), "kept": len(problems), "rule": subset.rule,
+                     "ids_sha256": hashlib.sha256("\n".join(subset.ids).encode()).hexdigest()}
+        return replace(parent, key=spec.benchmark, problems=problems, selection=selection,
+                       notes=(*parent.notes, subset.note))
 
     def pool(self, grader: str) -> GradingPool:
         """The pool of a grader, started on first use and shared by every run of the command."""
@@ -109,6 +129,17 @@ class RunContext:
         for pool in self._pools.values():
             pool.close()
         self._pools.clear()
+
+
+@dataclass(frozen=True)
+class Subset:
+    """Problems of `parent` that a benchmark stands for in one run folder (ids in order)."""
+
+    parent: str
+    ids: tuple[str, ...]
+    rule: str  # how they were chosen, in words (recorded in the store's key)
+    origin: str  # the file that lists them
+    note: str  # one line every run on them reports
 
 
 @dataclass(frozen=True)
@@ -424,7 +455,7 @@ def run_spec(context: RunContext, spec: RunSpec, label: str) -> tuple[RunResult 
     """Execute one spec: top up its store (starting an engine only if samples are missing),
     grade, count. Returns (per-problem result, or None while other shards still run; note;
     the store's folder)."""
-    loaded = context.load(spec.benchmark)
+    loaded = context.load_for(spec)
     problems = loaded.problems[:spec.problem_limit] if spec.problem_limit else loaded.problems
     key = store_key(spec, loaded)
     store = SampleStore.open(store_path(context.root, spec, key), key)

@@ -118,6 +118,25 @@ TEMPLATES: dict[str, Template] = {
             source="utils.py@fd2cf37 'deepseek-r1'",
             verified=True,
         ),
+        # The AIME24 guessing filter of Fig 12 (App. D.2): Qwen2.5-7B-Base is prompted "to answer
+        # questions directly, without using chain-of-thought reasoning". The paper prints no
+        # wording: this text is this project's reading -- qwen-boxed's frame with its "reason step
+        # by step" line replaced by a request for the bare answer. The short max_new_tokens of
+        # the filter run (repro.aime_filter) is what rules out a chain of thought; the text only
+        # asks for none.
+        Template(
+            name="direct-answer",
+            text=(
+                "<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n"
+                "<|im_start|>user\n{question}\n"
+                "Answer directly, without any reasoning: give only the final answer, within \\boxed{}.<|im_end|>\n"
+                "<|im_start|>assistant\n"
+            ),
+            source="this project's reading of paper App. D.2 (no template printed); frame of utils.py@fd2cf37 "
+                   "'qwen-boxed'",
+            verified=False,
+            caveat="the paper does not print its direct-answer prompt",
+        ),
         # Qwen2.5-VL-7B-Instruct and its EasyR1 GRPO model on MathVista / MathVision: paper
         # Fig 26. One image, placed where Qwen2.5-VL's chat template puts an image given before
         # the text of the user turn; engines expand the single <|image_pad|> into the image's

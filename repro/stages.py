@@ -12,22 +12,29 @@ from repro.experiments import Experiment
 from repro.tiers import TIERS, Tier
 
 # Stages that exist in this version.
-IMPLEMENTED = frozenset({"generate", "grade:math", "grade:code", "grade:visual", "compare", "report"})
+IMPLEMENTED = frozenset({"generate", "grade:math", "grade:code", "grade:visual", "compare", "report",
+                         "aime24-filter-list", "manual-check"})
+
+# Stages whose numbers a person enters (verdicts on exported chains of thought): an experiment
+# needing one runs its part, but its counts are not measurements (`repro review`).
+HUMAN_STAGES = frozenset({"manual-check"})
 
 # What each experiment kind needs to be graded.
 _GRADER_STAGE = {"math": "grade:math", "code": "grade:code", "visual": "grade:visual"}
 
 # Needs that a stand-in satisfies: the simulated backend and the tiny models replace the
 # trained checkpoints and the unpublished filter list.
-_SMOKE_STANDS_IN_FOR = frozenset({"training", "aime24-filter-list"})
+_SMOKE_STANDS_IN_FOR = frozenset({"training"})
 
 # What each missing stage is, for `repro list`.
 STAGE_HELP = {
     "training": ("VeRL/EasyR1 training of the checkpoints the paper never released (not implemented yet; "
                  "a checkpoint trained elsewhere can be given with --checkpoint MODEL=DIR)"),
     "perplexity": "scoring responses with prompt log-probs (not implemented yet)",
-    "manual-check": "export of chains of thought for manual checking (not implemented yet)",
-    "aime24-filter-list": "the 18 AIME24 problems the paper kept (unpublished; smoke uses a stand-in)",
+    "manual-check": ("chains of thought exported for a person to judge (`repro review export`); the counts "
+                     "are that person's verdicts (`repro review read`), not measurements"),
+    "aime24-filter-list": ("the AIME24 problems kept by App. D.2's filter (the paper's 18 are unpublished): "
+                           "rebuilt by each run from direct answers of Qwen2.5-7B-Base (stand-in models in smoke)"),
 }
 
 
@@ -78,7 +85,10 @@ def status_line(experiment: Experiment) -> str:
     """One honest line for `repro list`: what runs now, in which tiers."""
     smoke = missing_stages(experiment, TIERS["smoke"])
     full = missing_stages(experiment, TIERS["full"])
-    if not full:
+    human = sorted(HUMAN_STAGES & set(experiment.needs))
+    if not full and human:
+        line = "samples and exports (all tiers); its counts are a reviewer's verdicts, not measured"
+    elif not full:
         line = "runs (all tiers)"
     elif not smoke:
         line = "smoke only; full needs " + ", ".join(full)

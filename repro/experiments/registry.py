@@ -341,7 +341,9 @@ def _build() -> tuple[Experiment, ...]:
             "qwen2.5-7b", "simplerl-zoo-qwen2.5-7b",
             (_pair_panel("aime24-filtered", 1024, "Figure 12", "AIME24 (filtered)", "Qwen-2.5-7B"),),
             needs=("aime24-filter-list",),
-            notes=("the paper does not publish which 18 AIME24 problems it kept",),
+            notes=("the paper does not publish which 18 AIME24 problems it kept: each run rebuilds the list by "
+                   "App. D.2's procedure (aime24-filter.json beside the results), so its problems may differ from "
+                   "the paper's",),
         ),
         _pair_experiment(
             "code-r1", "Code-R1 vs Qwen2.5-7B-Instruct-1M on code", "B", ("Figure 4", "Figure 11", "Table 5"), "code",
@@ -433,10 +435,17 @@ def _build() -> tuple[Experiment, ...]:
         _entropy(),
         Experiment(
             id="cot-validity", title="Export correct chains of thought of the hardest solved problems",
-            section="D", figures=("§3.1", "App. D.2"), kind="analysis",
+            section="D", figures=("§3.1", "App. D.2"), kind="math",
             arms=(Arm("base", "qwen2.5-7b", "base"), Arm("rl", "simplerl-zoo-qwen2.5-7b", "rl")),
-            needs=("manual-check",),
-            notes=("produces files for manual checking; the paper's counts are in expected/printed_values.csv",),
+            # The samples whose hardest solved problems are checked: GSM8K (§3.1) and the filtered
+            # AIME24 (App. D.2), the same runs as math-zoo-qwen7b and math-aime-filtered (shared).
+            panels=(_pair_panel("gsm8k", 128, "Figure 9", "GSM8K", "Qwen-2.5-7B"),
+                    _pair_panel("aime24-filtered", 1024, "Figure 12", "AIME24 (filtered)", "Qwen-2.5-7B")),
+            needs=("aime24-filter-list", "manual-check"),
+            notes=("writes a review sheet of the correct chains of thought of problems with accuracy in (0, 5%) "
+                   "(`repro review export`); a person's verdicts, read back by `repro review read`, give the "
+                   "counts compared with the paper's (expected/printed_values.csv); the visual check of §3.3 is "
+                   "`repro review export visual-easyr1`",),
         ),
         _rl_algorithms(),
         _rl_steps(),
