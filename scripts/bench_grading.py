@@ -52,7 +52,7 @@ def main() -> None:
     workers = default_workers()
     many, correct_many, timeouts_many = rate(args.grader, pairs, workers)
     print(f"grader {args.grader}, {len(pairs)} pairs")
-    print(f"| workers | graded pairs/s | correct | timeouts |\n|---|---|---|---|")
+    print("| workers | graded pairs/s | correct | timeouts |\n|---|---|---|---|")
     print(f"| 1 | {one:,.0f} | {correct_one} | {timeouts_one} |")
     print(f"| {workers} | {many:,.0f} | {correct_many} | {timeouts_many} |")
     print(f"speed-up: {many / one:.2f}x")

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import argparse
 import ast
-import collections
 import json
 import random
 import subprocess
