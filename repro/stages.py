@@ -12,7 +12,8 @@ from repro.experiments import Experiment
 from repro.tiers import TIERS, Tier
 
 # Stages that exist in this version.
-IMPLEMENTED = frozenset({"generate", "grade:math", "grade:code", "grade:visual", "compare", "report"})
+IMPLEMENTED = frozenset({"generate", "grade:math", "grade:code", "grade:visual", "compare", "report", "perplexity",
+                         "entropy-match"})
 
 # What each experiment kind needs to be graded.
 _GRADER_STAGE = {"math": "grade:math", "code": "grade:code", "visual": "grade:visual"}
@@ -25,7 +26,8 @@ _SMOKE_STANDS_IN_FOR = frozenset({"training", "aime24-filter-list"})
 STAGE_HELP = {
     "training": ("VeRL/EasyR1 training of the checkpoints the paper never released (not implemented yet; "
                  "a checkpoint trained elsewhere can be given with --checkpoint MODEL=DIR)"),
-    "perplexity": "scoring responses with prompt log-probs (not implemented yet)",
+    "perplexity": "scoring responses with prompt log-probs (repro.analysis.perplexity)",
+    "entropy-match": "measuring output entropy and the RL temperature that matches the base's (repro.analysis.entropy)",
     "manual-check": "export of chains of thought for manual checking (not implemented yet)",
     "aime24-filter-list": "the 18 AIME24 problems the paper kept (unpublished; smoke uses a stand-in)",
 }
