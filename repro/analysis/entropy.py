@@ -97,7 +97,8 @@ def run_entropy(context: RunContext, experiment: Experiment, backend: str,
         target = entropy(base_arm, BASE_TEMPERATURE)
         # Bisection midpoints are rounded to 4 decimals: they name sample stores and arms.
         found = match_temperature(lambda t: entropy(rl_arm, round(t, 4)), target)
-        matched_spec = plan(Arm(MATCHED_ARM, rl_arm.model, rl_arm.role, round(found.temperature, 4)))
+        # Planned as the rl arm (the experiment's own arm names its template) at the new temperature.
+        matched_spec = plan(replace(rl_arm, temperature=round(found.temperature, 4)))
         result, _, _ = run_spec(context, matched_spec, f"{experiment.id}/{MATCHED_ARM}/{bench} [{backend}]")
         if result is not None:
             result = replace(result, arm=MATCHED_ARM)
@@ -113,6 +114,7 @@ def run_entropy(context: RunContext, experiment: Experiment, backend: str,
             "rl_entropy_at_matched": found.entropy, "search": found.status,
             "evaluations": ";".join(f"{t:.4g}:{e:.5f}" for t, e in found.evaluations),
             "problems": len(problems), "responses_per_problem": base_spec.samples_per_round,
+            "matched_run_key_sha256": matched_spec.key_sha256(),
         })
         outcome.notes.append(f"entropy [{backend}] {bench}: E_base(T=0.6) = {target:.4f}; RL matched at "
                              f"T = {found.temperature:.4g} (paper: {paper_temperature:g}); {found.describe()}")
