@@ -96,3 +96,39 @@ def test_the_search_stops_within_its_stated_tolerances():
 def test_the_search_says_when_the_target_is_outside_the_range():
     assert match_temperature(_synthetic_entropy, 0.01).status == AT_LOW  # already above the target at T = 0.6
     assert match_temperature(_synthetic_entropy, 5.0).status == NOT_REACHED
+
+
+def test_the_two_perplexity_problems_are_a_fixed_seeded_draw():
+    from repro.analysis.perplexity import chosen_problems
+    from repro.problems import Problem
+
+    problems = [Problem(f"aime24/{i:04d}", i, "", "") for i in range(30)]
+    assert [p.problem_id for p in chosen_problems(problems)] == ["aime24/0012", "aime24/0027"]  # docs/analysis.md
+
+
+def test_external_responses_must_name_a_scored_problem(tmp_path):
+    from repro.analysis.perplexity import read_external
+    from repro.errors import InputFileError
+    from repro.problems import Problem
+
+    problems = [Problem("aime24/0012", 12, "", "")]
+    path = tmp_path / "o1.jsonl"
+    path.write_text('{"problem_id": "aime24/0012", "response": "x", "source": "o1"}\n')
+    assert read_external(path, problems) == {"o1": {"aime24/0012": ["x"]}}
+    path.write_text('{"problem_id": "aime24/0001", "response": "x"}\n')
+    with pytest.raises(InputFileError, match="not one of the scored problems"):
+        read_external(path, problems)
+
+
+def test_a_kept_measurement_is_used_only_under_its_own_key(tmp_path):
+    from repro.measurements import MeasurementCache
+
+    cache = MeasurementCache(tmp_path)
+    key = {"responses": "abc", "temperature": 0.6}
+    cache.put("scores", key, [1, 2])
+    assert cache.get("scores", key) == [1, 2]
+    assert cache.get("scores", {**key, "temperature": 0.7}) is None
+    # A file whose stored key differs (edited, or a digest collision) is not used.
+    path = cache.path("scores", key)
+    path.write_text(path.read_text().replace('"abc"', '"abd"'))
+    assert cache.get("scores", key) is None
