@@ -26,8 +26,6 @@ _SMOKE_STANDS_IN_FOR = frozenset({"training", "aime24-filter-list"})
 STAGE_HELP = {
     "training": ("VeRL/EasyR1 training of the checkpoints the paper never released (not implemented yet; "
                  "a checkpoint trained elsewhere can be given with --checkpoint MODEL=DIR)"),
-    "perplexity": "scoring responses with prompt log-probs (repro.analysis.perplexity)",
-    "entropy-match": "measuring output entropy and the RL temperature that matches the base's (repro.analysis.entropy)",
     "manual-check": "export of chains of thought for manual checking (not implemented yet)",
     "aime24-filter-list": "the 18 AIME24 problems the paper kept (unpublished; smoke uses a stand-in)",
 }
