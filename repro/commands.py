@@ -256,6 +256,10 @@ def run(experiment_ids: list[str], tier_name: str, backend: str | None, root: Pa
             sections.append(_section_from_outcomes(experiment, outcomes, root, tier.name))
             if "manual-check" in experiment.needs and shard == WHOLE:  # the review sheet of the chains
                 _export_review(experiment, outcomes, root, tier)
+            if shard == WHOLE:  # scoring reads every sample of its problems
+                from repro.analysis.stage import run_scoring_stage
+
+                run_scoring_stage(context, experiment, sections[-1])
     finally:
         context.close()
     if shard != WHOLE:

@@ -13,7 +13,7 @@ from repro.tiers import TIERS, Tier
 
 # Stages that exist in this version.
 IMPLEMENTED = frozenset({"generate", "grade:math", "grade:code", "grade:visual", "compare", "report",
-                         "aime24-filter-list", "manual-check"})
+                         "aime24-filter-list", "manual-check", "perplexity", "entropy-match"})
 
 # Stages whose numbers a person enters (verdicts on exported chains of thought): an experiment
 # needing one runs its part, but its counts are not measurements (`repro review`).
@@ -30,7 +30,6 @@ _SMOKE_STANDS_IN_FOR = frozenset({"training"})
 STAGE_HELP = {
     "training": ("VeRL/EasyR1 training of the checkpoints the paper never released (not implemented yet; "
                  "a checkpoint trained elsewhere can be given with --checkpoint MODEL=DIR)"),
-    "perplexity": "scoring responses with prompt log-probs (not implemented yet)",
     "manual-check": ("chains of thought exported for a person to judge (`repro review export`); the counts "
                      "are that person's verdicts (`repro review read`), not measurements"),
     "aime24-filter-list": ("the AIME24 problems kept by App. D.2's filter (the paper's 18 are unpublished): "

@@ -24,7 +24,7 @@ def invoke(*args: str):
     (["run", "no-such-experiment", "--tier", "smoke"], "unknown experiment 'no-such-experiment'"),
     (["run", "math-zoo-qwen7b", "--tier", "huge"], "unknown tier 'huge'"),
     (["run", "math-zoo-qwen7b", "--tier", "smoke", "--backend", "gpt"], "unknown backend 'gpt'"),
-    (["run", "perplexity", "--tier", "smoke"], "needs perplexity"),
+    (["run", "visual-easyr1-train", "--tier", "smoke"], "needs training"),
     (["run", "visual-easyr1", "--tier", "full"], "needs training"),
     (["run", "visual-easyr1", "--checkpoint", "no-such-model=/tmp"], "unknown model 'no-such-model'"),
     (["run", "visual-easyr1", "--checkpoint", "qwen2.5-vl-7b-easyr1=/nonexistent-dir"], "not a folder"),
@@ -62,7 +62,7 @@ def test_list_and_plan():
     assert listing.exit_code == 0
     for experiment in ("math-zoo-qwen7b", "rl-algorithms", "visual-easyr1", "perplexity"):
         assert experiment in listing.output
-    assert "not yet: needs perplexity" in listing.output
+    assert "not yet: needs training" in listing.output
     assert "Qwen/Qwen2.5-7B" in invoke("list", "--models").output
     plan = invoke("plan", "math-zoo-qwen7b", "--tier", "full")
     assert plan.exit_code == 0 and "GPU-hours" in plan.output

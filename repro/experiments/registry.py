@@ -14,7 +14,6 @@ from repro.claims import (
     Greater,
     HistogramShift,
     NearlySubset,
-    NeedsStage,
     Similar,
 )
 from repro.printed import SOLVED_CATEGORIES, Gap, PassAt, PrintedRef, SmallestGap, SolvedCount
@@ -291,8 +290,10 @@ def _entropy() -> Experiment:
     return Experiment(
         id="entropy", title="RL sampled at the base model's output entropy", section="D", figures=("Figure 17",),
         kind="math", arms=tuple(arms.values()), panels=tuple(panels), claims=tuple(claims),
-        notes=("the matched temperatures are the paper's (Fig 17); re-deriving them by measuring output "
-               "entropy is a later stage",),
+        needs=("entropy-match",),
+        notes=("the rl-t* arms use the paper's matched temperatures (compared with its curves); the entropy-match "
+               "stage measures the temperature itself and runs the RL model there as rl-matched "
+               "(repro.analysis.entropy)",),
     )
 
 
@@ -408,8 +409,7 @@ def _build() -> tuple[Experiment, ...]:
             id="perplexity", title="Perplexity of the base model on its own and on RL responses", section="D",
             figures=("Figure 6",), kind="analysis",
             arms=(Arm("base", "qwen2.5-7b", "base"), Arm("rl", "simplerl-zoo-qwen2.5-7b", "rl")),
-            claims=(NeedsStage(4, "PPL_base(Y_RL) falls in the low part of PPL_base(Y_base)",
-                               "the perplexity stage (prompt log-probs) is not implemented yet"),),
+            # Claim 4 is judged by the perplexity stage (repro.perplexity_claim), per problem.
             needs=("perplexity",),
             notes=("the OpenAI-o1 responses of Fig 6 cannot be regenerated offline",),
         ),

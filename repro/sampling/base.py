@@ -54,6 +54,29 @@ class Completion:
     num_tokens: int
 
 
+@dataclass(frozen=True)
+class ScoreRequest:
+    """A response to score under a model, given the prompt it answered."""
+
+    prompt: str
+    response: str
+
+
+@dataclass(frozen=True)
+class ResponseScores:
+    """Per-token scores of one response: position t is response token y_t given x, y_<t.
+
+    `logprobs[t]` is log p(y_t | x, y_<t) under softmax(logits / temperature); `entropies[t]`
+    is the entropy -sum_v p(v) log p(v) of that whole next-token distribution (all of the
+    vocabulary), or None where the engine cannot give the full distribution (vLLM returns
+    only top-k log-probabilities). Natural logarithms throughout.
+    """
+
+    token_ids: tuple[int, ...]
+    logprobs: tuple[float, ...]
+    entropies: tuple[float, ...] | None
+
+
 class Backend(Protocol):
     """What the pipeline needs from a sampling engine."""
 
@@ -70,4 +93,16 @@ class Backend(Protocol):
 
     def close(self) -> None:
         """Release the engine (memory, worker processes)."""
+        ...
+
+
+class Scorer(Protocol):
+    """What the perplexity and entropy stages need from an engine (hf and vllm backends)."""
+
+    # Whether `score` gives entropies of the full next-token distribution.
+    full_distribution: bool
+
+    def score(self, requests: list[ScoreRequest], temperature: float = 1.0) -> list[ResponseScores]:
+        """For each request in order, the scores of its response tokens (the response is
+        tokenized on its own and appended to the tokenized prompt: `response_token_ids`)."""
         ...

@@ -30,7 +30,7 @@ import transformers
 from transformers import AutoModelForCausalLM, AutoTokenizer, GenerationConfig
 
 from repro.errors import ReproError
-from repro.sampling.base import Completion, Request, SamplingParams
+from repro.sampling.base import Completion, Request, ResponseScores, SamplingParams, ScoreRequest
 
 _DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
 
@@ -95,6 +95,38 @@ def cut_at_stop(text: str, stop: tuple[str, ...]) -> tuple[str, bool]:
     return text[:best_start], True
 
 
+def response_token_ids(tokenizer, prompt: str, response: str) -> tuple[list[int], list[int]]:
+    """(prompt ids, response ids) for scoring. The prompt is tokenized as for generation; the
+    response on its own, without special tokens, and appended: a response's tokens do not
+    depend on the prompt before it (tokenizing the concatenated text could merge tokens
+    across the boundary). The stored text has its stop string and end-of-sequence token cut
+    off (repro.sampling.base.Completion), so those are not scored."""
+    return list(tokenizer(prompt).input_ids), list(tokenizer(response, add_special_tokens=False).input_ids)
+
+
+# Rows of logits turned into log-probabilities at once: float64 over a 152k vocabulary is
+# 1.2 MB a row, so a 16k-token response is scored in slices instead of one 19 GB tensor.
+_SCORE_ROWS = 512
+
+
+def scores_from_logits(logits: torch.Tensor, token_ids: list[int], temperature: float) -> ResponseScores:
+    """Scores of `token_ids` from the logits that predicted them (row t predicts token t):
+    log-softmax of logits / temperature in float64, the chosen token's log-probability and
+    the entropy of the whole distribution."""
+    if temperature <= 0:
+        raise ReproError(f"scoring needs a temperature above 0, not {temperature}")
+    logprobs: list[float] = []
+    entropies: list[float] = []
+    targets = torch.tensor(token_ids, dtype=torch.long)
+    for start in range(0, len(token_ids), _SCORE_ROWS):
+        rows = torch.log_softmax(logits[start : start + _SCORE_ROWS].to(torch.float64) / temperature, dim=-1)
+        chosen = targets[start : start + _SCORE_ROWS].to(rows.device)
+        logprobs += rows.gather(-1, chosen[:, None])[:, 0].tolist()
+        # -sum p log p; exp(-inf) * -inf would be nan, so masked-out entries count 0.
+        entropies += (-(rows.exp() * rows.nan_to_num(neginf=0.0)).sum(-1)).tolist()
+    return ResponseScores(tuple(token_ids), tuple(logprobs), tuple(entropies))
+
+
 def _as_id_list(value: int | list[int] | None) -> list[int]:
     if value is None:
         return []
@@ -105,6 +137,7 @@ class HfBackend:
     """`Backend` on transformers' `generate`, one request at a time."""
 
     name = "hf"
+    full_distribution = True  # transformers returns the logits of every vocabulary entry
 
     def __init__(
         self,
@@ -168,6 +201,26 @@ class HfBackend:
 
     def generate(self, requests: list[Request], params: SamplingParams) -> list[list[Completion]]:
         return [self._generate_one(request, params) for request in requests]
+
+    def score(self, requests: list[ScoreRequest], temperature: float = 1.0) -> list[ResponseScores]:
+        """Exact per-token log-probabilities and entropies from one forward pass per response
+        over prompt + response (teacher forcing), from the full-vocabulary logits."""
+        if self._model is None:
+            raise ReproError("the hf backend was closed")
+        return [self._score_one(request, temperature) for request in requests]
+
+    def _score_one(self, request: ScoreRequest, temperature: float) -> ResponseScores:
+        prompt_ids, response_ids = response_token_ids(self._tokenizer, request.prompt, request.response)
+        if not response_ids:
+            return ResponseScores((), (), ())
+        if not prompt_ids:
+            raise ReproError("scoring needs a prompt of at least one token")
+        input_ids = torch.tensor([prompt_ids + response_ids], device=self.device)
+        with torch.inference_mode():
+            # The logits of the last len(response) + 1 positions only: the one before the
+            # response predicts its first token, the very last one predicts nothing.
+            logits = self._model(input_ids=input_ids, logits_to_keep=len(response_ids) + 1).logits[0, :-1]
+        return scores_from_logits(logits, response_ids, temperature)
 
     def close(self) -> None:
         self._model = None

@@ -19,9 +19,9 @@ from typing import Any
 import torch
 
 from repro.errors import ReproError
-from repro.sampling.base import Completion, Request, SamplingParams
+from repro.sampling.base import Completion, Request, ResponseScores, SamplingParams, ScoreRequest
 from repro.sampling.cpu_env import apply_vllm_cpu_env, v1_multiprocessing_enabled
-from repro.sampling.hf_backend import fit_max_new_tokens, model_identity
+from repro.sampling.hf_backend import fit_max_new_tokens, model_identity, response_token_ids
 
 # On CPU, seeded requests crashed ("CPU Generator does not use offset") when a batch of
 # prompts was split across scheduler steps by chunked prefill; a token budget this large
@@ -45,6 +45,10 @@ class VllmBackend:
     """`Backend` on `vllm.LLM`, all requests of a call in one batched `generate`."""
 
     name = "vllm"
+    # vLLM returns log-probabilities of the top-k tokens only (and of the scored token): the
+    # entropy of the whole next-token distribution needs every logit, which it does not expose
+    # cheaply. Entropies come from the hf backend (repro.analysis.entropy).
+    full_distribution = False
 
     def __init__(
         self,
@@ -120,6 +124,32 @@ class VllmBackend:
         return [
             _completions(output) * (request.n if greedy else 1) for request, output in zip(requests, outputs)
         ]
+
+    def score(self, requests: list[ScoreRequest], temperature: float = 1.0) -> list[ResponseScores]:
+        """Per-token log-probabilities of each response given its prompt, from vLLM's prompt
+        log-probabilities over prompt + response (`SamplingParams(prompt_logprobs=0)`: the
+        scored token's own log-probability, no top-k beyond it). vLLM computes them from the
+        raw logits (temperature 1), so only temperature 1 is offered; `entropies` is None."""
+        if temperature != 1.0:
+            raise ReproError("the vllm backend scores at temperature 1 only (its prompt log-probabilities come from "
+                             "the raw logits); use the hf backend for tempered scores")
+        if not requests:
+            return []
+        from vllm.inputs import TokensPrompt
+
+        tokenizer = self._engine().get_tokenizer()
+        split = [response_token_ids(tokenizer, request.prompt, request.response) for request in requests]
+        prompts = [TokensPrompt(prompt_token_ids=prompt_ids + response_ids) for prompt_ids, response_ids in split]
+        params = self._vllm.SamplingParams(max_tokens=1, temperature=0.0, prompt_logprobs=0)
+        outputs = self._engine().generate(prompts, params, use_tqdm=False)
+        scores = []
+        for (prompt_ids, response_ids), output in zip(split, outputs, strict=True):
+            # prompt_logprobs[i]: {token id: Logprob} at prompt position i (None for the first).
+            positions = output.prompt_logprobs[len(prompt_ids):]
+            logprobs = tuple(float(position[token].logprob) for position, token in zip(positions, response_ids,
+                                                                                          strict=True))
+            scores.append(ResponseScores(tuple(response_ids), logprobs, None))
+        return scores
 
     def _inputs(self, request: Request):
         """The prompt text, or for a vision-language prompt the text with its images
