@@ -502,16 +502,18 @@ def comparison_table(comparison: ExperimentComparison, show_all: bool) -> str:
     for p in comparison.points:
         if not show_all and p.verdict != FAIL and p.k not in (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048):
             continue
-        rows.append([p.panel, p.curve, p.k, f"{100 * p.paper:.2f}",
-                     "-" if p.rerun is None else f"{100 * p.rerun:.2f}",
-                     "-" if p.difference is None else f"{100 * p.difference:+.2f}",
-                     "-" if p.tolerance is None else f"{100 * p.tolerance:.2f}", p.verdict])
-    points = tabulate(rows, headers=["panel", "curve", "k", "paper %", "rerun %", "diff", "tol", "verdict"],
+        scale = 100 if p.unit == "fraction" else 1  # percent; an entropy as it is
+        rows.append([p.panel, p.curve, p.k, f"{scale * p.paper:.2f}",
+                     "-" if p.rerun is None else f"{scale * p.rerun:.2f}",
+                     "-" if p.difference is None else f"{scale * p.difference:+.2f}",
+                     "-" if p.tolerance is None else f"{scale * p.tolerance:.2f}", p.verdict])
+    points = tabulate(rows, headers=["panel", "curve", "k", "paper", "rerun", "diff", "tol", "verdict"],
                       tablefmt="simple")
     claims = tabulate([[c.paper_claim, c.scope, c.verdict, c.evidence] for c in comparison.claims],
                       headers=["claim", "scope", "verdict", "evidence"], tablefmt="simple")
     statements = "\n".join(claim_heading(number) for number in sorted({c.paper_claim for c in comparison.claims}))
-    return f"{comparison.experiment} [{comparison.backend}]\n{points}\n\n{statements}\n{claims}"
+    return (f"{comparison.experiment} [{comparison.backend}] (pass@k and shares in %, entropies in nats)\n{points}"
+            f"\n\n{statements}\n{claims}")
 
 
 def report(tier_name: str, root: Path) -> int:

@@ -53,6 +53,7 @@ class PointComparison:
     z: float | None
     tolerance: float | None
     verdict: str
+    unit: str = "fraction"  # fractions show as percent; anything else (an entropy in nats) as it is
 
     @property
     def difference(self) -> float | None:

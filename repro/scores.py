@@ -37,3 +37,15 @@ def token_mean_of_sums(sums: Sequence[float], counts: Sequence[int]) -> float:
     if count == 0:
         raise ValueError("no response tokens to average the entropy over")
     return math.fsum(sums) / count
+
+
+def token_mean_standard_error(sums: Sequence[float], counts: Sequence[int]) -> float:
+    """Standard error of `token_mean_of_sums` over responses (responses are the independent
+    draws; the mean is a ratio of sums): sqrt(m / (m - 1) * sum (s_i - E t_i)^2) / sum t_i,
+    the usual linearized variance of a ratio estimator. 0 for fewer than two responses."""
+    m = len(sums)
+    if m < 2:
+        return 0.0
+    mean = token_mean_of_sums(sums, counts)
+    spread = math.fsum((s - mean * t) ** 2 for s, t in zip(sums, counts))
+    return math.sqrt(m / (m - 1) * spread) / sum(counts)

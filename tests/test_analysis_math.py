@@ -132,3 +132,29 @@ def test_a_kept_measurement_is_used_only_under_its_own_key(tmp_path):
     path = cache.path("scores", key)
     path.write_text(path.read_text().replace('"abc"', '"abd"'))
     assert cache.get("scores", key) is None
+
+
+def test_the_standard_error_of_a_token_mean_is_the_ratio_estimators():
+    import math
+
+    from repro.scores import token_mean_of_sums, token_mean_standard_error
+
+    sums, tokens = [10.0, 30.0, 20.0], [20, 40, 40]
+    mean = token_mean_of_sums(sums, tokens)  # 60 / 100
+    by_hand = math.sqrt(3 / 2 * ((10 - 0.6 * 20) ** 2 + (30 - 0.6 * 40) ** 2 + (20 - 0.6 * 40) ** 2)) / 100
+    assert token_mean_standard_error(sums, tokens) == pytest.approx(by_hand)
+    assert token_mean_standard_error([5.0], [10]) == 0.0
+
+
+def test_figure_17s_printed_entropies_are_scored_and_a_doctored_measurement_fails():
+    from repro.analysis.entropy import Measured, score_printed_entropies
+    from repro.compare import FAIL, PASS
+
+    close = [("Qwen2.5-7B base (T = 0.6)", "AIME24", "aime24", Measured(0.472, 0.01)),
+             ("SimpleRL-Zoo (T = 0.6)", "AMC23", "amc23", Measured(0.215, 0.01)),
+             ("SimpleRL-Zoo (T = 0.6)", "AIME24", "aime24", Measured(0.3, 0.01))]  # not printed: left out
+    points = score_printed_entropies(close)
+    assert [(p.arm, p.paper, p.verdict, p.unit) for p in points] == [
+        ("Qwen2.5-7B base (T = 0.6)", 0.47, PASS, "nats"), ("SimpleRL-Zoo (T = 0.6)", 0.22, PASS, "nats")]
+    doctored = score_printed_entropies([("Qwen2.5-7B base (T = 0.6)", "AIME24", "aime24", Measured(0.9, 0.01))])
+    assert [p.verdict for p in doctored] == [FAIL]

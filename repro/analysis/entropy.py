@@ -20,9 +20,12 @@ import csv
 import io
 import json
 from dataclasses import dataclass, field, replace
+from math import sqrt
 
 from repro.analysis.responses import responses, score
+from repro import stats
 from repro.claims import LARGEST, ClaimVerdict, Greater
+from repro.compare import FAIL, PASS, PointComparison, printed_title
 from repro.errors import UnknownNameError
 from repro.expected import find_printed, load_printed
 from repro.experiments import Arm, Experiment
@@ -33,7 +36,7 @@ from repro.plan import RunSpec, plan_run
 from repro.results import RunResult
 from repro.results_csv import file_name, write_results_csv
 from repro.sampling import get_backend
-from repro.scores import token_mean_of_sums
+from repro.scores import token_mean_of_sums, token_mean_standard_error
 from repro.temperature_search import match_temperature
 
 BASE_TEMPERATURE = 0.6
@@ -48,6 +51,39 @@ class EntropyOutcome:
     claims: list[ClaimVerdict] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     rows: list[dict] = field(default_factory=list)
+    points: list[PointComparison] = field(default_factory=list)  # Figure 17's printed entropies, scored
+
+
+@dataclass(frozen=True)
+class Measured:
+    """An output entropy measured over responses, with its standard error over them."""
+
+    value: float
+    standard_error: float
+
+
+def score_printed_entropies(measured: list[tuple[str, str, str, Measured]],
+                            family_rate: float = stats.PANEL_FALSE_ALARM_RATE) -> list[PointComparison]:
+    """Figure 17's printed entropies against the measured ones: (printed row, panel name,
+    benchmark, measured). The paper's value came from its own responses, as many as ours would
+    be: each side gets the measured standard error, so |measured - printed| must be within
+    z * sqrt(2) * se plus the printed rounding (0.005; 0.05 for the one printed with one
+    decimal), z a Bonferroni z over the values compared."""
+    rows = []
+    for row, panel_name, benchmark, value in measured:
+        try:
+            rows.append((find_printed(load_printed(), "Figure 17", row, panel_name, "output entropy"), benchmark, value))
+        except UnknownNameError:
+            continue  # the paper prints no entropy for this model on this benchmark
+    z = stats.bonferroni_z(len(rows), family_rate) if rows else None
+    points = []
+    for printed, benchmark, value in rows:
+        tolerance = z * sqrt(2.0) * value.standard_error + printed.abs_error
+        verdict = PASS if abs(value.value - printed.value) <= tolerance else FAIL
+        points.append(PointComparison(printed_title("Figure 17"), f"{printed.row}: output entropy", printed.row,
+                                      benchmark, 0, printed.value, printed.abs_error, value.value,
+                                      value.standard_error, value.standard_error, z, tolerance, verdict, unit="nats"))
+    return points
 
 
 def _paper(metric_row: str, panel_name: str) -> float | None:
@@ -67,6 +103,7 @@ def run_entropy(context: RunContext, experiment: Experiment, backend: str,
         return outcome
     base_arm, rl_arm = experiment.arm("base"), experiment.arm("rl")
     cache = MeasurementCache(context.root)
+    measured_printed: list[tuple[str, str, str, Measured]] = []
     folder = results_dir(context.root, experiment.id, context.tier.name, backend)
     stand_in = False
     for panel in experiment.panels:
@@ -85,18 +122,26 @@ def run_entropy(context: RunContext, experiment: Experiment, backend: str,
         problems = (loaded.problems[:base_spec.problem_limit] if base_spec.problem_limit
                     else loaded.problems)[:MEASURE_PROBLEMS]
 
-        def entropy(arm: Arm, temperature: float) -> float:
+        def measure(arm: Arm, temperature: float) -> Measured:
             sampled = plan(replace(arm, temperature=temperature))
             sampled = replace(sampled, n=sampled.samples_per_round)  # one round: shares the pass@k run's store
             answers = responses(context, sampled, problems, f"{experiment.id}/{arm.name}@T{temperature:g}/{bench} "
                                                             f"[{backend}]")
             scored = score(context, cache, plan(arm, SCORER), answers, temperature)
             kept = [s for rows in scored.values() for s in rows]
-            return token_mean_of_sums([s.entropy_sum for s in kept], [s.tokens for s in kept])
+            sums, tokens = [s.entropy_sum for s in kept], [s.tokens for s in kept]
+            return Measured(token_mean_of_sums(sums, tokens), token_mean_standard_error(sums, tokens))
 
-        target = entropy(base_arm, BASE_TEMPERATURE)
+        base_measured = measure(base_arm, BASE_TEMPERATURE)
+        target = base_measured.value
         # Bisection midpoints are rounded to 4 decimals: they name sample stores and arms.
-        found = match_temperature(lambda t: entropy(rl_arm, round(t, 4)), target)
+        found = match_temperature(lambda t: measure(rl_arm, round(t, 4)).value, target)
+        # The entropies Figure 17 prints: the base at 0.6, the RL model at 0.6 and at the paper's temperature.
+        printed_rows = [("Qwen2.5-7B base (T = 0.6)", base_measured),
+                        ("SimpleRL-Zoo (T = 0.6)", measure(rl_arm, BASE_TEMPERATURE))]
+        if _paper(f"SimpleRL-Zoo (T = {paper_temperature:g})", panel_name) is not None:
+            printed_rows.append((f"SimpleRL-Zoo (T = {paper_temperature:g})", measure(rl_arm, paper_temperature)))
+        measured_printed += [(row, panel_name, bench, value) for row, value in printed_rows]
         # Planned as the rl arm (the experiment's own arm names its template) at the new temperature.
         matched_spec = plan(replace(rl_arm, temperature=round(found.temperature, 4)))
         result, _, _ = run_spec(context, matched_spec, f"{experiment.id}/{MATCHED_ARM}/{bench} [{backend}]")
@@ -111,6 +156,7 @@ def run_entropy(context: RunContext, experiment: Experiment, backend: str,
             "paper_base_entropy_T0.6": _paper("Qwen2.5-7B base (T = 0.6)", panel_name),
             "rl_entropy_T0.6": rl_at_base_t, "paper_rl_entropy_T0.6": _paper("SimpleRL-Zoo (T = 0.6)", panel_name),
             "matched_temperature": found.temperature, "paper_temperature": paper_temperature,
+            "base_entropy_T0.6_standard_error": base_measured.standard_error,
             "rl_entropy_at_matched": found.entropy, "search": found.status,
             "evaluations": ";".join(f"{t:.4g}:{e:.5f}" for t, e in found.evaluations),
             "problems": len(problems), "responses_per_problem": base_spec.samples_per_round,
@@ -118,6 +164,7 @@ def run_entropy(context: RunContext, experiment: Experiment, backend: str,
         })
         outcome.notes.append(f"entropy [{backend}] {bench}: E_base(T=0.6) = {target:.4f}; RL matched at "
                              f"T = {found.temperature:.4g} (paper: {paper_temperature:g}); {found.describe()}")
+    outcome.points = score_printed_entropies(measured_printed)
     _write(folder, outcome.rows, stand_in)
     outcome.notes.append(f"entropy [{backend}]: measured values in "
                          f"{(folder / 'entropy.csv').relative_to(context.root).as_posix()}"

@@ -46,6 +46,7 @@ SCORING_TEMPERATURE = 1.0  # perplexity is of the model's own distribution
 class PerplexityOutcome:
     claims: list[ClaimVerdict] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    points: list = field(default_factory=list)  # the paper prints no perplexity value: none to score
 
 
 def chosen_problems(problems: list[Problem], count: int = PROBLEMS, seed: int = PROBLEM_SEED) -> list[Problem]:

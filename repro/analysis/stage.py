@@ -29,7 +29,9 @@ def run_scoring_stage(context: RunContext, experiment: Experiment, section: Expe
 
             outcome = run_entropy(context, experiment, backend, section.results.get(backend, {}))
         section.notes += outcome.notes
-        if not outcome.claims:
+        points = tuple(outcome.points)  # the entropy stage scores Figure 17's printed values
+        if not outcome.claims and not points:
             continue
         comparison = section.comparisons.get(backend) or ExperimentComparison(experiment.id, backend, (), ())
-        section.comparisons[backend] = replace(comparison, claims=comparison.claims + tuple(outcome.claims))
+        section.comparisons[backend] = replace(comparison, claims=comparison.claims + tuple(outcome.claims),
+                                               points=comparison.points + points)

@@ -473,7 +473,8 @@ def printed_not_scored(key: tuple[str, str, str, str]) -> str | None:
     if key in PRINTED_NOT_SCORED:
         return PRINTED_NOT_SCORED[key]
     if source == "Figure 17":
-        return "an output entropy: measured by the entropy experiment's entropy stage, not a pass@k statistic"
+        return ("an output entropy, not a statistic of pass@k results: the entropy experiment's entropy stage "
+                "measures it and scores it (repro.analysis.entropy.score_printed_entropies)")
     if metric.startswith("hard problems"):
         return "a count of chains of thought judged by hand: read back by the cot-validity review"
     return None

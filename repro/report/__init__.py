@@ -40,10 +40,12 @@ class ExperimentSection:
     notes: list[str] = field(default_factory=list)
 
 
-def _pct(value: float | None, signed: bool = False) -> str:
+def _pct(value: float | None, signed: bool = False, scale: float = 100.0) -> str:
+    """A value in percent (scale 100), or as it is (scale 1: an entropy in nats)."""
     if value is None:
         return "-"
-    return f"{100 * value:+.2f}" if signed else f"{100 * value:.2f}"
+    digits = 2 if scale == 100.0 else 3
+    return f"{scale * value:+.{digits}f}" if signed else f"{scale * value:.{digits}f}"
 
 
 def _slug(text: str) -> str:
@@ -55,8 +57,9 @@ def _point_rows(points: list[PointComparison], everything: bool = False) -> list
     for p in points:
         if not everything and p.k not in _SHOWN_K and p.verdict != FAIL:
             continue
-        rows.append([p.curve, p.k, _pct(p.paper), _pct(p.rerun), _pct(p.difference, signed=True),
-                     _pct(p.tolerance), p.verdict])
+        scale = 100.0 if p.unit == "fraction" else 1.0
+        rows.append([p.curve, p.k, _pct(p.paper, scale=scale), _pct(p.rerun, scale=scale),
+                     _pct(p.difference, signed=True, scale=scale), _pct(p.tolerance, scale=scale), p.verdict])
     return rows
 
 
@@ -174,9 +177,9 @@ def _printed(section: ExperimentSection, csv_lines: list[str]) -> list[str]:
             points = [p for p in comparison.points if p.panel == title]
             csv_lines += [_csv_line(section.experiment.id, backend, p) for p in points]
             rows = [[p.curve, p.arm, p.benchmark, *row[2:]] for p, row in zip(points, _point_rows(points, True))]
-            md += [f"Backend {backend} (shares of problems in %, for counts):", "",
-                   tabulate(rows, headers=["printed", "rerun statistic", "benchmark", *_POINT_HEADERS[2:]],
-                            tablefmt="github"), ""]
+            md += [f"Backend {backend} (in % for fractions and shares of problems; entropies in nats):", "",
+                   tabulate(rows, headers=["printed", "rerun statistic", "benchmark", "paper", "rerun", "diff",
+                                           "tolerance", "verdict"], tablefmt="github"), ""]
     return md
 
 
