@@ -132,7 +132,11 @@ def run(experiments: ExperimentsArgument, tier: TierOption = "full", backend: Ba
         shard: Annotated[Optional[str], typer.Option("--shard", help="Run shard i of N (e.g. 0/4): problems with "
                                                      "index % N == i. Shards share one store.")] = None,
         seed: SeedOption = 0, keep_dapo_answer: KeepDapoAnswerOption = False,
-        checkpoint: CheckpointOption = None):
+        checkpoint: CheckpointOption = None,
+        responses: Annotated[Optional[Path], typer.Option(
+            "--responses", help="perplexity only: a JSONL file of other models' responses to score too (Figure 6's "
+            "OpenAI-o1 responses cannot be regenerated), one {\"problem_id\", \"response\", \"source\"} per "
+            "line.")] = None):
     """Run experiments end to end: sample, grade, compute pass@k, compare with the paper, report.
 
     Interrupted runs resume where they stopped: rerun the same command.
@@ -140,7 +144,8 @@ def run(experiments: ExperimentsArgument, tier: TierOption = "full", backend: Ba
     from repro.commands import run as run_command
 
     _guard(lambda: run_command(experiments, tier, backend, _root(out), shard, seed, _progress(),
-                               keep_dapo_answer=keep_dapo_answer, checkpoints=checkpoint or ()), _root(out))
+                               keep_dapo_answer=keep_dapo_answer, checkpoints=checkpoint or (), responses=responses),
+           _root(out))
 
 
 @app.command("all")

@@ -213,8 +213,12 @@ def parse_checkpoints(items, progress=None) -> dict[str, Checkpoint]:
 
 def run(experiment_ids: list[str], tier_name: str, backend: str | None, root: Path, shard_text: str | None,
         seed: int, progress, explicit: bool = True, regrade: bool = False, generate_missing: bool = True,
-        keep_dapo_answer: bool = KEEP_DAPO_ANSWER, checkpoints=()) -> int:
-    """Run experiments and, unless sharded, compare and report. Returns the exit code."""
+        keep_dapo_answer: bool = KEEP_DAPO_ANSWER, checkpoints=(), responses: Path | None = None) -> int:
+    """Run experiments and, unless sharded, compare and report. Returns the exit code.
+    `responses`: a JSONL file of other models' responses for the perplexity experiment."""
+    if responses is not None and "perplexity" not in experiment_ids:
+        raise ReproError("--responses gives other models' responses to the perplexity experiment: run `repro run "
+                         "perplexity --responses FILE`")
     tier = get_tier(tier_name)
     backends = _backends(tier, backend)
     experiments = [get_experiment(i) for i in experiment_ids]  # every name checked before any work
@@ -259,7 +263,7 @@ def run(experiment_ids: list[str], tier_name: str, backend: str | None, root: Pa
             if shard == WHOLE:  # scoring reads every sample of its problems
                 from repro.analysis.stage import run_scoring_stage
 
-                run_scoring_stage(context, experiment, sections[-1])
+                run_scoring_stage(context, experiment, sections[-1], external_responses=responses)
     finally:
         context.close()
     if shard != WHOLE:

@@ -118,6 +118,22 @@ def test_external_responses_must_name_a_scored_problem(tmp_path):
     path.write_text('{"problem_id": "aime24/0001", "response": "x"}\n')
     with pytest.raises(InputFileError, match="not one of the scored problems"):
         read_external(path, problems)
+    path.write_bytes(b'{"problem_id": "aime24/0012", "response": "\xff"}\n')
+    with pytest.raises(InputFileError, match="not a UTF-8 file"):
+        read_external(path, problems)
+    with pytest.raises(InputFileError, match="not a regular file"):
+        read_external(tmp_path, problems)
+
+
+def test_responses_are_for_the_perplexity_experiment_only(tmp_path):
+    from typer.testing import CliRunner
+
+    import cli
+
+    (tmp_path / "o1.jsonl").write_text("")
+    result = CliRunner().invoke(cli.app, ["run", "math-oat-zero", "--tier", "smoke", "--backend", "simulated",
+                                          "--responses", str(tmp_path / "o1.jsonl"), "--out", str(tmp_path)])
+    assert result.exit_code == 2 and "--responses gives other models' responses to the perplexity" in result.output
 
 
 def test_a_kept_measurement_is_used_only_under_its_own_key(tmp_path):

@@ -54,12 +54,25 @@ def chosen_problems(problems: list[Problem], count: int = PROBLEMS, seed: int = 
     return [problems[i] for i in sorted(picked)]
 
 
+MAX_RESPONSES_BYTES = 64 * 2**20  # 16 responses of two problems by a few models: far below this
+
+
 def read_external(path: Path, problems: list[Problem]) -> dict[str, dict[str, list[str]]]:
     """source -> problem id -> responses, from JSONL rows {"problem_id", "response", "source"}
     (e.g. the paper's OpenAI-o1 responses, if one has them). Rows of other problems are refused."""
     known = {problem.problem_id for problem in problems}
     found: dict[str, dict[str, list[str]]] = {}
-    for number, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
+    path = Path(path)
+    # Untrusted input, like external results (repro.results_csv): a regular file of bounded size.
+    if not path.is_file():
+        raise InputFileError(f"{path}: not a regular file")
+    if path.stat().st_size > MAX_RESPONSES_BYTES:
+        raise InputFileError(f"{path}: a responses file is at most {MAX_RESPONSES_BYTES // 2**20} MiB")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        raise InputFileError(f"{path}: not a UTF-8 file ({error.reason} at byte {error.start})") from None
+    for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
         try:
