@@ -34,6 +34,7 @@ from repro.errors import InputFileError, ReproError
 from repro.expected import PrintedValue, find_printed, load_printed
 from repro.experiments import Experiment
 from repro.files import atomic_write
+from repro.guess_filter import is_guessable
 from repro.pipeline import results_dir
 from repro.results_csv import file_name, read_results_csv
 from repro.store import SampleStore
@@ -61,8 +62,9 @@ _QUESTIONS_FROM = {aime24_filtered.BENCHMARK.key: aime24_filtered.PARENT}
 
 
 def in_range(n: int, correct: int) -> bool:
-    """Whether a problem is one of the hardest solved: 0 < correct/n < 5%."""
-    return 0 < correct and Fraction(correct, n) < HARD_BELOW
+    """Whether a problem is one of the hardest solved: 0 < correct/n < 5%, the same band of rates
+    as App. D.2's guessing filter (one rule, repro.guess_filter)."""
+    return is_guessable(n, correct, HARD_BELOW)
 
 
 @dataclass(frozen=True)

@@ -42,8 +42,9 @@ OPEN_TAG = "<answer>"
 CLOSE_TAG = "</answer>"
 
 
-def _brace_content(tail: str) -> str:
-    """Text inside the braces that open `tail`, braces matched (all of it if never closed)."""
+def brace_content(tail: str) -> str:
+    """Text inside the braces that open `tail`, braces matched (all of it if never closed); the
+    evaluator's boxed route (repro.grading.math_paper) reads braces the same way."""
     depth = 0
     for position, char in enumerate(tail):
         if char == "{":
@@ -63,7 +64,7 @@ def _last_boxed(text: str) -> str | None:
         return None
     tail = text.rsplit("boxed", 1)[1]
     if tail.startswith("{"):
-        return _brace_content(tail)
+        return brace_content(tail)
     return tail.split("$")[0]
 
 

@@ -57,7 +57,7 @@ from functools import lru_cache
 from word2number import w2n
 
 from repro.grading import Verdict
-from repro.grading.answer_tag import ANSWER_TAG_TEMPLATES, answer_tag_content
+from repro.grading.answer_tag import ANSWER_TAG_TEMPLATES, answer_tag_content, brace_content
 from repro.problems import Problem
 
 # ---------------------------------------------------------------------------------------------
@@ -288,26 +288,13 @@ _NUMBER = re.compile(r"-?\d*\.?\d+")
 _NEWLINE_AND_INDENT = re.compile(r"\n\s*")
 
 
-def _brace_content(tail: str) -> str:
-    """Text inside the braces that open `tail`, braces matched (all of it if never closed)."""
-    depth = 0
-    for position, char in enumerate(tail):
-        if char == "{":
-            depth += 1
-        elif char == "}":
-            depth -= 1
-            if depth == 0:
-                return tail[1:position]
-    return tail[1:]
-
-
 def _after_last_boxed(output: str) -> str | None:
     """Content of the last 'boxed' ('boxed{...}' brace-matched, or 'boxed 5$' up to a '$')."""
     tail = output.rsplit("boxed", 1)[1]
     if not tail:
         return None
     if tail.startswith("{"):
-        return _brace_content(tail)
+        return brace_content(tail)
     return tail.split("$")[0].strip()
 
 
