@@ -36,7 +36,7 @@ VERL_COMMIT = "070ed6ac3f6aea13a916556794f34e8f2bde7dde"
 # repository at 3a27a98 (2025-04-04, "integrate DAPO and provide reproduction script", #623),
 # as recipe/dapo/src/ with its own trainer and a complete config, dapo_trainer.yaml. That is the
 # commit pinned for the DAPO run (the recipe imports the verl of its own checkout).
-VERL_DAPO_COMMIT = "3a27a9864b0ac8b3f0b4b7a4ae4bfbf1d4c2d4fa"
+VERL_DAPO_COMMIT = "3a27a98647536fef2b848c4897aebdcfb0b42110"
 # Reinforce++ had no example at v0.3.0.post1; the first one, examples/reinforce_plus_plus_trainer/
 # run_qwen2-7b_math_rf.sh, came the next day in 30259d2 (2025-04-04, #908).
 VERL_RFPP_COMMIT = "30259d2c0b3c5343f4a7031eb329e3b3908713c2"
