@@ -210,3 +210,13 @@ def test_omni_math_rows_are_the_packages_split_with_the_figure_27_prompt(tmp_pat
     content = train[0]["prompt"][0]["content"]
     assert content.startswith("A conversation between User and Assistant.") and content.endswith("\nAssistant:")
     assert io.BytesIO(written["train"][0].read_bytes()).getbuffer().nbytes > 0
+
+
+def test_docs_list_every_setting_with_its_value():
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parent.parent / "docs" / "training.md").read_text()
+    for run in RUNS:
+        section = text.split(f"### `{run.id}`:")[1].split("\n### ")[0]
+        for setting in run.settings:
+            assert f"| `{setting.key}` | `{hydra_value(setting.value)}` |" in section, (run.id, setting.key)
