@@ -16,6 +16,40 @@
 # updater; it is used there for both linux/amd64 and linux/arm64 builds, i.e. it is the
 # multi-platform index digest. Confirm it before a release with:
 #   docker buildx imagetools inspect nvidia/cuda:13.0.1-runtime-ubuntu24.04
+# ---------------------------------------------------------------- training image (docs/training.md)
+#   docker build --target train -t repro-train:0.1.0 .
+# A separate stage because VeRL 0.3.0.post1 (the paper's time) needs vllm<=0.8.2 and so
+# torch 2.6 on CUDA 12.4, while the evaluation image below runs vllm 0.32 on torch 2.13.
+# It comes first so that a plain `docker build` still builds the evaluation image (the last stage).
+# The base is pinned by tag only: its digest was not read here; pin it (docker buildx
+# imagetools inspect nvidia/cuda:12.4.1-cudnn-devel-ubuntu22.04) before a release.
+FROM nvidia/cuda:12.4.1-cudnn-devel-ubuntu22.04 AS train
+ENV DEBIAN_FRONTEND=noninteractive PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends python3 python3-venv python3-dev build-essential git ca-certificates \
+    && rm -rf /var/lib/apt/lists/*
+RUN python3 -m venv /opt/venv
+ENV VIRTUAL_ENV=/opt/venv PATH=/opt/venv/bin:$PATH
+# vllm 0.8.2 pins torch 2.6.0; transformers 4.49 is the first with Qwen2.5-VL; flash-attn is
+# VeRL's padding-free path (installed after torch, as VeRL's install docs say).
+RUN pip install torch==2.6.0 vllm==0.8.2 transformers==4.49.0 "ray[default]==2.43.0" verl==0.3.0.post1 \
+    && pip install --no-build-isolation flash-attn==2.7.4.post1
+# The DAPO recipe is in no wheel: the repository at the pinned commit (repro.training.runs.VERL_DAPO_COMMIT).
+# Its run puts this checkout first on PYTHONPATH (the recipe needs the verl of its own commit).
+ARG VERL_DAPO_COMMIT=3a27a98647536fef2b848c4897aebdcfb0b42110
+RUN git clone https://github.com/volcengine/verl.git /opt/verl-dapo \
+    && git -C /opt/verl-dapo checkout "${VERL_DAPO_COMMIT}"
+ENV REPRO_VERL_DAPO_DIR=/opt/verl-dapo REPRO_VERL_DAPO_CONFIG=/opt/verl-dapo/recipe/dapo/src/config
+WORKDIR /opt/repro
+COPY . .
+RUN pip install --no-deps . && pip install hydra-core==1.3.2 omegaconf==2.3.0 pyarrow typer tabulate filelock
+ENV HF_HOME=/data/hf REPRO_HOME=/data/runs XDG_CACHE_HOME=/data/cache
+VOLUME ["/data"]
+WORKDIR /data
+ENTRYPOINT ["repro"]
+CMD ["train", "--help"]
+
+# ---------------------------------------------------------------- evaluation image (the default target)
 FROM nvidia/cuda:13.0.1-runtime-ubuntu24.04@sha256:c3fde347d52d578c84fd644bc177bc7ec333feaf11550d990da4084d7612e4c7
 
 # The public repository URL is not fixed yet: pass it at build time with
