@@ -52,7 +52,7 @@ import threading
 from collections import Counter
 from pathlib import Path
 
-from repro.errors import ReproError
+from repro.errors import EnvironmentNotSupportedError, ReproError
 from repro.grading import math_paper, visual
 from repro.grading.math_reward import REWARD_BENCHMARK, reward_problem
 from repro.grading.pool import PAIR_TIMEOUT_S, GradingPool
@@ -84,6 +84,20 @@ _MATH_GRADER = "math-paper-v2"
 _VISUAL_GRADER = "visual-v1"
 _GRADE_FUNCTIONS = {_MATH_GRADER: math_paper.grade, _VISUAL_GRADER: visual.grade}
 _fallback_pools: dict[str, GradingPool] = {}
+
+
+def grader_environment_problem() -> str | None:
+    """Why the math grader would judge unlike the evaluation in this environment; None if it
+    would not. The evaluator's first parser is sympy's parse_latex, which loads only with the
+    antlr4 runtime 4.11 (requirements/cpu.txt); VeRL's Hydra/OmegaConf need antlr4 4.9, and
+    with it parse_latex is gone and verdicts change (the pi-versus-1.5708 golden case among
+    them; docs/training_checks.md). A reward computed there is not the evaluation's."""
+    try:
+        from sympy.parsing.latex import parse_latex
+        parse_latex("\\frac{1}{2}")
+    except Exception as error:  # ImportError (wrong antlr) or a parser that does not work
+        return f"sympy's parse_latex is unusable ({type(error).__name__}: {str(error)[:120]})"
+    return None
 
 
 def verl_reward_overrides() -> list[str]:
@@ -170,9 +184,25 @@ def easyr1_compute_score(predict_str: str, ground_truth: str) -> dict[str, float
             "format": format_score, "accuracy": accuracy}
 
 
+_grader_checked = False
+
+
+def _require_evaluation_grader() -> None:
+    """Stop training (once checked, cheap) where the math grader would judge unlike evaluation."""
+    global _grader_checked
+    if not _grader_checked:
+        problem = grader_environment_problem()
+        if problem:
+            raise EnvironmentNotSupportedError(
+                f"the math reward would not be the evaluation's grader here: {problem}; grade in an "
+                "environment with antlr4-python3-runtime==4.11.1 (docs/training_checks.md)")
+        _grader_checked = True
+
+
 def compute_score(data_source, solution_str, ground_truth, extra_info=None) -> float:
     """VeRL 0.3.0.post1's custom reward interface (keyword call from its reward managers)."""
     if data_source in MATH_DATA_SOURCES:
+        _require_evaluation_grader()
         return math_reward(solution_str, ground_truth, benchmark=MATH_DATA_SOURCES[data_source])
     if data_source in VISUAL_DATA_SOURCES:
         return easyr1_compute_score(solution_str, ground_truth)["overall"]

@@ -148,3 +148,15 @@ def test_off_the_main_thread_the_evaluation_pool_grades_with_the_same_verdicts()
     for pool in training_reward._fallback_pools.values():
         pool.close()
     training_reward._fallback_pools.clear()
+
+
+def test_the_math_reward_refuses_an_environment_where_the_grader_judges_differently(monkeypatch):
+    from repro.errors import EnvironmentNotSupportedError
+    monkeypatch.setattr(training_reward, "_grader_checked", False)
+    monkeypatch.setattr(training_reward, "grader_environment_problem", lambda: "parse_latex is unusable")
+    with pytest.raises(EnvironmentNotSupportedError, match="parse_latex is unusable"):
+        compute_score("omni-math-train", "<answer>1</answer>", "1")
+
+
+def test_this_environment_has_the_evaluation_grader():
+    assert training_reward.grader_environment_problem() is None
