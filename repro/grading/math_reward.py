@@ -31,6 +31,12 @@ def answer_reward(completion: str, answer: str, *, benchmark: str = REWARD_BENCH
     This is what training will call, once per rollout. `benchmark` picks the ground-truth
     normalization (any name repro.grading.math_paper knows).
     """
-    problem = Problem(f"{benchmark}/reward", 0, "", answer,
-                      {"benchmark": benchmark, "template": REWARD_TEMPLATE})
-    return 1.0 if grade(problem, completion).correct else 0.0
+    return 1.0 if grade(reward_problem(answer, benchmark=benchmark), completion).correct else 0.0
+
+
+def reward_problem(answer: str, *, benchmark: str = REWARD_BENCHMARK) -> Problem:
+    """The problem `answer_reward` grades against: the ground truth, its benchmark, and the
+    training template (which selects the `<answer>` rule). Exposed so that a caller running
+    the grader under a time limit (repro.training_reward) grades exactly this problem."""
+    return Problem(f"{benchmark}/reward", 0, "", answer,
+                   {"benchmark": benchmark, "template": REWARD_TEMPLATE})
