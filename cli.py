@@ -98,17 +98,19 @@ def _progress():
 
 
 @app.command("list")
-def list_command(models: Annotated[bool, typer.Option("--models", help="List the model catalogue instead.")] = False):
-    """List every experiment of the paper with its figures, benchmarks and what runs today."""
+def list_command(models: Annotated[bool, typer.Option("--models", help="List the model catalogue instead.")] = False,
+                 out: OutOption = None):
+    """List every experiment of the paper with its figures, benchmarks and what runs today
+    (checkpoints trained in the --out folder count)."""
     from repro.commands import list_experiments
 
-    _guard(lambda: typer.echo(list_experiments(models)))
+    _guard(lambda: typer.echo(list_experiments(models, _root(out))))
 
 
 @app.command()
 def plan(experiments: Annotated[Optional[list[str]], typer.Argument(help="Experiment ids; default: all.")] = None,
          tier: TierOption = "full", backend: BackendOption = None, seed: SeedOption = 0,
-         checkpoint: CheckpointOption = None,
+         checkpoint: CheckpointOption = None, out: OutOption = None,
          as_json: Annotated[bool, typer.Option("--json", help="Print the plan as JSON (one object per unique run).")]
          = False,
          calibrate: Annotated[Optional[Path], typer.Option(
@@ -123,7 +125,7 @@ def plan(experiments: Annotated[Optional[list[str]], typer.Argument(help="Experi
     from repro.commands import plan as plan_command
 
     _guard(lambda: typer.echo(plan_command(experiments or [], tier, backend, as_json, calibrate, seed,
-                                           checkpoint or ())))
+                                           checkpoint or (), _root(out))))
 
 
 @app.command()
