@@ -40,7 +40,8 @@ KeepDapoAnswerOption = Annotated[bool, typer.Option(
          "'Answer:' (before the answer). Default: stop there, as the paper did; --keep-dapo-answer keeps the line.")]
 CheckpointOption = Annotated[Optional[list[str]], typer.Option(
     "--checkpoint", help="MODEL=DIR: use a local checkpoint for a model of `repro list --models`; needed for "
-    "models the paper never released (e.g. qwen2.5-vl-7b-easyr1 after training it). DIR must hold config.json and "
+    "models the paper never released (e.g. qwen2.5-vl-7b-easyr1 after training it) unless one was merged into the "
+    "--out folder's checkpoints/MODEL/, which is found without it. DIR must hold config.json and "
     "the weights; its content hash names the samples and the report. Repeatable.")]
 ExperimentsArgument = Annotated[list[str], typer.Argument(help="Experiment ids (see `repro list`).",
                                                           show_default=False)]
