@@ -40,7 +40,8 @@ KeepDapoAnswerOption = Annotated[bool, typer.Option(
          "'Answer:' (before the answer). Default: stop there, as the paper did; --keep-dapo-answer keeps the line.")]
 CheckpointOption = Annotated[Optional[list[str]], typer.Option(
     "--checkpoint", help="MODEL=DIR: use a local checkpoint for a model of `repro list --models`; needed for "
-    "models the paper never released (e.g. qwen2.5-vl-7b-easyr1 after training it). DIR must hold config.json and "
+    "models the paper never released (e.g. qwen2.5-vl-7b-easyr1 after training it) unless one was merged into the "
+    "--out folder's checkpoints/MODEL/, which is found without it. DIR must hold config.json and "
     "the weights; its content hash names the samples and the report. Repeatable.")]
 ExperimentsArgument = Annotated[list[str], typer.Argument(help="Experiment ids (see `repro list`).",
                                                           show_default=False)]
@@ -98,17 +99,19 @@ def _progress():
 
 
 @app.command("list")
-def list_command(models: Annotated[bool, typer.Option("--models", help="List the model catalogue instead.")] = False):
-    """List every experiment of the paper with its figures, benchmarks and what runs today."""
+def list_command(models: Annotated[bool, typer.Option("--models", help="List the model catalogue instead.")] = False,
+                 out: OutOption = None):
+    """List every experiment of the paper with its figures, benchmarks and what runs today
+    (checkpoints trained in the --out folder count)."""
     from repro.commands import list_experiments
 
-    _guard(lambda: typer.echo(list_experiments(models)))
+    _guard(lambda: typer.echo(list_experiments(models, _root(out))))
 
 
 @app.command()
 def plan(experiments: Annotated[Optional[list[str]], typer.Argument(help="Experiment ids; default: all.")] = None,
          tier: TierOption = "full", backend: BackendOption = None, seed: SeedOption = 0,
-         checkpoint: CheckpointOption = None,
+         checkpoint: CheckpointOption = None, out: OutOption = None,
          as_json: Annotated[bool, typer.Option("--json", help="Print the plan as JSON (one object per unique run).")]
          = False,
          calibrate: Annotated[Optional[Path], typer.Option(
@@ -123,7 +126,7 @@ def plan(experiments: Annotated[Optional[list[str]], typer.Argument(help="Experi
     from repro.commands import plan as plan_command
 
     _guard(lambda: typer.echo(plan_command(experiments or [], tier, backend, as_json, calibrate, seed,
-                                           checkpoint or ())))
+                                           checkpoint or (), _root(out))))
 
 
 @app.command()

@@ -31,6 +31,9 @@ class CheckpointError(ReproError):
 class Checkpoint:
     path: str  # absolute; not part of the store key (a moved folder keeps its samples)
     sha256: str  # content hash of every file
+    # sha256 of the training configuration that made it, where the package trained it
+    # (repro.trained reads it from the checkpoint's manifest); None for a --checkpoint folder.
+    training_config_sha256: str | None = None
 
 
 def _fail(model: str, directory: Path, why: str) -> CheckpointError:

@@ -88,10 +88,15 @@ def _counted(tier: Tier, backends: tuple[str, ...]) -> tuple[str, ...]:
 # ----------------------------------------------------------------------------- list
 
 
-def list_experiments(show_models: bool = False) -> str:
+def list_experiments(show_models: bool = False, root: Path | None = None) -> str:
+    """`root`: a run folder whose trained checkpoints (repro.trained) count as the models they are."""
+    from repro.trained import registered_models
+
+    trained = registered_models(root) if root is not None else set()
     if show_models:
         rows = [[m.key, m.hf_id, m.revision or "(record at download)", m.context_length, m.template,
-                 m.tensor_parallel_size, "yes" if m.released else "no: train"] for m in MODELS.values()]
+                 m.tensor_parallel_size, "yes" if m.released else ("no: trained here" if m.key in trained else "no: train")]
+                for m in MODELS.values()]
         return tabulate(rows, headers=["model", "hub id", "revision", "context", "template", "TP", "released"],
                         tablefmt="simple")
     rows = []
@@ -102,7 +107,7 @@ def list_experiments(show_models: bool = False) -> str:
         if not all(_template_verified(t) for t in templates):
             notes.append("prompt unverified")
         rows.append([experiment.id, experiment.section, ", ".join(experiment.figures), len(experiment.arms),
-                     ", ".join(benchmarks) or "-", status_line(experiment), "; ".join(notes)])
+                     ", ".join(benchmarks) or "-", status_line(experiment, trained), "; ".join(notes)])
     table = tabulate(rows, headers=["experiment", "sec", "figures / tables", "arms", "benchmarks", "status",
                                     "caveats"], tablefmt="simple")
     legend = "\n".join(f"  {stage}: {meaning}" for stage, meaning in STAGE_HELP.items())
@@ -120,7 +125,7 @@ def _template_verified(name: str) -> bool:
 # ----------------------------------------------------------------------------- plan
 
 def plan(experiment_ids: list[str], tier_name: str, backend: str | None = None, as_json: bool = False,
-         calibrate_from: Path | None = None, seed: int = 0, checkpoints=()) -> str:
+         calibrate_from: Path | None = None, seed: int = 0, checkpoints=(), root: Path | None = None) -> str:
     """Every unique run the experiments need, with the experiments that share it, its samples,
     output tokens and GPU-hours (repro.costs); as a table, or as JSON."""
     from repro.costs import calibrate, run_cost
@@ -130,6 +135,8 @@ def plan(experiment_ids: list[str], tier_name: str, backend: str | None = None, 
     backends = _backends(tier, backend)
     experiments = [get_experiment(i) for i in experiment_ids] if experiment_ids else list(EXPERIMENTS)
     checkpoint_dirs = parse_checkpoints(checkpoints)
+    if root is not None:
+        checkpoint_dirs = with_trained(checkpoint_dirs, experiments, root)
     calibration = calibrate(calibrate_from) if calibrate_from is not None else None
     planned, blocked = [], {}
     for experiment in experiments:
@@ -211,6 +218,17 @@ def parse_checkpoints(items, progress=None) -> dict[str, Checkpoint]:
     return checkpoints
 
 
+def with_trained(given: dict[str, Checkpoint], experiments: list[Experiment], root: Path,
+                 progress=None) -> dict[str, Checkpoint]:
+    """The checkpoints given with --checkpoint, plus those trained in this run folder
+    (repro.trained) for the unreleased models of these experiments; a given one wins."""
+    from repro.trained import trained_checkpoints
+
+    wanted = [arm.model for experiment in experiments for arm in experiment.arms
+              if not get_model(arm.model).released and arm.model not in given]
+    return {**trained_checkpoints(wanted, root, progress), **given}
+
+
 def run(experiment_ids: list[str], tier_name: str, backend: str | None, root: Path, shard_text: str | None,
         seed: int, progress, explicit: bool = True, regrade: bool = False, generate_missing: bool = True,
         keep_dapo_answer: bool = KEEP_DAPO_ANSWER, checkpoints=(), responses: Path | None = None) -> int:
@@ -223,7 +241,7 @@ def run(experiment_ids: list[str], tier_name: str, backend: str | None, root: Pa
     backends = _backends(tier, backend)
     experiments = [get_experiment(i) for i in experiment_ids]  # every name checked before any work
     shard = Shard.parse(shard_text) if shard_text else WHOLE
-    checkpoint_dirs = parse_checkpoints(checkpoints, progress)
+    checkpoint_dirs = with_trained(parse_checkpoints(checkpoints, progress), experiments, root, progress)
     skipped: dict[str, str] = {}
     runnable = []
     for experiment in experiments:
@@ -361,11 +379,16 @@ def check_stores_behind(root: Path, results_folders: list[tuple[str, Path]], tie
 
 
 def _weights_notes(records: dict[str, dict]) -> list[str]:
-    """Name every local checkpoint a result came from (path and content hash)."""
+    """Name every local checkpoint a result came from (path and content hash; for one trained
+    here, the whole content hash and the training configuration's hash too)."""
     notes = []
     for name, record in sorted(records.items()):
-        if record["key"]["model"]["source"] == "checkpoint":
-            notes.append(f"{name.removesuffix('.csv')}: {record['key']['model']['key']} = {record['weights']}")
+        model = record["key"]["model"]
+        if model["source"] == "checkpoint":
+            note = f"{name.removesuffix('.csv')}: {model['key']} = {record['weights']}"
+            if model.get("training_config_sha256"):
+                note += f"; content sha256 {model['sha256']}, training config sha256 {model['training_config_sha256']}"
+            notes.append(note)
     return notes
 
 

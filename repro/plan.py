@@ -48,11 +48,19 @@ class Weights:
     revision: str | None = None  # hub revision; None: the commit the hub resolves, recorded at first use
     sha256: str | None = None  # content hash of a checkpoint
     path: str | None = None  # a checkpoint's folder (not part of the key: a moved folder keeps its samples)
+    # A checkpoint trained by the package: sha256 of its resolved training configuration (repro.trained).
+    training_config_sha256: str | None = None
 
     def key(self) -> dict[str, Any]:
-        return {"source": self.source, "name": self.name, "revision": self.revision, "sha256": self.sha256}
+        key = {"source": self.source, "name": self.name, "revision": self.revision, "sha256": self.sha256}
+        if self.training_config_sha256 is not None:  # only then: every other store key stays as it was
+            key["training_config_sha256"] = self.training_config_sha256
+        return key
 
     def describe(self) -> str:
+        if self.source == "checkpoint" and self.training_config_sha256 is not None:
+            return (f"trained checkpoint {self.path} (sha256 {self.sha256[:12]}, training config sha256 "
+                    f"{self.training_config_sha256[:12]})")
         if self.source == "checkpoint":
             return f"local checkpoint {self.path} (sha256 {self.sha256[:12]})"
         if self.source == "tiny":
@@ -214,12 +222,16 @@ def _weights(arm: Arm, model: Model, tier: Tier, backend: BackendKind, vision: b
     """(weights, their context) of an arm's run."""
     if backend.simulated:
         return Weights("none", ""), model.context_length
-    if tier.engine_stand_in is not None:
+    # A stand-in tier runs the checkpoint of a model the paper never released when there is one
+    # (given, or trained here): the smoke tier then checks that checkpoint end to end.
+    stand_in = tier.engine_stand_in is not None and (model.released or model.key not in checkpoints)
+    if stand_in:
         # Both builders give the tiny models this context (the vision one reuses the text one's).
         return Weights("tiny", tiny_model_for(arm, vision)), tiny_models.MAX_POSITION_EMBEDDINGS
     if model.key in checkpoints:
         checkpoint = checkpoints[model.key]
-        return Weights("checkpoint", "", None, checkpoint.sha256, checkpoint.path), model.context_length
+        return (Weights("checkpoint", "", None, checkpoint.sha256, checkpoint.path, checkpoint.training_config_sha256),
+                model.context_length)
     if not model.released:
         raise ReproError(f"{model.key} was never released: train it first, then give its folder with "
                          f"--checkpoint {model.key}=DIR")
@@ -299,7 +311,9 @@ def plan_run(experiment: Experiment, arm: Arm, benchmark: str, paper_n: int, tie
     stand_in = tier.engine_stand_in if not backend.simulated else None
     if stand_in is not None:
         max_new, model_len = stand_in.max_new_tokens, stand_in.max_model_len
-        lengths_source, dtype = "stand-in tier: a prompt and a few dozen tokens of a tiny model", stand_in.dtype
+        lengths_source = ("stand-in tier: a prompt and a few dozen tokens of a tiny model (or of the checkpoint of "
+                          "an unreleased model, where there is one)")
+        dtype = stand_in.dtype
     else:
         lengths = lengths_for(declared.budget, model.key, model.context_length, experiment.lengths)
         max_new, model_len, lengths_source = lengths.max_new_tokens, lengths.max_model_len, lengths.source

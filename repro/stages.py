@@ -28,8 +28,9 @@ _SMOKE_STANDS_IN_FOR = frozenset({"training"})
 
 # What each missing stage is, for `repro list`.
 STAGE_HELP = {
-    "training": ("VeRL/EasyR1 training of the checkpoints the paper never released (not implemented yet; "
-                 "a checkpoint trained elsewhere can be given with --checkpoint MODEL=DIR)"),
+    "training": ("VeRL/EasyR1 training of the checkpoints the paper never released: a checkpoint merged into "
+                 "the run folder's checkpoints/MODEL/ is found (docs/training_models.md), or one trained "
+                 "elsewhere can be given with --checkpoint MODEL=DIR"),
     "manual-check": ("chains of thought exported for a person to judge (`repro review export`); the counts "
                      "are that person's verdicts (`repro review read`), not measurements"),
     "aime24-filter-list": ("the AIME24 problems kept by App. D.2's filter (the paper's 18 are unpublished): "
@@ -80,10 +81,11 @@ def ungraded_benchmarks(experiment: Experiment) -> list[str]:
     return sorted({benchmark for _, benchmark in experiment.runs()} - runnable_benchmarks(experiment))
 
 
-def status_line(experiment: Experiment) -> str:
-    """One honest line for `repro list`: what runs now, in which tiers."""
-    smoke = missing_stages(experiment, TIERS["smoke"])
-    full = missing_stages(experiment, TIERS["full"])
+def status_line(experiment: Experiment, checkpoints: Collection[str] = ()) -> str:
+    """One honest line for `repro list`: what runs now, in which tiers. `checkpoints`: models
+    with a checkpoint (trained in the run folder, repro.trained)."""
+    smoke = missing_stages(experiment, TIERS["smoke"], checkpoints)
+    full = missing_stages(experiment, TIERS["full"], checkpoints)
     human = sorted(HUMAN_STAGES & set(experiment.needs))
     if not full and human:
         line = "samples and exports (all tiers); its counts are a reviewer's verdicts, not measured"

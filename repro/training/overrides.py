@@ -33,8 +33,9 @@ APPENDED_KEYS: dict[str, dict[str, str]] = {
 }
 
 # The reward: the package's grader behind VeRL's custom-reward interface
-# (custom_reward_function.path / .name, verl/trainer/main_ppo.py get_custom_reward_fn).
-REWARD_FILE = "repro/training/reward.py"
+# (custom_reward_function.path / .name, verl/trainer/main_ppo.py get_custom_reward_fn):
+# repro/training_reward.py, which VeRL loads by path as a standalone module.
+REWARD_FILE = "repro/training_reward.py"
 REWARD_FUNCTION = "compute_score"
 
 
