@@ -156,7 +156,7 @@ def test_the_standard_error_of_a_token_mean_is_the_ratio_estimators():
     from repro.scores import token_mean_of_sums, token_mean_standard_error
 
     sums, tokens = [10.0, 30.0, 20.0], [20, 40, 40]
-    mean = token_mean_of_sums(sums, tokens)  # 60 / 100
+    assert token_mean_of_sums(sums, tokens) == pytest.approx(0.6)
     by_hand = math.sqrt(3 / 2 * ((10 - 0.6 * 20) ** 2 + (30 - 0.6 * 40) ** 2 + (20 - 0.6 * 40) ** 2)) / 100
     assert token_mean_standard_error(sums, tokens) == pytest.approx(by_hand)
     assert token_mean_standard_error([5.0], [10]) == 0.0
