@@ -21,9 +21,12 @@
 # A separate stage because VeRL 0.3.0.post1 (the paper's time) needs vllm<=0.8.2 and so
 # torch 2.6 on CUDA 12.4, while the evaluation image below runs vllm 0.32 on torch 2.13.
 # It comes first so that a plain `docker build` still builds the evaluation image (the last stage).
-# The base is pinned by tag only: its digest was not read here; pin it (docker buildx
-# imagetools inspect nvidia/cuda:12.4.1-cudnn-devel-ubuntu22.04) before a release.
-FROM nvidia/cuda:12.4.1-cudnn-devel-ubuntu22.04 AS train
+# The base is pinned by digest, sourced like the evaluation image's below (not pulled while
+# writing this file): the multi-platform index digest that public build logs resolve this tag to
+# and that public projects pin (one records it from Docker Hub's tag API); another digest seen
+# pinned elsewhere (0a1cb6e7...) is the linux/amd64 manifest under the same index. Confirm
+# before a release: docker buildx imagetools inspect nvidia/cuda:12.4.1-cudnn-devel-ubuntu22.04
+FROM nvidia/cuda:12.4.1-cudnn-devel-ubuntu22.04@sha256:622e78a1d02c0f90ed900e3985d6c975d8e2dc9ee5e61643aed587dcf9129f42 AS train
 ENV DEBIAN_FRONTEND=noninteractive PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 RUN apt-get update \
     && apt-get install -y --no-install-recommends python3 python3-venv python3-dev build-essential git ca-certificates \
