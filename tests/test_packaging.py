@@ -299,6 +299,11 @@ def dockerfile() -> list[tuple[str, str]]:
 def test_base_image_is_pinned_by_digest(dockerfile):
     image = first_from_image(dockerfile)
     assert is_digest_pinned(image), f"first FROM is not pinned by a sha256 digest: {image}"
+    # Every stage's base (the training image's and the evaluation image's) is pinned too.
+    for keyword, arguments in dockerfile:
+        if keyword == "FROM":
+            base = resolve_args(dockerfile, [w for w in arguments.split() if not w.startswith("--")][0])
+            assert is_digest_pinned(base), f"FROM {base} is not pinned by a sha256 digest"
 
 
 def test_entrypoint_is_the_cli(dockerfile):
