@@ -96,7 +96,14 @@ def grader_environment_problem() -> str | None:
         from sympy.parsing.latex import parse_latex
         parse_latex("\\frac{1}{2}")
     except Exception as error:  # ImportError (wrong antlr) or a parser that does not work
-        return f"sympy's parse_latex is unusable ({type(error).__name__}: {str(error)[:120]})"
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            antlr = version("antlr4-python3-runtime")
+        except PackageNotFoundError:
+            antlr = "none"
+        return (f"sympy's parse_latex needs the ANTLR runtime 4.11, this environment has {antlr} (VeRL's Hydra needs "
+                f"4.9): {type(error).__name__}: {str(error)[:100]}")
     return None
 
 
