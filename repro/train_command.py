@@ -216,15 +216,18 @@ def run_on_ray(command: list[str], *, gpus_per_node: int, say: Callable[[str], N
     """Run the engine as a subprocess on Ray: the cluster $RAY_ADDRESS names, else a local head
     started here with ray.init (and stopped when the engine is done). The engine's own
     ray.init then connects to it through RAY_ADDRESS."""
-    env = dict(os.environ)
     started = False
-    if not env.get("RAY_ADDRESS"):
+    address = os.environ.get("RAY_ADDRESS")
+    if not address:
         import ray
 
         context = ray.init(num_gpus=gpus_per_node, include_dashboard=False)
-        env["RAY_ADDRESS"] = context.address_info["gcs_address"]
+        address = context.address_info["gcs_address"]
         started = True
-        say(f"started a local Ray head at {env['RAY_ADDRESS']}")
+        say(f"started a local Ray head at {address}")
+    # Read the environment after ray.init: a new Ray head turns on token authentication in this
+    # process's environment (RAY_AUTH_MODE, Ray >= 2.5x), which the engine needs to connect.
+    env = dict(os.environ, RAY_ADDRESS=address)
     try:
         return subprocess.run(command, env=env, check=False).returncode
     finally:

@@ -257,3 +257,27 @@ def test_the_grpo_cost_by_hand():
     assert c.gpu_hours == pytest.approx(450 * (generation + training) / 3600)
     # PPO trains a critic too: the same rollouts cost more
     assert cost.run_cost(get_run("ppo")).training_gpu_seconds == pytest.approx(training * 11 / 6)
+
+
+@pytest.mark.skipif(importlib.util.find_spec("ray") is None, reason="ray absent (the training environment has it)")
+def test_a_local_ray_head_is_started_and_the_engine_connects_to_it(monkeypatch, tmp_path):
+    """The real Ray: a head started with ray.init, an engine stand-in that connects through
+    RAY_ADDRESS (as VeRL's main_ppo does with its own ray.init()) and sees the GPUs given. Ray
+    2.5x turns on token authentication for a new head; the child must inherit it."""
+    import sys
+
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    child = ("import os, ray; ray.init(); print('GPUs', ray.cluster_resources().get('GPU'), os.environ['RAY_ADDRESS']); "
+             "ray.shutdown()")
+    out = tmp_path / "child.txt"
+    said = []
+    with out.open("w") as handle:
+        real_run = subprocess.run
+        monkeypatch.setattr(subprocess, "run", lambda command, env, check: real_run(command, env=env, check=check,
+                                                                                     stdout=handle))
+        code = train_command.run_on_ray([sys.executable, "-c", child], gpus_per_node=2, say=said.append)
+    assert code == 0
+    address = said[0].rsplit(" ", 1)[1]
+    assert out.read_text().split() == ["GPUs", "2.0", address]
+    import ray
+    assert not ray.is_initialized()  # the head started here is stopped again
