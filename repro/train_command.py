@@ -37,9 +37,10 @@ from repro.trained import model_home
 from repro.training import cost
 from repro.training.data import write_training_set
 from repro.training.overrides import Paths, launch_command
-from repro.training.runs import RUNS, Run, get_run
+from repro.training.runs import RUNS, VERL_DAPO_COMMIT, Run, get_run
 
 TRAINING_DIR = "training"
+DAPO_DIR_ENV = "REPRO_VERL_DAPO_DIR"  # the train image's checkout of verl at VERL_DAPO_COMMIT
 CONFIG_FILE = "config.yaml"
 ENGINE_DIR = "engine"
 
@@ -183,12 +184,15 @@ def train(run_id: str, root: Path, *, dry_run: bool = False, nodes: int = DEFAUL
         f"(in {layout.engine_checkpoints})")
     say("models: " + ", ".join(f"{model} (step {step})" for model, step in zip(run.models, run.save_steps)))
     say(f"cost: {describe_cost(run, nodes * gpus_per_node)}")
+    if run.engine == "verl-dapo":
+        say(f"the recipe runs from ${DAPO_DIR_ENV} (verl at {VERL_DAPO_COMMIT[:7]}), first on PYTHONPATH")
     say("command: " + shlex.join(command))
     if dry_run:
         say("dry run: nothing started")
         return 0
+    extra_env = engine_environment(run)
     _fetch_base_model(run, layout.base_model, say)
-    code = (runner or run_on_ray)(command, gpus_per_node=gpus_per_node, say=say)
+    code = (runner or run_on_ray)(command, gpus_per_node=gpus_per_node, say=say, extra_env=extra_env)
     if code != 0:
         raise ReproError(f"the engine exited with status {code}; rerun with --resume to continue from the last "
                          f"saved step ({layout.engine_checkpoints})")
@@ -198,6 +202,20 @@ def train(run_id: str, root: Path, *, dry_run: bool = False, nodes: int = DEFAUL
                          say=say)
         say(f"registered {model}: {model_home(layout.root, model)}")
     return 0
+
+
+def engine_environment(run: Run) -> dict[str, str]:
+    """Environment the engine's process needs beyond this one's. The DAPO recipe is in no wheel:
+    it runs from a checkout of verl at the pinned commit (the train image's REPRO_VERL_DAPO_DIR),
+    put first on PYTHONPATH so that the recipe imports the verl of its own commit."""
+    if run.engine != "verl-dapo":
+        return {}
+    folder = os.environ.get(DAPO_DIR_ENV)
+    if not folder or not (Path(folder) / "recipe" / "dapo" / "src" / "main_dapo.py").is_file():
+        raise EnvironmentNotSupportedError(
+            f"the DAPO run needs a checkout of volcengine/verl at {VERL_DAPO_COMMIT[:7]} named by ${DAPO_DIR_ENV} "
+            "(recipe/dapo/src/main_dapo.py); the train image has one")
+    return {"PYTHONPATH": os.pathsep.join(filter(None, [folder, os.environ.get("PYTHONPATH", "")]))}
 
 
 def _fetch_base_model(run: Run, folder: Path, say: Callable[[str], None]) -> None:
@@ -212,7 +230,8 @@ def _fetch_base_model(run: Run, folder: Path, say: Callable[[str], None]) -> Non
     snapshot_download(model.hf_id, revision=model.revision, local_dir=str(folder))
 
 
-def run_on_ray(command: list[str], *, gpus_per_node: int, say: Callable[[str], None]) -> int:
+def run_on_ray(command: list[str], *, gpus_per_node: int, say: Callable[[str], None],
+               extra_env: dict[str, str] | None = None) -> int:
     """Run the engine as a subprocess on Ray: the cluster $RAY_ADDRESS names, else a local head
     started here with ray.init (and stopped when the engine is done). The engine's own
     ray.init then connects to it through RAY_ADDRESS."""
@@ -227,7 +246,7 @@ def run_on_ray(command: list[str], *, gpus_per_node: int, say: Callable[[str], N
         say(f"started a local Ray head at {address}")
     # Read the environment after ray.init: a new Ray head turns on token authentication in this
     # process's environment (RAY_AUTH_MODE, Ray >= 2.5x), which the engine needs to connect.
-    env = dict(os.environ, RAY_ADDRESS=address)
+    env = dict(os.environ, RAY_ADDRESS=address, **(extra_env or {}))
     try:
         return subprocess.run(command, env=env, check=False).returncode
     finally:

@@ -189,12 +189,25 @@ def test_a_given_ray_cluster_is_used_and_no_head_is_started(monkeypatch):
     seen = {}
 
     def fake_run(command, env, check):
-        seen.update(command=command, address=env.get("RAY_ADDRESS"))
+        seen.update(command=command, address=env.get("RAY_ADDRESS"), path=env.get("PYTHONPATH"))
         return subprocess.CompletedProcess(command, 0)
     monkeypatch.setenv("RAY_ADDRESS", "10.0.0.1:6379")
     monkeypatch.setattr(subprocess, "run", fake_run)
-    assert train_command.run_on_ray(["engine"], gpus_per_node=8, say=lambda line: None) == 0
-    assert seen == {"command": ["engine"], "address": "10.0.0.1:6379"}
+    assert train_command.run_on_ray(["engine"], gpus_per_node=8, say=lambda line: None,
+                                    extra_env={"PYTHONPATH": "/recipe"}) == 0
+    assert seen == {"command": ["engine"], "address": "10.0.0.1:6379", "path": "/recipe"}
+
+
+def test_dapo_runs_from_the_recipe_checkout(tmp_path, monkeypatch):
+    monkeypatch.delenv(train_command.DAPO_DIR_ENV, raising=False)
+    with pytest.raises(train_command.ReproError, match="REPRO_VERL_DAPO_DIR"):
+        train_command.engine_environment(get_run("dapo"))
+    (tmp_path / "recipe/dapo/src").mkdir(parents=True)
+    (tmp_path / "recipe/dapo/src/main_dapo.py").write_text("")
+    monkeypatch.setenv(train_command.DAPO_DIR_ENV, str(tmp_path))
+    monkeypatch.setenv("PYTHONPATH", "/elsewhere")
+    assert train_command.engine_environment(get_run("dapo")) == {"PYTHONPATH": f"{tmp_path}:/elsewhere"}
+    assert train_command.engine_environment(get_run("grpo")) == {}
 
 
 # ----------------------------------------------------------------------------- list and plan
