@@ -152,7 +152,8 @@ def train(run_id: str, root: Path, *, dry_run: bool = False, nodes: int = DEFAUL
           resume: bool = False, say: Callable[[str], None] = print,
           runner: Callable[..., int] | None = None) -> int:
     """Prepare and (unless dry_run) launch one training run; returns the exit code.
-    `runner(command, env)`: runs the engine (default: a subprocess under a Ray head)."""
+    `runner(command, gpus_per_node=, say=, extra_env=)`: runs the engine and returns its exit
+    status (default: run_on_ray, a subprocess on a Ray cluster)."""
     run = get_run(run_id)
     if nodes < 1 or gpus_per_node < 1:
         raise ReproError(f"--nodes and --gpus-per-node must be at least 1, not {nodes} and {gpus_per_node}")
@@ -164,7 +165,8 @@ def train(run_id: str, root: Path, *, dry_run: bool = False, nodes: int = DEFAUL
                 f"(docs/training.md). `repro train {run.id} --dry-run` shows what would run")
         if nodes > 1 and not os.environ.get("RAY_ADDRESS"):
             raise ReproError(f"--nodes {nodes}: start a Ray cluster on those nodes (`ray start`) and set RAY_ADDRESS "
-                             "to its head (docs/training.md, 'On a Ray cluster')")
+                             "to its head (docs/training.md, 'Running')")
+        extra_env = engine_environment(run)  # refused here, before anything is written
     missing = missing_for_dry_run()
     if missing:
         raise EnvironmentNotSupportedError(
@@ -190,7 +192,6 @@ def train(run_id: str, root: Path, *, dry_run: bool = False, nodes: int = DEFAUL
     if dry_run:
         say("dry run: nothing started")
         return 0
-    extra_env = engine_environment(run)
     _fetch_base_model(run, layout.base_model, say)
     code = (runner or run_on_ray)(command, gpus_per_node=gpus_per_node, say=say, extra_env=extra_env)
     if code != 0:
