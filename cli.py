@@ -302,27 +302,25 @@ def review_read(verdicts: Annotated[Path, typer.Argument(help="A verdicts.csv wr
     _guard(lambda: read_command(verdicts))
 
 
-TRAIN_HELP = """Train one of the models the paper never released, with the engine the paper used
-(VeRL 0.3.0.post1, on Ray), then merge and register its checkpoints so that `repro run` finds them.
-
-The runs (`repro list --training` shows steps, models and GPU-hours):
-
-\b
-  grpo               GRPO, 450 steps -> verl-grpo-step150, verl-grpo-step300, verl-grpo-step450
-  ppo                PPO (GAE, critic) -> verl-ppo
-  reinforce-pp       Reinforce++ -> verl-reinforce-pp
-  rloo               RLOO -> verl-rloo
-  remax              ReMax -> verl-remax
-  dapo               DAPO (VeRL's recipe) -> verl-dapo
-  grpo-kl0.001       GRPO with a KL loss of 0.001 -> verl-grpo-kl0.001
-  grpo-n32           GRPO with 32 rollouts per prompt, 220 steps -> verl-grpo-n32
-  visual-grpo-geo3k  Qwen2.5-VL-7B GRPO on Geometry3K (EasyR1 defaults) -> qwen2.5-vl-7b-easyr1
-
-Start with --dry-run (needs the training environment, scripts/install-train, but no GPU): it
-writes the training data and the resolved configuration (with its sha256) under
-<out>/training/, and prints the exact command, the checkpoints and the GPU-hours. Several nodes:
-start a Ray cluster (`ray start`), set RAY_ADDRESS, and give --nodes and --gpus-per-node.
-A killed run continues from its last saved step with --resume."""
+TRAIN_HELP = (
+    "Train one of the models the paper never released with the engine the paper used (VeRL 0.3.0.post1, on "
+    "Ray), then merge and register its checkpoints so that `repro run` finds them.\n\n"
+    "The runs and the models they make (`repro list --training`: steps, GPUs, GPU-hours):\n\n"
+    "\b\n"
+    "  grpo               verl-grpo-step150, verl-grpo-step300, verl-grpo-step450\n"
+    "  ppo                PPO (GAE, critic) -> verl-ppo\n"
+    "  reinforce-pp       Reinforce++ -> verl-reinforce-pp\n"
+    "  rloo               RLOO -> verl-rloo\n"
+    "  remax              ReMax -> verl-remax\n"
+    "  dapo               DAPO (VeRL's recipe) -> verl-dapo\n"
+    "  grpo-kl0.001       GRPO, KL loss 0.001 -> verl-grpo-kl0.001\n"
+    "  grpo-n32           GRPO, 32 rollouts, 220 steps -> verl-grpo-n32\n"
+    "  visual-grpo-geo3k  Qwen2.5-VL-7B, GRPO on Geometry3K -> qwen2.5-vl-7b-easyr1\n\n"
+    "Start with --dry-run (the training environment of scripts/install-train, no GPU): it writes the training "
+    "data and the resolved configuration with its sha256 under OUT/training/, and prints the exact command, the "
+    "checkpoints and the GPU-hours.\n\n"
+    "Several nodes: start a Ray cluster (`ray start`), set RAY_ADDRESS, give --nodes and --gpus-per-node. "
+    "A killed run continues from its last saved step with --resume (docs/training.md).")
 
 
 @app.command(help=TRAIN_HELP)
