@@ -100,9 +100,16 @@ def _progress():
 
 @app.command("list")
 def list_command(models: Annotated[bool, typer.Option("--models", help="List the model catalogue instead.")] = False,
+                 training: Annotated[bool, typer.Option(
+                     "--training", help="List the training runs of `repro train` instead: the models each produces, "
+                     "steps, GPUs and GPU-hours.")] = False,
                  out: OutOption = None):
     """List every experiment of the paper with its figures, benchmarks and what runs today
     (checkpoints trained in the --out folder count)."""
+    if training:
+        from repro.train_command import list_runs
+
+        _guard(lambda: typer.echo(list_runs()))
     from repro.commands import list_experiments
 
     _guard(lambda: typer.echo(list_experiments(models, _root(out))))
@@ -116,13 +123,21 @@ def plan(experiments: Annotated[Optional[list[str]], typer.Argument(help="Experi
          = False,
          calibrate: Annotated[Optional[Path], typer.Option(
              "--calibrate", help="A finished run's folder (--out of `repro run`): use the output tokens per sample "
-             "and the throughput its stores measured instead of the assumed ones.")] = None):
+             "and the throughput its stores measured instead of the assumed ones.")] = None,
+         training: Annotated[bool, typer.Option(
+             "--training", help="Plan the training runs of `repro train` instead: each run's GPU-hours, the "
+             "assumptions, and the sum.")] = False):
     """List the unique runs a tier needs, before anything starts: every setting decided, the
     experiments sharing each run (counted once), samples, output tokens and GPU-hours.
 
     The GPU-hours are samples x tokens per sample / engine throughput x GPUs per engine, with the
-    assumptions named in the output (docs/performance.md shows the arithmetic).
+    assumptions named in the output (docs/performance.md shows the arithmetic). With --training:
+    the training runs' GPU-hours (docs/training.md, "Cost").
     """
+    if training:
+        from repro.train_command import training_plan
+
+        _guard(lambda: typer.echo(training_plan()))
     from repro.commands import plan as plan_command
 
     _guard(lambda: typer.echo(plan_command(experiments or [], tier, backend, as_json, calibrate, seed,
@@ -285,6 +300,44 @@ def review_read(verdicts: Annotated[Path, typer.Argument(help="A verdicts.csv wr
     from repro.review_command import read_command
 
     _guard(lambda: read_command(verdicts))
+
+
+TRAIN_HELP = (
+    "Train one of the models the paper never released with the engine the paper used (VeRL 0.3.0.post1, on "
+    "Ray), then merge and register its checkpoints so that `repro run` finds them.\n\n"
+    "The runs and the models they make (`repro list --training`: steps, GPUs, GPU-hours):\n\n"
+    "\b\n"
+    "  grpo               verl-grpo-step150, verl-grpo-step300, verl-grpo-step450\n"
+    "  ppo                PPO (GAE, critic) -> verl-ppo\n"
+    "  reinforce-pp       Reinforce++ -> verl-reinforce-pp\n"
+    "  rloo               RLOO -> verl-rloo\n"
+    "  remax              ReMax -> verl-remax\n"
+    "  dapo               DAPO (VeRL's recipe) -> verl-dapo\n"
+    "  grpo-kl0.001       GRPO, KL loss 0.001 -> verl-grpo-kl0.001\n"
+    "  grpo-n32           GRPO, 32 rollouts, 220 steps -> verl-grpo-n32\n"
+    "  visual-grpo-geo3k  Qwen2.5-VL-7B, GRPO on Geometry3K -> qwen2.5-vl-7b-easyr1\n\n"
+    "Start with --dry-run (the training environment of scripts/install-train, no GPU): it writes the training "
+    "data and the resolved configuration with its sha256 under OUT/training/, and prints the exact command, the "
+    "checkpoints and the GPU-hours.\n\n"
+    "Several nodes: start a Ray cluster (`ray start`), set RAY_ADDRESS, give --nodes and --gpus-per-node. "
+    "A killed run continues from its last saved step with --resume (docs/training.md).")
+
+
+@app.command(help=TRAIN_HELP)
+def train(run_name: Annotated[str, typer.Argument(metavar="RUN", help="A training run (listed above).",
+                                                  show_default=False)],
+          dry_run: Annotated[bool, typer.Option("--dry-run", help="Write the data and the configuration, print the "
+                                                "command, cost and checkpoints; start nothing.")] = False,
+          nodes: Annotated[int, typer.Option("--nodes", help="Nodes of the Ray cluster (more than one: set "
+                                             "RAY_ADDRESS).")] = 1,
+          gpus_per_node: Annotated[int, typer.Option("--gpus-per-node", help="GPUs per node.")] = 8,
+          resume: Annotated[bool, typer.Option("--resume", help="Continue from the last saved step of this run's "
+                                               "engine checkpoints.")] = False,
+          out: OutOption = None):
+    from repro.train_command import train as train_command
+
+    _guard(lambda: train_command(run_name, _root(out), dry_run=dry_run, nodes=nodes, gpus_per_node=gpus_per_node,
+                                 resume=resume, say=typer.echo), _root(out))
 
 
 @app.command()

@@ -29,7 +29,7 @@ _SMOKE_STANDS_IN_FOR = frozenset({"training"})
 # What each missing stage is, for `repro list`.
 STAGE_HELP = {
     "training": ("VeRL/EasyR1 training of the checkpoints the paper never released: a checkpoint merged into "
-                 "the run folder's checkpoints/MODEL/ is found (docs/training_models.md), or one trained "
+                 "the run folder's checkpoints/MODEL/ is found (docs/training.md, 'From checkpoint to model'), or one trained "
                  "elsewhere can be given with --checkpoint MODEL=DIR"),
     "manual-check": ("chains of thought exported for a person to judge (`repro review export`); the counts "
                      "are that person's verdicts (`repro review read`), not measurements"),

@@ -4,7 +4,7 @@ Training and evaluation must judge alike (issue 12, item 4): a rollout the train
 a completion `repro run` counts as correct. So the reward is the evaluation's grader for the
 prompt in use, with the evaluation's time limit, and nothing else decides it.
 
-Two engines, two interfaces (docs/training_checks.md has the citations):
+Two engines, two interfaces (docs/training.md, "Reward and algorithm checks", has the citations):
 
 - VeRL 0.3.0.post1 (the text runs, Figure 27 prompt). `custom_reward_function.path` names a
   Python file and `custom_reward_function.name` a function in it (verl/trainer/main_ppo.py,
@@ -20,7 +20,7 @@ Two engines, two interfaces (docs/training_checks.md has the citations):
   path. The function is called as `compute_score(response_str, ground_truth)` and returns a dict
   with "overall" (the reward), "format" and "accuracy" (custom.py lines 67-70; math.py lines
   21-39). `easyr1_compute_score` below has that signature; plugging it in means replacing the
-  "math" entry (docs/training_checks.md).
+  "math" entry (docs/training.md, "Reward and algorithm checks").
 
 Rewards:
 - Figure 27 (math, VeRL): `repro.grading.math_reward.answer_reward`'s problem graded by the
@@ -91,12 +91,19 @@ def grader_environment_problem() -> str | None:
     would not. The evaluator's first parser is sympy's parse_latex, which loads only with the
     antlr4 runtime 4.11 (requirements/cpu.txt); VeRL's Hydra/OmegaConf need antlr4 4.9, and
     with it parse_latex is gone and verdicts change (the pi-versus-1.5708 golden case among
-    them; docs/training_checks.md). A reward computed there is not the evaluation's."""
+    them; docs/training.md, "Reward and algorithm checks"). A reward computed there is not the evaluation's."""
     try:
         from sympy.parsing.latex import parse_latex
         parse_latex("\\frac{1}{2}")
     except Exception as error:  # ImportError (wrong antlr) or a parser that does not work
-        return f"sympy's parse_latex is unusable ({type(error).__name__}: {str(error)[:120]})"
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            antlr = version("antlr4-python3-runtime")
+        except PackageNotFoundError:
+            antlr = "none"
+        return (f"sympy's parse_latex needs the ANTLR runtime 4.11, this environment has {antlr} (VeRL's Hydra needs "
+                f"4.9): {type(error).__name__}: {str(error)[:100]}")
     return None
 
 
@@ -195,7 +202,7 @@ def _require_evaluation_grader() -> None:
         if problem:
             raise EnvironmentNotSupportedError(
                 f"the math reward would not be the evaluation's grader here: {problem}; grade in an "
-                "environment with antlr4-python3-runtime==4.11.1 (docs/training_checks.md)")
+                "environment with antlr4-python3-runtime==4.11.1 (docs/training.md, 'Reward and algorithm checks')")
         _grader_checked = True
 
 

@@ -3,7 +3,7 @@
 Runs in the training environment (.venv-train, with verl==0.3.0.post1 and a CPU torch); skips
 where verl is not installed (the main environment). Sources: verl 0.3.0.post1 wheel,
 verl/workers/reward_manager/naive.py and verl/trainer/ppo/core_algos.py (line numbers in
-docs/training_checks.md)."""
+docs/training.md, "Reward and algorithm checks")."""
 
 from __future__ import annotations
 

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 from repro.errors import ReproError
@@ -121,9 +122,11 @@ def _dapo_stand_in_overrides(items: list[str]) -> list[str]:
     return appended + dropped + items
 
 
-def compose(run: Run, paths: Paths | None = None, *, nodes: int = 1, gpus_per_node: int = 8):
-    """The run's configuration composed by Hydra from the engine's own tree."""
-    items = overrides(run, paths or example_paths(run), nodes=nodes, gpus_per_node=gpus_per_node)
+def compose(run: Run, paths: Paths | None = None, *, nodes: int = 1, gpus_per_node: int = 8,
+            extra: Sequence[str] = ()):
+    """The run's configuration composed by Hydra from the engine's own tree (`extra`: overrides
+    replacing the table's, as repro.training.overrides.overrides takes them)."""
+    items = overrides(run, paths or example_paths(run), nodes=nodes, gpus_per_node=gpus_per_node, extra=extra)
     if run.engine == "verl-dapo":
         recipe = dapo_config_dir()
         if recipe is not None:
@@ -144,12 +147,16 @@ def dapo_keys_absent_from_main_ppo() -> list[str]:
 _MISSING = object()
 
 
-def check_run(run: Run, paths: Paths | None = None, *, nodes: int = 1, gpus_per_node: int = 8):
+def check_run(run: Run, paths: Paths | None = None, *, nodes: int = 1, gpus_per_node: int = 8,
+              extra: Sequence[str] = ()):
     """Compose the run and check that the engine will run the intended algorithm with the
-    table's values; returns the composed config."""
+    table's values (except the keys `extra` sets on purpose); returns the composed config."""
     from omegaconf import OmegaConf
 
-    config = compose(run, paths, nodes=nodes, gpus_per_node=gpus_per_node)
+    from repro.training.overrides import override_key
+
+    config = compose(run, paths, nodes=nodes, gpus_per_node=gpus_per_node, extra=extra)
+    replaced = {override_key(item) for item in extra}
     estimator = config.algorithm.adv_estimator
     if estimator != INTENDED[run.id]:
         raise ConfigCheckError(f"{run.id}: adv_estimator is {estimator}, intended {INTENDED[run.id]}")
@@ -157,6 +164,8 @@ def check_run(run: Run, paths: Paths | None = None, *, nodes: int = 1, gpus_per_
                                  and config.actor_rollout_ref.actor.clip_ratio_high > config.actor_rollout_ref.actor.clip_ratio_low):
         raise ConfigCheckError("dapo: dynamic sampling, overlong shaping and clip-higher must all be on")
     for setting in run.settings:
+        if setting.key in replaced:
+            continue
         actual = OmegaConf.select(config, setting.key)
         if isinstance(actual, (list, tuple)) or OmegaConf.is_list(actual):
             actual = list(actual)

@@ -12,6 +12,7 @@ that a different engine version renamed, fails composition instead of being igno
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from repro.training.runs import Run
@@ -71,8 +72,11 @@ def _key(engine: str, key: str) -> str:
     return ("+" + key) if key in APPENDED_KEYS[engine] else key
 
 
-def overrides(run: Run, paths: Paths, *, nodes: int = 1, gpus_per_node: int = 8) -> list[str]:
-    """The run's full list of Hydra overrides, table settings first, then paths and resources."""
+def overrides(run: Run, paths: Paths, *, nodes: int = 1, gpus_per_node: int = 8,
+              extra: Sequence[str] = ()) -> list[str]:
+    """The run's full list of Hydra overrides, table settings first, then paths and resources.
+    `extra`: `key=value` overrides that replace the same key in place, or are appended (the
+    fresh-start or resume overrides of repro.merging.start_overrides)."""
     placed = {
         "data.train_files": paths.train_files,
         "data.val_files": paths.val_files,
@@ -90,13 +94,35 @@ def overrides(run: Run, paths: Paths, *, nodes: int = 1, gpus_per_node: int = 8)
         if key in seen:
             raise ValueError(f"run {run.id} sets {key} twice")
         seen.add(key)
-    return [f"{_key(run.engine, key)}={hydra_value(value)}" for key, value in pairs]
+    items = [f"{_key(run.engine, key)}={hydra_value(value)}" for key, value in pairs]
+    return replace_overrides(items, extra)
+
+
+def override_key(item: str) -> str:
+    """The key of a `key=value` or `+key=value` override."""
+    return item.split("=", 1)[0].lstrip("+~")
+
+
+def replace_overrides(items: Sequence[str], extra: Sequence[str]) -> list[str]:
+    """`items` with each of `extra` replacing the override of the same key (in its place), or
+    appended: one override per key, so the command shows each value once."""
+    result = list(items)
+    where = {override_key(item): i for i, item in enumerate(result)}
+    for item in extra:
+        key = override_key(item)
+        if key in where:
+            result[where[key]] = result[where[key]].split("=", 1)[0] + "=" + item.split("=", 1)[1]
+        else:
+            where[key] = len(result)
+            result.append(item)
+    return result
 
 
 def launch_command(run: Run, paths: Paths, *, nodes: int = 1, gpus_per_node: int = 8,
-                   python: str = "python3") -> list[str]:
+                   python: str = "python3", extra: Sequence[str] = ()) -> list[str]:
     """The engine's own launch, as an argument list (no shell)."""
-    return [python, "-m", ENTRY_POINTS[run.engine], *overrides(run, paths, nodes=nodes, gpus_per_node=gpus_per_node)]
+    return [python, "-m", ENTRY_POINTS[run.engine],
+            *overrides(run, paths, nodes=nodes, gpus_per_node=gpus_per_node, extra=extra)]
 
 
 def example_paths(run: Run, root: str = "/data/repro-train") -> Paths:

@@ -202,8 +202,10 @@ def _estimator(name: str, example: str) -> Setting:
 
 
 def _math_run(id_: str, title: str, settings: tuple[Setting, ...], *, n: int = 8, steps: int = 450,
-              save_steps: tuple[int, ...] = (450,), models: tuple[str, ...], engine: str = "verl",
+              save_steps: tuple[int, ...] | None = None, models: tuple[str, ...], engine: str = "verl",
               notes: tuple[str, ...] = ()) -> Run:
+    # Default: the last step becomes the model (for grpo-n32 that is step 220, not 450).
+    save_steps = save_steps or (steps,)
     grpo_points = save_steps != (steps,)
     common = _paper_math(n, steps, 150 if grpo_points else 50, None if grpo_points else 1)
     names = (Setting("trainer.experiment_name", id_, PLUMBING),)
