@@ -46,6 +46,12 @@ ENV REPRO_VERL_DAPO_DIR=/opt/verl-dapo REPRO_VERL_DAPO_CONFIG=/opt/verl-dapo/rec
 WORKDIR /opt/repro
 COPY . .
 RUN pip install --no-deps . && pip install hydra-core==1.3.2 omegaconf==2.3.0 pyarrow typer tabulate filelock
+# The reward grades in a second interpreter: VeRL's Hydra needs ANTLR 4.9, the math grader 4.11
+# (repro/training_reward.py: REPRO_GRADER_PYTHON; requirements/grader.txt).
+RUN python3 -m venv /opt/grader \
+    && /opt/grader/bin/pip install -r requirements/grader.txt \
+    && /opt/grader/bin/pip install --no-deps .
+ENV REPRO_GRADER_PYTHON=/opt/grader/bin/python
 ENV HF_HOME=/data/hf REPRO_HOME=/data/runs XDG_CACHE_HOME=/data/cache
 VOLUME ["/data"]
 WORKDIR /data

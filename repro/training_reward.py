@@ -201,17 +201,120 @@ def _require_evaluation_grader() -> None:
         problem = grader_environment_problem()
         if problem:
             raise EnvironmentNotSupportedError(
-                f"the math reward would not be the evaluation's grader here: {problem}; grade in an "
-                "environment with antlr4-python3-runtime==4.11.1 (docs/training.md, 'Reward and algorithm checks')")
+                f"the math reward would not be the evaluation's grader here: {problem}; set {GRADER_PYTHON_ENV} to "
+                "the evaluation's Python (it grades there), or grade in an environment with "
+                "antlr4-python3-runtime==4.11.1 (docs/training.md, 'Reward and algorithm checks')")
         _grader_checked = True
+
+
+# The evaluation's Python (e.g. the image's or .venv's), where VeRL's own environment cannot run
+# the math grader (ANTLR 4.9 for Hydra, 4.11 for sympy's parse_latex): the reward is then graded
+# by `python -m repro.training_reward --serve` in that interpreter, one JSON line per pair.
+GRADER_PYTHON_ENV = "REPRO_GRADER_PYTHON"
+_SERVER_START_S = 120.0  # the first answer waits for the server's imports
+_SERVER_SLACK_S = 5.0  # beyond the server's own per-pair limit: a hung server is replaced
+
+
+class _RemoteGrader:
+    """The math reward graded in another interpreter, over a pipe: one request line, one answer
+    line. The server bounds each pair itself (REWARD_TIMEOUT_S, main-thread timer); a server that
+    does not answer within that plus a slack is killed, the pair pays 0.0 (counted as a timeout)
+    and the next call starts a new one. A server that exits is a broken environment: an error."""
+
+    def __init__(self, python: str):
+        self.python = python
+        self.process = None
+
+    def _start(self):
+        import subprocess
+
+        self.process = subprocess.Popen([self.python, "-m", "repro.training_reward", "--serve"],
+                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
+        return _SERVER_START_S
+
+    def _exited(self):
+        code = self.process.wait()
+        self.process = None
+        raise EnvironmentNotSupportedError(f"the grading server ({self.python} -m repro.training_reward --serve) "
+                                           f"exited with code {code}; run it by hand to see why")
+
+    def reward(self, solution_str: str, ground_truth: str, benchmark: str) -> float:
+        import json
+        import select
+
+        wait = self._start() if self.process is None or self.process.poll() is not None else 0.0
+        wait += REWARD_TIMEOUT_S + _SERVER_SLACK_S
+        request = {"solution_str": solution_str, "ground_truth": str(ground_truth), "benchmark": benchmark}
+        try:
+            self.process.stdin.write(json.dumps(request) + "\n")
+            self.process.stdin.flush()
+        except BrokenPipeError:  # the server is gone already (it could not start)
+            self._exited()
+        ready, _, _ = select.select([self.process.stdout], [], [], wait)
+        if not ready:
+            self.process.kill()
+            self.process.wait()
+            self.process = None
+            STATS["timeout"] += 1
+            return 0.0
+        line = self.process.stdout.readline()
+        if not line:
+            self._exited()
+        answer = json.loads(line)
+        if "error" in answer:
+            raise EnvironmentNotSupportedError(f"the grading server cannot grade: {answer['error']}")
+        STATS["remote"] += 1
+        return float(answer["reward"])
+
+
+_remote: _RemoteGrader | None = None
+
+
+def _remote_math_reward(python: str, solution_str: str, ground_truth: str, benchmark: str) -> float:
+    global _remote
+    if _remote is None or _remote.python != python:
+        _remote = _RemoteGrader(python)
+    return _remote.reward(solution_str, ground_truth, benchmark)
+
+
+def serve(stdin=None, stdout=None) -> None:
+    """The grading server: JSON lines in ({"solution_str", "ground_truth", "benchmark"}), JSON
+    lines out ({"reward"}, or {"error"} once when this environment cannot grade like evaluation)."""
+    import json
+    import sys
+
+    stdin, stdout = stdin or sys.stdin, stdout or sys.stdout
+    problem = grader_environment_problem()
+    for line in stdin:
+        if problem:
+            stdout.write(json.dumps({"error": problem}) + "\n")
+            stdout.flush()
+            return
+        request = json.loads(line)
+        reward = math_reward(request["solution_str"], request["ground_truth"], benchmark=request["benchmark"])
+        stdout.write(json.dumps({"reward": reward}) + "\n")
+        stdout.flush()
 
 
 def compute_score(data_source, solution_str, ground_truth, extra_info=None) -> float:
     """VeRL 0.3.0.post1's custom reward interface (keyword call from its reward managers)."""
+    import os
+
     if data_source in MATH_DATA_SOURCES:
+        python = os.environ.get(GRADER_PYTHON_ENV)
+        if python:
+            return _remote_math_reward(python, solution_str, ground_truth, MATH_DATA_SOURCES[data_source])
         _require_evaluation_grader()
         return math_reward(solution_str, ground_truth, benchmark=MATH_DATA_SOURCES[data_source])
     if data_source in VISUAL_DATA_SOURCES:
         return easyr1_compute_score(solution_str, ground_truth)["overall"]
     known = sorted(MATH_DATA_SOURCES) + sorted(VISUAL_DATA_SOURCES)
     raise ValueError(f"no reward for data_source {data_source!r}; known: {', '.join(known)}")
+
+
+if __name__ == "__main__":
+    import sys
+
+    if sys.argv[1:] != ["--serve"]:
+        raise SystemExit("usage: python -m repro.training_reward --serve (JSON lines on stdin and stdout)")
+    serve()

@@ -160,3 +160,31 @@ def test_the_math_reward_refuses_an_environment_where_the_grader_judges_differen
 
 def test_this_environment_has_the_evaluation_grader():
     assert training_reward.grader_environment_problem() is None
+
+
+def test_the_reward_is_graded_by_the_evaluations_python_when_told_to(monkeypatch, tmp_path):
+    """Where VeRL's environment cannot run the grader (ANTLR), REPRO_GRADER_PYTHON names the
+    evaluation's interpreter: the same verdicts, from a server there; a killed server is replaced,
+    a server that cannot start is an error, never a silent 0."""
+    import sys
+
+    from repro import training_reward
+    from repro.errors import EnvironmentNotSupportedError
+
+    monkeypatch.setenv(training_reward.GRADER_PYTHON_ENV, sys.executable)
+    monkeypatch.setattr(training_reward, "_remote", None)
+    before = training_reward.STATS["remote"]
+    right = "<think>3 over 4</think> <answer>\\frac{3}{4}</answer>"
+    assert training_reward.compute_score("omni-math-train", right, "3/4") == 1.0
+    assert training_reward.compute_score("omni-math-train", "<answer>4</answer>", "3/4") == 0.0
+    assert training_reward.STATS["remote"] == before + 2
+    training_reward._remote.process.kill()  # a server lost between calls: started again
+    training_reward._remote.process.wait()
+    assert training_reward.compute_score("omni-math-train", right, "3/4") == 1.0
+    training_reward._remote.process.kill()
+    broken = tmp_path / "python"
+    broken.write_text("#!/bin/sh\nexit 3\n")
+    broken.chmod(0o755)
+    monkeypatch.setenv(training_reward.GRADER_PYTHON_ENV, str(broken))
+    with pytest.raises(EnvironmentNotSupportedError, match="exited with code 3"):
+        training_reward.compute_score("omni-math-train", right, "3/4")
