@@ -196,7 +196,7 @@ class SampleStore:
             owner.unlink(missing_ok=True)
             lock.release()
 
-    def _holds_lock(self, tag: str) -> bool:
+    def holds_lock(self, tag: str) -> bool:
         """Whether some process holds the writer lock of a shard now (tried without waiting: an
         owner file alone says nothing, a killed writer leaves it behind)."""
         from filelock import FileLock, Timeout
@@ -228,7 +228,7 @@ class SampleStore:
         tags = {shard_tag_of(path.name) for path in self.root.glob("index-*.json")
                 if not index_problem(path) and json.loads(path.read_text())["chunks"]}
         tags |= {tag for path in self.root.glob("writer-*.owner")
-                 if (tag := shard_tag_of(path.name)) and tag != shard.tag and self._holds_lock(tag)}
+                 if (tag := shard_tag_of(path.name)) and tag != shard.tag and self.holds_lock(tag)}
         splits = {int(tag.split("of")[1]) for tag in tags if tag}
         others = sorted(splits - {shard.count})
         if others:

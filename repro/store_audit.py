@@ -100,21 +100,15 @@ def audit(root: Path, writers: dict[str, str] | None = None) -> Audit:
 
 
 def active_writers(root: Path) -> dict[str, str]:
-    """Shard tag -> holder, for every writer lock of the store held right now (tested by trying
-    to take it: a lock file alone says nothing, a killed holder leaves it behind)."""
-    from filelock import FileLock, Timeout
-
+    """Shard tag -> holder, for every writer lock of the store held right now (SampleStore.holds_lock:
+    tried, since a lock file alone says nothing and a killed holder leaves it behind)."""
+    store = SampleStore(root)
     held = {}
     for lock_path in root.glob("writer-*.lock"):
         tag = shard_tag_of(lock_path.name) or lock_path.name
-        lock = FileLock(lock_path, timeout=0)
-        try:
-            lock.acquire()
-        except Timeout:
+        if store.holds_lock(tag):
             owner = lock_path.with_suffix(".owner")
             held[tag] = owner.read_text().strip() if owner.exists() else "another process"
-        else:
-            lock.release()
     return held
 
 
