@@ -26,6 +26,7 @@ from __future__ import annotations
 import os
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Sequence
@@ -57,6 +58,11 @@ EASYR1 = TrainingEngine("easyr1", "d061cacfaa0b6fa6b47fe3c995b1e4836be5d558", "h
                         "d061cacfaa0b6fa6b47fe3c995b1e4836be5d558", "scripts/model_merger.py",
                         "latest_global_step.txt", "REPRO_MERGER_EASYR1")
 ENGINES = {engine.name: engine for engine in (VERL, EASYR1)}
+
+TOKENIZER_CONFIG = "tokenizer_config.json"
+# transformers also reads a chat template from these files, ahead of tokenizer_config.json's
+# (newer saves write chat_template.jinja).
+TEMPLATE_FILES = ("chat_template.jinja", "chat_template.json")
 
 _SHARD = re.compile(r"model_world_size_(\d+)_rank_0\.pt")
 
@@ -108,11 +114,14 @@ def _check_shards(actor: Path) -> None:
 def merge_checkpoint(checkpoint_dir: Path, step: int, target: Path, *, model: str, run: str,
                      training_config: Path, data: Sequence[Path], engine: TrainingEngine = VERL,
                      merger: Path | None = None, python: str | None = None, dry_run: bool = False,
+                     tokenizer_from: Path | None = None,
                      say: Callable[[str], None] = print) -> Manifest | None:
     """Merge one saved step of a training run into a Hugging Face checkpoint with the engine's
     own merger and register it at `target` (repro.trained.model_home(root, model)) with its
     manifest. `training_config`: the resolved engine configuration file the run used;
-    `data`: its training data files. `dry_run`: print the command and start nothing (None)."""
+    `data`: its training data files. `tokenizer_from`: a model folder whose tokenizer files
+    replace the ones the engine saved (restore_tokenizer). `dry_run`: print the command and
+    start nothing (None)."""
     command = merger_command(checkpoint_dir, step, engine, merger, python)
     say(shlex.join(command))
     if dry_run:
@@ -126,9 +135,25 @@ def merge_checkpoint(checkpoint_dir: Path, step: int, target: Path, *, model: st
     completed = subprocess.run(command, check=False)
     if completed.returncode != 0:
         raise MergeError(f"the merger exited with status {completed.returncode}: {shlex.join(command)}")
+    if tokenizer_from is not None:
+        restore_tokenizer(tokenizer_from, actor / "huggingface")
     return register_checkpoint(actor / "huggingface", target, model=model, run=run, step=step, engine=engine.name,
                                engine_version=engine.version, training_config_sha256=file_sha256(training_config),
                                data_sha256=files_sha256(data), merged_from=str(actor))
+
+
+def restore_tokenizer(base: Path, merged: Path) -> None:
+    """Put a model's tokenizer_config.json and chat template files into a merged checkpoint in
+    place of the ones the engine saved (a run trained through a pass-through chat template,
+    repro.training.engine_model, gets its base model's template back)."""
+    base, merged = Path(base), Path(merged)
+    if not (base / TOKENIZER_CONFIG).is_file():
+        raise MergeError(f"{base}: no {TOKENIZER_CONFIG} to restore into the merged model")
+    for name in TEMPLATE_FILES:
+        (merged / name).unlink(missing_ok=True)
+    for name in (TOKENIZER_CONFIG, *TEMPLATE_FILES):
+        if (base / name).is_file():
+            shutil.copyfile(base / name, merged / name)
 
 
 # ----------------------------------------------------------------------------- resume

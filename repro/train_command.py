@@ -6,27 +6,38 @@ and the checkpoints registered as models. Also `repro list --training` and `repr
 What a run leaves in the run folder (--out):
 
     training/data/<training set>/{train,test}.parquet(.sha256)   repro.training.data
-    training/<run>/config.yaml, config.yaml.sha256               the resolved engine configuration
+    training/<run>/config.yaml, config.yaml.sha256               the resolved engine configuration of the
+                                                                 last launch (a dry run writes
+                                                                 config.dry-run.yaml instead)
+    training/<run>/launches.jsonl                                one line per launch and per end: time,
+                                                                 command, configuration and data sha256
     training/<run>/engine/                                       the engine's own checkpoints (FSDP shards)
     training/models/<base model>/                                the base model at its pinned revision
+    training/models/<base model>.pass-through-template/          what the engine is given for a plain-text
+                                                                 prompt (repro.training.engine_model)
     checkpoints/<model key>/{model/, manifest.json}              the merged models (repro.trained)
 
 The configuration is composed by Hydra from VeRL's own config tree (repro.training.compose), so
 a dry run needs the training environment (scripts/install-train) but no GPU. The launch is the
 engine's own (`python -m verl.trainer.main_ppo <overrides>`) on a Ray cluster: the one
 $RAY_ADDRESS names, or a local head this command starts with ray.init and stops afterwards.
+
+A launch holds training/<run>/launch.lock until its models are registered, so a second launch of
+the same run is refused, and a dry run never rewrites the configuration a launch is using.
 """
 
 from __future__ import annotations
 
 import hashlib
 import importlib.util
+import json
 import os
 import shlex
 import subprocess
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 
 from repro.errors import EnvironmentNotSupportedError, ReproError
@@ -36,12 +47,16 @@ from repro.models import get_model
 from repro.trained import model_home
 from repro.training import cost
 from repro.training.data import write_training_set
+from repro.training.engine_model import needs_pass_through, prepare_pass_through, view_folder
 from repro.training.overrides import Paths, launch_command
 from repro.training.runs import RUNS, VERL_DAPO_COMMIT, Run, get_run
 
 TRAINING_DIR = "training"
 DAPO_DIR_ENV = "REPRO_VERL_DAPO_DIR"  # the train image's checkout of verl at VERL_DAPO_COMMIT
 CONFIG_FILE = "config.yaml"
+DRY_RUN_CONFIG_FILE = "config.dry-run.yaml"
+LAUNCHES_FILE = "launches.jsonl"
+LOCK_FILE = "launch.lock"
 ENGINE_DIR = "engine"
 
 
@@ -71,6 +86,10 @@ class Layout:
         return self.folder / CONFIG_FILE
 
     @property
+    def dry_run_config(self) -> Path:
+        return self.folder / DRY_RUN_CONFIG_FILE
+
+    @property
     def engine_checkpoints(self) -> Path:
         return self.folder / ENGINE_DIR
 
@@ -78,11 +97,16 @@ class Layout:
     def base_model(self) -> Path:
         return self.root / TRAINING_DIR / "models" / self.run.base_model
 
+    @property
+    def engine_model(self) -> Path:
+        """The model folder the engine reads: the base model, or its pass-through view."""
+        return view_folder(self.base_model) if needs_pass_through(self.run) else self.base_model
+
     def paths(self) -> Paths:
         from repro import training_reward
 
         return Paths(train_files=str(self.data / "train.parquet"), val_files=str(self.data / "test.parquet"),
-                     model=str(self.base_model), checkpoints=str(self.engine_checkpoints),
+                     model=str(self.engine_model), checkpoints=str(self.engine_checkpoints),
                      reward_file=str(Path(training_reward.__file__).resolve()))
 
 
@@ -126,17 +150,46 @@ def sha256_text(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def write_config(layout: Layout, nodes: int, gpus_per_node: int, extra: list[str]) -> tuple[Path, str]:
+def write_config(layout: Layout, nodes: int, gpus_per_node: int, extra: list[str], *,
+                 dry_run: bool = False) -> tuple[Path, str]:
     """Compose the run against the engine's config tree, check it, and save the resolved yaml
-    with its sha256 (sha256sum format) beside it."""
+    with its sha256 (sha256sum format) beside it: config.yaml for a launch, config.dry-run.yaml
+    for a dry run (which must not replace what a running launch's models will be hashed with)."""
     from repro.training.compose import check_run, resolved_yaml
 
     config = check_run(layout.run, layout.paths(), nodes=nodes, gpus_per_node=gpus_per_node, extra=extra)
     text = resolved_yaml(config)
     digest = sha256_text(text)
-    atomic_write(layout.config, text.encode("utf-8"))
-    atomic_write(layout.config.with_name(CONFIG_FILE + ".sha256"), f"{digest}  {CONFIG_FILE}\n".encode())
-    return layout.config, digest
+    path = layout.dry_run_config if dry_run else layout.config
+    atomic_write(path, text.encode("utf-8"))
+    atomic_write(path.with_name(path.name + ".sha256"), f"{digest}  {path.name}\n".encode())
+    return path, digest
+
+
+def record_launch(layout: Layout, event: str, **fields: object) -> None:
+    """Append one line to training/<run>/launches.jsonl (the launch history a reader checks the
+    models' manifests against). Appending under the launch lock: one writer at a time."""
+    record = {"event": event, "at": datetime.now(timezone.utc).isoformat(timespec="seconds"), **fields}
+    layout.folder.mkdir(parents=True, exist_ok=True)
+    with (layout.folder / LAUNCHES_FILE).open("a", encoding="utf-8") as handle:
+        handle.write(json.dumps(record, sort_keys=True) + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def launch_lock(layout: Layout):
+    """The run's launch lock, taken without waiting: a second launch of the same run is refused.
+    filelock's flock(2) lock is released by the kernel when its holder dies."""
+    from filelock import FileLock, Timeout
+
+    layout.folder.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(layout.folder / LOCK_FILE))
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        raise ReproError(f"another `repro train {layout.run.id}` is running on {layout.folder} (it holds "
+                         f"{LOCK_FILE}); wait for it to end, or give this one another --out") from None
+    return lock
 
 
 def describe_cost(run: Run, gpus: int) -> str:
@@ -173,9 +226,24 @@ def train(run_id: str, root: Path, *, dry_run: bool = False, nodes: int = DEFAUL
             f"repro train composes the run against VeRL's own config tree and writes parquet: {', '.join(missing)} "
             "missing here; install the training environment (bash scripts/install-train) or use the train image")
     layout = Layout(Path(root).resolve(), run)
+    if dry_run:
+        return _prepare(layout, nodes=nodes, gpus_per_node=gpus_per_node, resume=resume, dry_run=True, say=say)[0]
+    lock = launch_lock(layout)
+    try:
+        return _launch(layout, nodes=nodes, gpus_per_node=gpus_per_node, resume=resume, say=say,
+                       runner=runner or run_on_ray, extra_env=extra_env)
+    finally:
+        lock.release()
+
+
+def _prepare(layout: Layout, *, nodes: int, gpus_per_node: int, resume: bool, dry_run: bool,
+             say: Callable[[str], None]) -> tuple[int, list[str], Path, str, dict[str, tuple[Path, str]]]:
+    """Write the data and the configuration and say what would run: (0, command, config path,
+    its sha256, data written)."""
+    run = layout.run
     extra = start_overrides(layout.engine_checkpoints, resume, VERL)
     written = write_training_set(run.train_set, layout.data)
-    config_path, digest = write_config(layout, nodes, gpus_per_node, extra)
+    config_path, digest = write_config(layout, nodes, gpus_per_node, extra, dry_run=dry_run)
     command = launch_command(run, layout.paths(), nodes=nodes, gpus_per_node=gpus_per_node,
                              python=sys.executable, extra=extra)
     say(f"run {run.id}: {run.title}")
@@ -188,19 +256,37 @@ def train(run_id: str, root: Path, *, dry_run: bool = False, nodes: int = DEFAUL
     say(f"cost: {describe_cost(run, nodes * gpus_per_node)}")
     if run.engine == "verl-dapo":
         say(f"the recipe runs from ${DAPO_DIR_ENV} (verl at {VERL_DAPO_COMMIT[:7]}), first on PYTHONPATH")
+    if needs_pass_through(run):
+        say(f"prompt: the engine's tokenizer passes the {run.template} text through unwrapped, as evaluation sends "
+            f"it ({layout.engine_model}; repro.training.engine_model)")
     say("command: " + shlex.join(command))
     if dry_run:
         say("dry run: nothing started")
-        return 0
+    return 0, command, config_path, digest, written
+
+
+def _launch(layout: Layout, *, nodes: int, gpus_per_node: int, resume: bool, say: Callable[[str], None],
+            runner: Callable[..., int], extra_env: dict[str, str]) -> int:
+    """Under the run's launch lock: prepare, run the engine, merge and register the models."""
+    run = layout.run
+    _, command, config_path, digest, written = _prepare(layout, nodes=nodes, gpus_per_node=gpus_per_node,
+                                                        resume=resume, dry_run=False, say=say)
     _fetch_base_model(run, layout.base_model, say)
-    code = (runner or run_on_ray)(command, gpus_per_node=gpus_per_node, say=say, extra_env=extra_env)
+    tokenizer_from = None
+    if needs_pass_through(run):
+        prepare_pass_through(layout.base_model, layout.engine_model)
+        tokenizer_from = layout.base_model
+    record_launch(layout, "launch", command=command, config_sha256=digest, resume=resume, nodes=nodes,
+                  gpus_per_node=gpus_per_node, data_sha256={part: sha for part, (_, sha) in written.items()})
+    code = runner(command, gpus_per_node=gpus_per_node, say=say, extra_env=extra_env)
+    record_launch(layout, "end", exit_status=code, config_sha256=digest)
     if code != 0:
         raise ReproError(f"the engine exited with status {code}; rerun with --resume to continue from the last "
                          f"saved step ({layout.engine_checkpoints})")
     for model, step in zip(run.models, run.save_steps):
         merge_checkpoint(layout.engine_checkpoints, step, model_home(layout.root, model), model=model, run=run.id,
                          training_config=config_path, data=[path for path, _ in written.values()], engine=VERL,
-                         say=say)
+                         tokenizer_from=tokenizer_from, say=say)
         say(f"registered {model}: {model_home(layout.root, model)}")
     return 0
 

@@ -109,6 +109,14 @@ class LocalFileServer:
 
 
 @pytest.fixture
+def file_server():
+    """A LocalFileServer for the test, closed afterwards (aim a base URL of fetch at .base)."""
+    running = LocalFileServer()
+    yield running
+    running.close()
+
+
+@pytest.fixture
 def scratch_data_dir(tmp_path, monkeypatch) -> Path:
     """An empty data folder (REPRO_DATA_DIR) for a test to fill with `place_file`."""
     folder = tmp_path / "data"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import json
 import re
 import shlex
 import subprocess
@@ -123,11 +124,21 @@ def test_the_dry_run_prints_the_command_and_writes_the_resolved_configuration(ru
     assert " custom_reward_function.name=compute_score" in command
     assert " trainer.resume_mode=disable " in command  # a fresh start never continues an old run
     assert f"actor_rollout_ref.rollout.n={run.value('actor_rollout_ref.rollout.n')} " in command
-    # the resolved configuration and its hash, as printed
-    config = tmp_path / "training" / run_id / "config.yaml"
+    # the resolved configuration and its hash, as printed; a dry run leaves config.yaml (a launch's) alone
+    config = tmp_path / "training" / run_id / "config.dry-run.yaml"
     digest = hashlib.sha256(config.read_bytes()).hexdigest()
     assert f"configuration: {config} sha256 {digest}" in lines
-    assert (tmp_path / "training" / run_id / "config.yaml.sha256").read_text().split()[0] == digest
+    assert (tmp_path / "training" / run_id / "config.dry-run.yaml.sha256").read_text().split()[0] == digest
+    assert not (tmp_path / "training" / run_id / "config.yaml").exists()
+    # the plain-text Figure 27 prompt goes through the base model's pass-through view; the visual
+    # run's ChatML prompt through the model's own template
+    model_path = re.search(r" actor_rollout_ref\.model\.path=(\S+) ", command).group(1)
+    base = str(tmp_path / "training" / "models" / run.base_model)
+    if run.train_set == "omni-math-rule":
+        assert model_path == base + ".pass-through-template"
+        assert any(line.startswith("prompt: ") and "unwrapped" in line for line in lines)
+    else:
+        assert model_path == base
     resolved = OmegaConf.load(config)
     assert resolved.algorithm.adv_estimator == INTENDED[run_id]
     assert resolved.trainer.total_training_steps == run.steps
@@ -162,20 +173,38 @@ def test_resume_names_the_last_saved_step_and_a_fresh_start_refuses_to_overwrite
 def test_a_launch_runs_the_printed_command_then_merges_each_kept_step(tmp_path, monkeypatch, tiny_data):
     calls, merged = [], []
     monkeypatch.setattr(train_command, "missing_for_training", lambda: [])
-    monkeypatch.setattr(train_command, "_fetch_base_model", lambda run, folder, say: None)
+    monkeypatch.setattr(train_command, "_fetch_base_model", fake_download)
     monkeypatch.setattr(train_command, "merge_checkpoint",
                         lambda checkpoints, step, target, **kw: merged.append((step, kw["model"], target, kw)))
     printed = []
-    train_command.train("grpo", tmp_path, say=printed.append,
-                        runner=lambda command, **kw: calls.append(command) or 0)
+
+    def engine(command, **kw):
+        calls.append(command)
+        # the engine is given the pass-through view, built by now
+        view = tmp_path.resolve() / "training" / "models" / "qwen2.5-7b-r1-prompt.pass-through-template"
+        assert f"actor_rollout_ref.model.path={view}" in command
+        assert (view / "tokenizer_config.json").is_file()
+        # a dry run while the engine runs does not touch the configuration the models are hashed with
+        train_command.train("grpo", tmp_path, dry_run=True, nodes=2, say=lambda line: None)
+        return 0
+    monkeypatch.setattr(train_command, "start_overrides", lambda *a: ["trainer.resume_mode=disable"])
+    train_command.train("grpo", tmp_path, say=printed.append, runner=engine)
     assert len(calls) == 1
     assert "command: " + shlex.join(calls[0]) == next(p for p in printed if p.startswith("command: "))
     assert [(step, model) for step, model, _, _ in merged] == [
         (150, "verl-grpo-step150"), (300, "verl-grpo-step300"), (450, "verl-grpo-step450")]
     step, model, target, kw = merged[0]
     assert target == tmp_path.resolve() / "checkpoints" / model
-    assert kw["training_config"] == tmp_path.resolve() / "training" / "grpo" / "config.yaml"
+    folder = tmp_path.resolve() / "training" / "grpo"
+    assert kw["training_config"] == folder / "config.yaml"
     assert kw["run"] == "grpo"
+    assert kw["tokenizer_from"] == tmp_path.resolve() / "training" / "models" / "qwen2.5-7b-r1-prompt"
+    # the launch history: the configuration launched is the one on disk at merge time
+    launches = [json.loads(line) for line in (folder / "launches.jsonl").read_text().splitlines()]
+    assert [entry["event"] for entry in launches] == ["launch", "end"]
+    digest = hashlib.sha256((folder / "config.yaml").read_bytes()).hexdigest()
+    assert launches[0]["config_sha256"] == digest and launches[0]["command"] == calls[0]
+    assert launches[1]["exit_status"] == 0
 
     # a failed engine is one line that says how to continue, and nothing is merged
     merged.clear()
@@ -183,6 +212,32 @@ def test_a_launch_runs_the_printed_command_then_merges_each_kept_step(tmp_path, 
     with pytest.raises(train_command.ReproError, match="--resume"):
         train_command.train("ppo", tmp_path, say=printed.append, runner=lambda command, **kw: 1)
     assert merged == []
+
+
+def fake_download(run, folder, say):
+    """The base model's download, as far as the launch reads it: its tokenizer_config.json."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "tokenizer_config.json").write_text('{"chat_template": "ChatML"}')
+    (folder / "config.json").write_text("{}")
+
+
+@needs_train_env
+def test_a_second_launch_of_the_same_run_is_refused_while_one_runs(tmp_path, monkeypatch, tiny_data):
+    monkeypatch.setattr(train_command, "missing_for_training", lambda: [])
+    monkeypatch.setattr(train_command, "_fetch_base_model", fake_download)
+    monkeypatch.setattr(train_command, "merge_checkpoint", lambda *a, **kw: None)
+    monkeypatch.setattr(train_command, "start_overrides", lambda *a: ["trainer.resume_mode=disable"])
+    refused = []
+
+    def engine(command, **kw):
+        with pytest.raises(train_command.ReproError, match="another `repro train grpo` is running") as caught:
+            train_command.train("grpo", tmp_path, say=lambda line: None, runner=lambda *a, **k: 0)
+        refused.append(str(caught.value))
+        return 0
+    assert train_command.train("grpo", tmp_path, say=lambda line: None, runner=engine) == 0
+    assert len(refused) == 1
+    # the lock is released at the end: the next launch goes ahead
+    assert train_command.train("grpo", tmp_path, say=lambda line: None, runner=lambda *a, **k: 0) == 0
 
 
 def test_a_given_ray_cluster_is_used_and_no_head_is_started(monkeypatch):

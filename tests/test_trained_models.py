@@ -283,3 +283,25 @@ def test_a_tiny_model_in_the_checkpoint_home_is_run_by_the_smoke_tier_without_ch
     assert all(record["key"]["model"]["source"] == "tiny" for name, record in specs.items() if name not in step150)
     report = (out / "reports" / "smoke" / "report.md").read_text()
     assert manifest.checkpoint_sha256 in report and manifest.training_config_sha256 in report
+
+
+def test_a_pass_through_run_is_registered_with_its_base_tokenizer(tmp_path):
+    """The engine saved the view's tokenizer (pass-through template); the registered model has
+    the base model's tokenizer_config.json, and the checkpoint hash covers it."""
+    run_dir, root, base = tmp_path / "verl-grpo", tmp_path / "out", tmp_path / "base"
+    actor = _saved_step(run_dir, 150)
+    (actor / "huggingface" / "tokenizer_config.json").write_text('{"chat_template": "pass-through"}')
+    (actor / "huggingface" / "chat_template.jinja").write_text("pass-through")
+    base.mkdir()
+    (base / "tokenizer_config.json").write_text('{"chat_template": "ChatML"}')
+    merger = tmp_path / "model_merger.py"
+    merger.write_text(_MERGER)
+    config = tmp_path / "resolved.yaml"
+    config.write_text("algorithm:\n  adv_estimator: grpo\n")
+    target = model_home(root, "verl-grpo-step150")
+    manifest = merge_checkpoint(run_dir, 150, target, model="verl-grpo-step150", run="verl-grpo",
+                                training_config=config, data=[config], merger=merger, python=sys.executable,
+                                tokenizer_from=base, say=lambda line: None)
+    assert (target / MODEL_DIR / "tokenizer_config.json").read_text() == '{"chat_template": "ChatML"}'
+    assert not (target / MODEL_DIR / "chat_template.jinja").exists()
+    assert manifest.checkpoint_sha256 == content_sha256(target / MODEL_DIR)

@@ -220,3 +220,33 @@ def test_docs_list_every_setting_with_its_value():
         section = text.split(f"### `{run.id}`:")[1].split("\n### ")[0]
         for setting in run.settings:
             assert f"| `{setting.key}` | `{hydra_value(setting.value)}` |" in section, (run.id, setting.key)
+
+
+@needs_pyarrow
+def test_geometry3k_downloads_only_at_a_named_commit_and_records_it(isolated_downloads, file_server, monkeypatch):
+    import json
+
+    from repro.benchmarks import fetch, geometry3k
+    from repro.benchmarks.fetch import DataMissingError
+
+    monkeypatch.setattr(geometry3k, "SPLIT_SIZES", {"train": 3, "test": 2})
+    monkeypatch.delenv(geometry3k.REVISION_ENV, raising=False)
+    # no commit named: no download, and the message says how to name one
+    with pytest.raises(DataMissingError, match=geometry3k.REVISION_ENV):
+        geometry3k.load_geometry3k("train", download=True)
+    # a branch name is not a commit
+    monkeypatch.setenv(geometry3k.REVISION_ENV, "main")
+    with pytest.raises(Exception, match="40 hex digits"):
+        geometry3k.load_geometry3k("train", download=True)
+    commit = "0123456789abcdef0123456789abcdef01234567"
+    monkeypatch.setenv(geometry3k.REVISION_ENV, commit)
+    parquet = isolated_downloads / "made" / "train.parquet"
+    _geometry3k_parquet(parquet, 3)
+    monkeypatch.setattr(fetch, "HF_BASE_URL", file_server.base)
+    file_server.files[f"/datasets/hiyouga/geometry3k/resolve/{commit}/data/train-00000-of-00001.parquet"] = \
+        parquet.read_bytes()
+    problems, sha256, origin = geometry3k.load_geometry3k("train", download=True)
+    assert origin == "downloaded" and len(problems) == 3 and len(file_server.requests) == 1
+    records = list((isolated_downloads / "cache").rglob("*.json"))
+    record = json.loads(next(path for path in records if "geometry3k" in str(path)).read_text())
+    assert record["sha256"] == sha256 and f"/resolve/{commit}/" in record["url"]

@@ -187,3 +187,45 @@ def test_the_estimator_names_select_these_functions():
     from verl.trainer.ppo.ray_trainer import AdvantageEstimator
     names = {run: selection.get("algorithm.adv_estimator") for run, selection in tc.RUN_SELECTION.items()}
     assert set(names.values()) <= {member.value for member in AdvantageEstimator}
+
+
+# ------------------------------------------------------------------ the prompt the engine trains on
+
+CHATML = ("{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + "
+          "'<|im_end|>\\n' }}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}")
+
+
+def test_the_engines_dataset_reads_the_figure_27_prompt_as_evaluation_sends_it(tokenizer, tmp_path):
+    """RLHFDataset (verl/utils/dataset/rl_dataset.py) always applies the tokenizer's chat template;
+    through the pass-through view of the base model, the token ids it hands the rollout
+    (raw_prompt_ids) and the actor (input_ids) are those of the evaluation's own text."""
+    from verl.utils import hf_tokenizer
+    from verl.utils.dataset.rl_dataset import RLHFDataset
+
+    from repro.problems import Problem
+    from repro.prompts import render_prompt
+    from repro.training.data import math_row, write_rows
+    from repro.training.engine_model import prepare_pass_through
+
+    base = tmp_path / "qwen2.5-7b-r1-prompt"
+    tokenizer.chat_template = CHATML
+    tokenizer.save_pretrained(base)
+    problems = [Problem(problem_id=f"omni/{i}", index=i, question=q, answer="3/4")
+                for i, q in enumerate(["What is $\\frac{1}{2} + \\frac{1}{4}$?", "Half plus a quarter?\nBe exact."])]
+    path = tmp_path / "train.parquet"
+    write_rows([math_row(p, "omni-math-rule", "train", "r1-zero") for p in problems], path)
+
+    def read(model_folder):
+        engine_tokenizer = hf_tokenizer(str(model_folder))  # as main_ppo.py loads it from model.path
+        dataset = RLHFDataset(parquet_files=str(path), tokenizer=engine_tokenizer, prompt_key="prompt",
+                              max_prompt_length=256, cache_dir=str(tmp_path / "cache"))
+        return engine_tokenizer, [dataset[i] for i in range(len(problems))]
+
+    engine_tokenizer, wrapped = read(base)
+    assert engine_tokenizer.decode(wrapped[0]["raw_prompt_ids"]).startswith("<|im_start|>user\n")  # the trap
+    engine_tokenizer, items = read(prepare_pass_through(base))
+    for problem, item in zip(problems, items):
+        evaluation_ids = engine_tokenizer.encode(render_prompt("r1-zero", problem), add_special_tokens=False)
+        assert list(item["raw_prompt_ids"]) == evaluation_ids
+        kept = item["input_ids"][item["attention_mask"].bool()].tolist()  # left padding removed
+        assert kept == evaluation_ids

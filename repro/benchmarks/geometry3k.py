@@ -11,9 +11,12 @@ question, which already starts with the "<image>" placeholder VeRL's dataset exp
 
 Pinning: no sha256 of these files is published, so like MathVista's image archive
 (repro.benchmarks.visual_files) the first copy seen is hashed and recorded, and any later copy
-that differs is refused. GEOMETRY3K_REVISION is the hub commit to download from; it is not
-yet read from the hub (these machines cannot reach it), so until it is set downloads are
-refused and a copy must be put under $REPRO_DATA_DIR/visual/geometry3k/.
+that differs is refused. The hub commit to download from is GEOMETRY3K_REVISION when the
+package knows it, else the full commit id the user names in $REPRO_GEOMETRY3K_REVISION (read
+from the dataset's history, "Files and versions"); the package was built where the hub is out of
+reach, so the constant is still empty. Without either, downloads are refused (a branch name
+moves) and a copy must be put under $REPRO_DATA_DIR/visual/geometry3k/. The record of the first
+download names the commit it came from.
 
 Reading parquet needs pyarrow (the training environment has it); imported lazily.
 """
@@ -21,6 +24,9 @@ Reading parquet needs pyarrow (the training environment has it); imported lazily
 from __future__ import annotations
 
 import hashlib
+
+import os
+import re
 
 from repro.benchmarks.fetch import DataMissingError
 from repro.benchmarks.visual_files import RecordedHubFile, resolve_recorded
@@ -31,14 +37,29 @@ GEOMETRY3K_REPO = "hiyouga/geometry3k"
 # The hub commit the files are read at. Unknown here: set it (a full commit id) from the
 # dataset's history before allowing downloads.
 GEOMETRY3K_REVISION: str | None = None
+REVISION_ENV = "REPRO_GEOMETRY3K_REVISION"
 SPLIT_SIZES = {"train": 2101, "validation": 300, "test": 601}
+
+
+def geometry3k_revision() -> str | None:
+    """The hub commit to read at: the package's pin, else the one $REPRO_GEOMETRY3K_REVISION names
+    (a full 40-character commit id: a branch or tag could move under the recorded sha256)."""
+    if GEOMETRY3K_REVISION is not None:
+        return GEOMETRY3K_REVISION
+    named = os.environ.get(REVISION_ENV, "").strip()
+    if not named:
+        return None
+    if not re.fullmatch(r"[0-9a-f]{40}", named):
+        raise ReproError(f"${REVISION_ENV}={named!r} is not a full commit id (40 hex digits): take it from "
+                         f"{GEOMETRY3K_REPO}'s history on the hub, not a branch or tag name")
+    return named
 
 
 def geometry3k_file(split: str) -> RecordedHubFile:
     if split not in SPLIT_SIZES:
         raise ReproError(f"Geometry3K has no split {split!r}; known: {', '.join(SPLIT_SIZES)}")
     return RecordedHubFile(f"visual/geometry3k/{split}.parquet", GEOMETRY3K_REPO,
-                           GEOMETRY3K_REVISION or "unpinned", f"data/{split}-00000-of-00001.parquet")
+                           geometry3k_revision() or "unpinned", f"data/{split}-00000-of-00001.parquet")
 
 
 def load_geometry3k(split: str, *, download: bool = False, check_size: bool = True
@@ -47,14 +68,16 @@ def load_geometry3k(split: str, *, download: bool = False, check_size: bool = Tr
     import pyarrow.parquet as pq
 
     source = geometry3k_file(split)
-    if GEOMETRY3K_REVISION is None and download:
+    pinned = geometry3k_revision() is not None
+    if not pinned and download:
         download = False  # never download from a moving branch
     try:
         path, sha256, origin = resolve_recorded(source, download=download)
     except DataMissingError as error:
-        if GEOMETRY3K_REVISION is None:
-            raise DataMissingError(f"{error} (GEOMETRY3K_REVISION is not pinned yet, so only a local copy is "
-                                   "accepted)") from None
+        if not pinned:
+            raise DataMissingError(f"{error} (no hub commit is pinned for Geometry3K: set ${REVISION_ENV} to a "
+                                   "full commit id of the dataset to allow the download, or put a copy there)"
+                                   ) from None
         raise
     rows = pq.read_table(path).to_pylist()
     if check_size and len(rows) != SPLIT_SIZES[split]:

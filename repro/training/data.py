@@ -8,6 +8,7 @@ One row (the schema of VeRL's examples/data_preprocess/*.py, read by
 verl/utils/dataset/rl_dataset.py and the reward manager):
     data_source   the set's name (the reward manager passes it to the reward function)
     prompt        chat messages [{"role", "content"}]; VeRL applies the tokenizer's chat template
+                  (for omni-math-rule a pass-through one: repro.training.engine_model)
     ability       "math"
     reward_model  {"style": "rule", "ground_truth": the answer as the package's grader compares it}
     extra_info    {"split", "index", "problem_id", "template"}
@@ -44,11 +45,16 @@ class TrainingSet:
     template: str
     parts: dict[str, str]  # part -> where its problems come from (a benchmark key or a Geometry3K split)
     visual: bool = False
+    # Whether the engine wraps the prompt in the model's chat template. False: the prompt is
+    # plain text that evaluation sends as it is (repro.training.engine_model gives the engine a
+    # pass-through template).
+    chat_template: bool = False
 
 
 TRAINING_SETS = {
     "omni-math-rule": TrainingSet("omni-math-rule", "r1-zero", {"train": "omni-math-train", "test": "omni-math-test"}),
-    "geometry3k": TrainingSet("geometry3k", "visual-r1", {"train": "train", "test": "test"}, visual=True),
+    "geometry3k": TrainingSet("geometry3k", "visual-r1", {"train": "train", "test": "test"}, visual=True,
+                             chat_template=True),
 }
 
 
