@@ -43,8 +43,27 @@ CheckpointOption = Annotated[Optional[list[str]], typer.Option(
     "models the paper never released (e.g. qwen2.5-vl-7b-easyr1 after training it) unless one was merged into the "
     "--out folder's checkpoints/MODEL/, which is found without it. DIR must hold config.json and "
     "the weights; its content hash names the samples and the report. Repeatable.")]
+UpdateModelLockOption = Annotated[bool, typer.Option(
+    "--update-model-lock", help="Let the --out folder's models.lock.json move: take the commit the catalogue now pins, "
+    "and ask the hub again for the others. Without it, a run uses the locked commits and refuses another one "
+    "(docs/provenance.md).")]
 ExperimentsArgument = Annotated[list[str], typer.Argument(help="Experiment ids (see `repro list`).",
                                                           show_default=False)]
+
+
+def _version(value: bool) -> None:
+    if value:
+        from repro.provenance import version_line
+
+        typer.echo(version_line())
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(version: Annotated[bool, typer.Option(
+        "--version", is_eager=True, callback=_version,
+        help="Print the package version and the git commit it was built from, and exit.")] = False) -> None:
+    """Options of repro itself (before the command)."""
 
 
 def _guard(call, root: Optional[Path] = None):
@@ -154,7 +173,8 @@ def run(experiments: ExperimentsArgument, tier: TierOption = "full", backend: Ba
         responses: Annotated[Optional[Path], typer.Option(
             "--responses", help="perplexity only: a JSONL file of other models' responses to score too (Figure 6's "
             "OpenAI-o1 responses cannot be regenerated), one {\"problem_id\", \"response\", \"source\"} per "
-            "line.")] = None):
+            "line.")] = None,
+        update_model_lock: UpdateModelLockOption = False):
     """Run experiments end to end: sample, grade, compute pass@k, compare with the paper, report.
 
     Interrupted runs resume where they stopped: rerun the same command.
@@ -162,19 +182,20 @@ def run(experiments: ExperimentsArgument, tier: TierOption = "full", backend: Ba
     from repro.commands import run as run_command
 
     _guard(lambda: run_command(experiments, tier, backend, _root(out), shard, seed, _progress(),
-                               keep_dapo_answer=keep_dapo_answer, checkpoints=checkpoint or (), responses=responses),
+                               keep_dapo_answer=keep_dapo_answer, checkpoints=checkpoint or (), responses=responses,
+                               update_model_lock=update_model_lock),
            _root(out))
 
 
 @app.command("all")
 def all_command(tier: TierOption = "full", backend: BackendOption = None, out: OutOption = None,
                 seed: SeedOption = 0, keep_dapo_answer: KeepDapoAnswerOption = False,
-                checkpoint: CheckpointOption = None):
+                checkpoint: CheckpointOption = None, update_model_lock: UpdateModelLockOption = False):
     """Run every experiment that can run in the tier (the container's main job); list the others."""
     from repro.commands import run_all
 
     _guard(lambda: run_all(tier, backend, _root(out), seed, _progress(), keep_dapo_answer=keep_dapo_answer,
-                           checkpoints=checkpoint or ()), _root(out))
+                           checkpoints=checkpoint or (), update_model_lock=update_model_lock), _root(out))
 
 
 @app.command()
@@ -344,16 +365,31 @@ def train(run_name: Annotated[str, typer.Argument(metavar="RUN", help="A trainin
 def fetch(kind: Annotated[Optional[list[str]], typer.Option(
               "--kind", help="math, code or visual (repeatable). Default: all three.")] = None,
           livecodebench: Annotated[bool, typer.Option(
-              "--livecodebench/--no-livecodebench", help="Include LiveCodeBench release_v5 (about 4.4 GB).")] = True):
-    """Download every benchmark file now, at its pinned revision, verified by sha256.
+              "--livecodebench/--no-livecodebench", help="Include LiveCodeBench release_v5 (about 4.4 GB).")] = True,
+          benchmarks: Annotated[bool, typer.Option(
+              "--benchmarks/--no-benchmarks", help="Fetch the benchmark files (--no-benchmarks: models only).")] = True,
+          models: Annotated[bool, typer.Option(
+              "--models", help="Also fix the commit of every released model the experiments need in the --out "
+              "folder's models.lock.json, and download each at that commit into the hub cache (HF_HOME).")] = False,
+          experiment: Annotated[Optional[list[str]], typer.Option(
+              "--experiment", "-e", help="With --models: only the models of these experiments (repeatable). "
+              "Default: every experiment.")] = None,
+          lock_only: Annotated[bool, typer.Option(
+              "--lock-only", help="With --models: fix the commits in the lock, download nothing.")] = False,
+          update_model_lock: UpdateModelLockOption = False, out: OutOption = None):
+    """Download every benchmark file now, at its pinned revision, verified by sha256; with
+    --models, the models too, each at the commit the run folder's lock fixes.
 
     For clusters whose compute nodes have no network: run this where there is network, with
-    REPRO_CACHE_DIR on a shared file system; runs then find the files there (and REPRO_OFFLINE=1
-    makes sure they never try to download).
+    REPRO_CACHE_DIR (benchmarks) and HF_HOME (models) on a shared file system and the same --out
+    as the runs; runs then find the files there and use the locked commits (REPRO_OFFLINE=1 and
+    HF_HUB_OFFLINE=1 make sure they never try to download).
     """
     from repro.commands import fetch as fetch_command
 
-    _guard(lambda: fetch_command(kind or [], livecodebench))
+    _guard(lambda: fetch_command(kind or [], livecodebench, benchmarks=benchmarks, models=models,
+                                 experiment_ids=experiment or [], root=_root(out),
+                                 update_model_lock=update_model_lock, lock_only=lock_only), _root(out))
 
 
 def main() -> None:

@@ -17,8 +17,10 @@ from repro.errors import InputFileError, ReproError, StoreError
 from repro.files import atomic_write
 from repro.experiments import EXPERIMENTS, Experiment, get_experiment
 from repro.experiments.registry import KEEP_DAPO_ANSWER
+from repro.model_lock import LOCK_FILE, lock_models, locked_revisions, read_lock
 from repro.models import MODELS, get_model
 from repro.pipeline import RunContext, check_environment, results_dir, run_experiment
+from repro.provenance import ENVIRONMENT_FILE, environment_record, finished, read_environment
 from repro.report import ExperimentSection, write_report
 from repro.results import RunResult
 from repro.results_csv import file_name, read_results_csv, write_results_csv
@@ -94,7 +96,8 @@ def list_experiments(show_models: bool = False, root: Path | None = None) -> str
 
     trained = registered_models(root) if root is not None else set()
     if show_models:
-        rows = [[m.key, m.hf_id, m.revision or "(record at download)", m.context_length, m.template,
+        locked = read_lock(root) if root is not None else {}
+        rows = [[m.key, m.hf_id, _revision_shown(m, locked), m.context_length, m.template,
                  m.tensor_parallel_size, "yes" if m.released else ("no: trained here" if m.key in trained else "no: train")]
                 for m in MODELS.values()]
         return tabulate(rows, headers=["model", "hub id", "revision", "context", "template", "TP", "released"],
@@ -112,6 +115,15 @@ def list_experiments(show_models: bool = False, root: Path | None = None) -> str
                                     "caveats"], tablefmt="simple")
     legend = "\n".join(f"  {stage}: {meaning}" for stage, meaning in STAGE_HELP.items())
     return f"{table}\n\nMissing stages:\n{legend}"
+
+
+def _revision_shown(model, locked: dict[str, dict]) -> str:
+    entry = locked.get(model.hf_id)
+    if entry is not None and entry["commit"] != model.revision:
+        return f"{entry['commit']} ({LOCK_FILE})"
+    if model.revision:
+        return model.revision
+    return "(locked at first download)" if model.released else "-"
 
 
 def _template_verified(name: str) -> bool:
@@ -138,15 +150,18 @@ def plan(experiment_ids: list[str], tier_name: str, backend: str | None = None, 
     if root is not None:
         checkpoint_dirs = with_trained(checkpoint_dirs, experiments, root)
     calibration = calibrate(calibrate_from) if calibrate_from is not None else None
+    revisions = locked_revisions(root)  # planning never asks the hub: unlocked models show "resolved at download"
     planned, blocked = [], {}
     for experiment in experiments:
         missing = missing_stages(experiment, tier, checkpoint_dirs)
         if missing:
             blocked[experiment.id] = missing
             continue
-        planned += filter_runs(experiment, tier, backends, run_seed=seed, checkpoints=checkpoint_dirs)
+        planned += filter_runs(experiment, tier, backends, run_seed=seed, checkpoints=checkpoint_dirs,
+                               revisions=revisions)
         for name in backends:
-            planned += plan_experiment(experiment, tier, get_backend(name), run_seed=seed, checkpoints=checkpoint_dirs)
+            planned += plan_experiment(experiment, tier, get_backend(name), run_seed=seed, checkpoints=checkpoint_dirs,
+                                       revisions=revisions)
     costs = [run_cost(run, calibration) for run in unique_runs(planned)]
     # GPU-hours only where real models run on GPUs: stand-ins cost minutes of CPU.
     real = not any(get_backend(name).simulated for name in backends) and not tier.uses_stand_ins
@@ -231,9 +246,12 @@ def with_trained(given: dict[str, Checkpoint], experiments: list[Experiment], ro
 
 def run(experiment_ids: list[str], tier_name: str, backend: str | None, root: Path, shard_text: str | None,
         seed: int, progress, explicit: bool = True, regrade: bool = False, generate_missing: bool = True,
-        keep_dapo_answer: bool = KEEP_DAPO_ANSWER, checkpoints=(), responses: Path | None = None) -> int:
+        keep_dapo_answer: bool = KEEP_DAPO_ANSWER, checkpoints=(), responses: Path | None = None,
+        update_model_lock: bool = False) -> int:
     """Run experiments and, unless sharded, compare and report. Returns the exit code.
-    `responses`: a JSONL file of other models' responses for the perplexity experiment."""
+    `responses`: a JSONL file of other models' responses for the perplexity experiment.
+    `update_model_lock`: let the run folder's model lock move (repro.model_lock)."""
+    environment = environment_record()  # first: its start time is the command's
     if responses is not None and "perplexity" not in experiment_ids:
         raise ReproError("--responses gives other models' responses to the perplexity experiment: run `repro run "
                          "perplexity --responses FILE`")
@@ -255,9 +273,13 @@ def run(experiment_ids: list[str], tier_name: str, backend: str | None, root: Pa
             runnable.append(experiment)
     if runnable and generate_missing:  # re-grading reads the store: no GPU, no model
         check_environment(tier, backends)
+        revisions = lock_models(root, _hub_models(runnable, tier, backends, checkpoint_dirs), update=update_model_lock,
+                                say=_say)
+    else:  # re-grading finds the stores by the commits the sampling run locked; it never asks the hub
+        revisions = locked_revisions(root)
     context = RunContext(root, tier, backends, run_seed=seed, shard=shard, progress=progress,
                          regrade=regrade, generate_missing=generate_missing, keep_dapo_answer=keep_dapo_answer,
-                         checkpoints=checkpoint_dirs)
+                         checkpoints=checkpoint_dirs, revisions=revisions, environment=environment)
     sections = []
     errors = 0
     try:
@@ -275,7 +297,7 @@ def run(experiment_ids: list[str], tier_name: str, backend: str | None, root: Pa
                 _say(f"error: {experiment.id}: {error}")
                 sections.append(ExperimentSection(experiment, skipped=f"error: {error}"))
                 continue
-            sections.append(_section_from_outcomes(experiment, outcomes, root, tier.name))
+            sections.append(_section_from_outcomes(experiment, outcomes, root, tier.name, environment))
             if "manual-check" in experiment.needs and shard == WHOLE:  # the review sheet of the chains
                 _export_review(experiment, outcomes, root, tier)
             if shard == WHOLE:  # scoring reads every sample of its problems
@@ -304,15 +326,27 @@ def _export_review(experiment: Experiment, outcomes, root: Path, tier: Tier) -> 
 
 
 def run_all(tier_name: str, backend: str | None, root: Path, seed: int, progress,
-            keep_dapo_answer: bool = KEEP_DAPO_ANSWER, checkpoints=()) -> int:
+            keep_dapo_answer: bool = KEEP_DAPO_ANSWER, checkpoints=(), update_model_lock: bool = False) -> int:
     return run([e.id for e in EXPERIMENTS], tier_name, backend, root, None, seed, progress, explicit=False,
-               keep_dapo_answer=keep_dapo_answer, checkpoints=checkpoints)
+               keep_dapo_answer=keep_dapo_answer, checkpoints=checkpoints, update_model_lock=update_model_lock)
 
 
 SPECS_FILE = "specs.json"  # beside the result CSVs: the spec of every run, as planned
 
 
-def _section_from_outcomes(experiment: Experiment, outcomes, root: Path, tier: str) -> ExperimentSection:
+def _hub_models(experiments: list[Experiment], tier: Tier, backends: tuple[str, ...], checkpoints):
+    """The catalogue models these experiments load from the hub (the AIME24 filter's included)."""
+    from repro.aime_filter import FILTER_EXPERIMENT, needs_filter
+    from repro.plan import hub_models
+
+    with_filter = experiments + ([FILTER_EXPERIMENT] if any(needs_filter(e) for e in experiments) else [])
+    return hub_models(with_filter, tier, [get_backend(name) for name in backends], checkpoints)
+
+
+def _section_from_outcomes(experiment: Experiment, outcomes, root: Path, tier: str,
+                           environment: dict | None = None) -> ExperimentSection:
+    """`environment`: the command's record (repro.provenance), written beside each specs.json
+    with the time the results were."""
     section = ExperimentSection(experiment)
     not_run: dict[str, list[str]] = {}  # one line per reason, naming every run it stopped
     specs: dict[str, dict[str, dict]] = {}  # backend -> result file -> spec
@@ -327,8 +361,12 @@ def _section_from_outcomes(experiment: Experiment, outcomes, root: Path, tier: s
         if outcome.note and outcome.note not in section.notes:
             section.notes.append(outcome.note)
     for backend, records in specs.items():
-        atomic_write(results_dir(root, experiment.id, tier, backend) / SPECS_FILE,
-                     (json.dumps(records, indent=2, sort_keys=True) + "\n").encode())
+        folder = results_dir(root, experiment.id, tier, backend)
+        atomic_write(folder / SPECS_FILE, (json.dumps(records, indent=2, sort_keys=True) + "\n").encode())
+        if environment is not None:
+            section.environments[backend] = finished(environment)
+            atomic_write(folder / ENVIRONMENT_FILE,
+                         (json.dumps(section.environments[backend], indent=2, sort_keys=True) + "\n").encode())
         section.notes += _weights_notes(records)
     section.notes += [f"{', '.join(runs)}: {note}" for note, runs in not_run.items()]
     for backend, results in section.results.items():
@@ -560,6 +598,9 @@ def report(tier_name: str, root: Path) -> int:
                 specs_path = backend_dir / "results" / SPECS_FILE
                 if results and specs_path.is_file():
                     section.notes += _weights_notes(json.loads(specs_path.read_text()))
+                    recorded = read_environment(backend_dir / "results")
+                    if recorded is not None:
+                        section.environments[backend_dir.name] = recorded
                 if results:
                     section.results[backend_dir.name] = results
                     section.comparisons[backend_dir.name] = compare_experiment(experiment, results, backend_dir.name)
@@ -578,13 +619,23 @@ def report(tier_name: str, root: Path) -> int:
 BENCHMARK_KINDS = ("math", "code", "visual")
 
 
-def fetch(kinds: list[str], livecodebench: bool = True) -> int:
-    """Resolve (find or download, then verify) every pinned file of these benchmark kinds."""
+def fetch(kinds: list[str], livecodebench: bool = True, *, benchmarks: bool = True, models: bool = False,
+          experiment_ids=(), root: Path | None = None, update_model_lock: bool = False, lock_only: bool = False) -> int:
+    """Resolve (find or download, then verify) every pinned file of these benchmark kinds;
+    with `models`, fix the commit of every released model the experiments need in the run
+    folder's lock (repro.model_lock) and download each at that commit."""
     from repro.benchmarks import code_files, math_files, visual_files
 
     unknown = sorted(set(kinds) - set(BENCHMARK_KINDS))
     if unknown:
         raise ReproError(f"unknown benchmark kind {', '.join(map(repr, unknown))}; choose from {', '.join(BENCHMARK_KINDS)}")
+    experiments = [get_experiment(i) for i in experiment_ids] if experiment_ids else list(EXPERIMENTS)
+    if not benchmarks and not models:
+        raise ReproError("--no-benchmarks without --models fetches nothing")
+    if models:
+        fetch_models(experiments, root or default_root(), update_model_lock, lock_only)
+    if not benchmarks:
+        return 0
     fetchers = {
         "math": math_files.prefetch,
         "code": lambda: code_files.prefetch(livecodebench=livecodebench),
@@ -597,3 +648,26 @@ def fetch(kinds: list[str], livecodebench: bool = True) -> int:
             rows.append([kind, name, origin, str(path)])
     _say(tabulate(rows, headers=["kind", "file", "found in", "path"], tablefmt="simple"))
     return 0
+
+
+def fetch_models(experiments: list[Experiment], root: Path, update: bool = False, lock_only: bool = False) -> None:
+    """Lock the commit of every released model these experiments load from the hub (their full
+    tier), then download each at its locked commit unless `lock_only`."""
+    from repro.model_lock import download_model, lock_path
+
+    needed = _hub_models(experiments, get_tier("full"), ("vllm",), {})
+    revisions = lock_models(root, needed, update=update, say=_say)
+    entries = read_lock(root)
+    rows = []
+    for hub_id in sorted({model.hf_id for model in needed}):
+        commit = revisions[hub_id]
+        where = "-"
+        if not lock_only:
+            _say(f"downloading {hub_id} at {commit[:12]} ...")
+            snapshot = download_model(hub_id, commit)
+            if snapshot.name != commit:  # the hub cache names a snapshot folder by its commit
+                raise ReproError(f"{hub_id}: the download is at {snapshot.name}, not the locked commit {commit}")
+            where = str(snapshot)
+        rows.append([", ".join(entries[hub_id]["models"]), hub_id, commit, entries[hub_id]["source"], where])
+    _say(tabulate(rows, headers=["models", "hub id", "commit", "locked from", "files"], tablefmt="simple"))
+    _say(f"model lock: {lock_path(root)}")

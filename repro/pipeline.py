@@ -40,6 +40,7 @@ from repro.plan import (UNKNOWN_RANK, EngineGroup, PlannedRun, RunSpec, engine_g
 from repro.problems import Problem
 from repro.progress import no_progress
 from repro.prompts import render_prompt
+from repro.provenance import compact as compact_environment
 from repro.results import RunResult
 from repro.sampling import get_backend
 from repro.sampling.base import Backend, Request, SamplingParams
@@ -72,6 +73,11 @@ class RunContext:
     # released (trained here or elsewhere), or a local copy of a released one.
     checkpoints: dict[str, Checkpoint] = field(default_factory=dict)
     keep_dapo_answer: bool = KEEP_DAPO_ANSWER  # False: stop at "Answer:" as the paper did
+    # Hub id -> commit fixed in the run folder's lock (repro.model_lock): the revision runs plan with.
+    revisions: dict[str, str] = field(default_factory=dict)
+    # The environment of this command (repro.provenance.environment_record): recorded in each
+    # sample store it creates, and as a compact entry in those it adds samples to.
+    environment: dict[str, Any] | None = None
     grading_workers: int | None = None  # None: one per core
     warn: Callable[[str], None] = field(default=lambda line: print(f"warning: {line}", file=sys.stderr, flush=True))
     _engines: dict[EngineGroup, Backend] = field(default_factory=dict)
@@ -458,7 +464,7 @@ def run_spec(context: RunContext, spec: RunSpec, label: str) -> tuple[RunResult 
     loaded = context.load_for(spec)
     problems = loaded.problems[:spec.problem_limit] if spec.problem_limit else loaded.problems
     key = store_key(spec, loaded)
-    store = SampleStore.open(store_path(context.root, spec, key), key)
+    store = SampleStore.open(store_path(context.root, spec, key), key, context.environment)
     missing = missing_units(store, problems, spec.rounds, context.shard)
     if missing and not context.generate_missing:
         raise ReproError(f"{label}: {len(missing)} of {len(problems) * spec.rounds} sample rounds are not in the "
@@ -476,6 +482,8 @@ def run_spec(context: RunContext, spec: RunSpec, label: str) -> tuple[RunResult 
             backend = (simulated_backend(spec, problems) if get_backend(spec.backend).simulated
                        else engine_for(context, spec))
             store.bind_engine_facts(engine_facts(backend))
+            if context.environment is not None:
+                store.record_writer(context.environment, compact_environment(context.environment))
             generate(store, backend, problems, spec.template, spec.sampling_params(), spec.samples_per_round,
                      spec.rounds, context, label, spec.benchmark)
         verdicts = grade_store(store, {p.problem_id: p for p in problems}, context, label, spec.benchmark,
@@ -532,7 +540,8 @@ def plan_for(context: RunContext, experiment: Experiment) -> list[PlannedRun]:
         raise ReproError(f"{experiment.id} cannot run in the {context.tier.name} tier yet: needs {', '.join(blocked)}")
     return [run for name in context.backends
             for run in plan_experiment(experiment, context.tier, get_backend(name), run_seed=context.run_seed,
-                                       checkpoints=context.checkpoints, keep_dapo_answer=context.keep_dapo_answer)]
+                                       checkpoints=context.checkpoints, keep_dapo_answer=context.keep_dapo_answer,
+                                       revisions=context.revisions)]
 
 
 def run_experiment(context: RunContext, experiment: Experiment) -> list[RunOutcome]:

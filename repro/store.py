@@ -3,12 +3,17 @@
 Layout of one store (one model x benchmark x configuration):
 
     manifest.json            the key (everything that changes samples) and its sha256; once an
-                             engine has sampled, what that engine said of itself ("engine_facts")
+                             engine has sampled, what that engine said of itself ("engine_facts");
+                             the environment of the command that created the store ("environment",
+                             repro.provenance) and one short entry per later command that added
+                             samples ("writers": when, host hash, package commit, GPUs)
     chunks/<shard>-<seq>.jsonl.gz samples, one JSON line per unit (problem, round), gzipped
     index-<shard>.json       chunk file -> sha256, the units it holds, and the output tokens and
                              seconds it took (for `repro plan --calibrate`), one per shard
     grades/<grader>/<chunk>.json  verdicts of one chunk by one grader
     writer-<shard>.lock, .owner   the shard's writer lock (`SampleStore.writing`) and its holder
+    manifest.lock            held while a writer's entry is added to the manifest (shards of
+                             one store may start at once)
 
 Every file is written to a temporary name and renamed, so a killed run leaves either the
 old or the new file, never half of one. A shard's index exists (empty) before its first chunk,
@@ -111,8 +116,11 @@ class SampleStore:
 
     # ----- manifest -------------------------------------------------------------------
     @classmethod
-    def open(cls, root: Path, key: dict[str, Any]) -> SampleStore:
-        """Open (creating if needed) the store for `key`; refuse a store made for another key."""
+    def open(cls, root: Path, key: dict[str, Any], environment: dict[str, Any] | None = None) -> SampleStore:
+        """Open (creating if needed) the store for `key`; refuse a store made for another key.
+        `environment`: what the calling command runs in (repro.provenance), kept in the manifest
+        of a store it creates. Not part of the key: it changes no sample by itself (what of the
+        engine does is bound by `bind_engine_facts`)."""
         store = cls(root)
         digest = key_digest(key)
         manifest_path = store.root / MANIFEST
@@ -130,6 +138,8 @@ class SampleStore:
                              "that folder away (or restore its manifest) and rerun to sample it again")
         else:
             manifest = {"format": FORMAT_VERSION, "key": key, "key_sha256": digest}
+            if environment is not None:
+                manifest["environment"] = environment
             atomic_write(manifest_path, (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode())
         return store
 
@@ -147,17 +157,37 @@ class SampleStore:
 
     def bind_engine_facts(self, facts: dict[str, Any]) -> None:
         """Record what the first engine said of itself; refuse an engine that says otherwise."""
-        manifest = self.manifest()
-        recorded = manifest.get("engine_facts")
-        if recorded is None:
-            manifest["engine_facts"] = facts
-            atomic_write(self.root / MANIFEST, (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode())
-            return
+        from filelock import FileLock
+
+        with FileLock(self.root / "manifest.lock"):  # beside record_writer's read-modify-write
+            manifest = self.manifest()
+            recorded = manifest.get("engine_facts")
+            if recorded is None:
+                manifest["engine_facts"] = facts
+                atomic_write(self.root / MANIFEST, (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode())
+                return
         if canonical_json(recorded) != canonical_json(facts):
             changed = sorted(name for name in set(recorded) | set(facts) if recorded.get(name) != facts.get(name))
             detail = "; ".join(f"{name}: {recorded.get(name)!r} then, {facts.get(name)!r} now" for name in changed[:3])
             raise StoreError(f"{self.root}: its samples came from another engine ({detail}); samples are never "
                              "mixed: move that folder away to sample again")
+
+    def record_writer(self, environment: dict[str, Any], entry: dict[str, Any]) -> None:
+        """Note in the manifest that another command adds samples: `entry` (a compact form of
+        its `environment`) is appended to "writers", unless this command created the store (its
+        full record is there already) or its entry is the last one. Held under a short lock of
+        its own: shards of one store may start at once, and none may lose another's entry."""
+        from filelock import FileLock
+
+        with FileLock(self.root / "manifest.lock"):
+            manifest = self.manifest()
+            if canonical_json(manifest.get("environment")) == canonical_json(environment):
+                return
+            writers = manifest.setdefault("writers", [])
+            if writers and canonical_json(writers[-1]) == canonical_json(entry):
+                return
+            writers.append(entry)
+            atomic_write(self.root / MANIFEST, (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode())
 
     # ----- writers ----------------------------------------------------------------------
     @contextmanager

@@ -4,6 +4,7 @@ plot of the rerun over the paper plus a table of differences and tolerances."""
 from __future__ import annotations
 
 import html
+import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +18,7 @@ from repro.experiments import Experiment
 from repro.report.plots import plot_panel
 from repro.results import RunResult
 from repro.files import atomic_write
+from repro.provenance import environment_summary
 from repro.tiers import Tier
 
 SMOKE_BANNER = (
@@ -38,6 +40,8 @@ class ExperimentSection:
     results: dict[str, dict[tuple[str, str], RunResult]] = field(default_factory=dict)  # backend -> results
     skipped: str = ""  # why the experiment did not run
     notes: list[str] = field(default_factory=list)
+    # backend -> the environment record of the command that wrote its results (repro.provenance)
+    environments: dict[str, dict] = field(default_factory=dict)
 
 
 def _pct(value: float | None, signed: bool = False, scale: float = 100.0) -> str:
@@ -85,6 +89,7 @@ def write_report(out_dir: Path, tier: Tier, sections: list[ExperimentSection],
     csv_lines = ["experiment,backend,panel,curve,arm,benchmark,k,paper,paper_error,rerun,sd_rerun,sd_paper,z,tolerance,verdict"]
     for section in sections:
         md += _section(section, out_dir, expected, csv_lines)
+    md += _environments(sections)
     atomic_write(out_dir / "points.csv", ("\n".join(csv_lines) + "\n").encode())
     markdown = "\n".join(md) + "\n"
     atomic_write(out_dir / "report.md", markdown.encode())
@@ -154,6 +159,23 @@ def _section(section: ExperimentSection, out_dir: Path, expected, csv_lines: lis
     md += _histograms(section, csv_lines)
     md += _solved_sets(section)
     return md
+
+
+def _environments(sections: list[ExperimentSection]) -> list[str]:
+    """Where the results were made: each distinct environment record once, with the results
+    folders (experiment [backend]) it wrote (the records: environment.json beside them)."""
+    groups: dict[str, tuple[dict, list[str]]] = {}
+    for section in sections:
+        for backend, record in section.environments.items():
+            text = json.dumps(record, sort_keys=True)
+            groups.setdefault(text, (record, []))[1].append(f"{section.experiment.id} [{backend}]")
+    if not groups:
+        return []
+    md = ["## Environment", "", "The command that wrote each results folder, and where it ran (in full: "
+          "environment.json beside the results).", ""]
+    for record, folders in groups.values():
+        md += [f"- {', '.join(folders)}: " + "; ".join(environment_summary(record))]
+    return md + [""]
 
 
 def _csv_line(experiment_id: str, backend: str, p: PointComparison) -> str:
