@@ -123,6 +123,22 @@ RUN REPRO_CACHE_DIR=/opt/repro/benchmarks python -c "from repro.benchmarks impor
 ENV REPRO_DATA_DIR=/opt/repro/benchmarks \
     REPRO_CACHE_DIR=/data/cache/repro-benchmarks
 
+# Provenance (docs/provenance.md). The build context has no .git, so the commit is passed in:
+#   docker build --build-arg REPRO_GIT_COMMIT=$(git rev-parse HEAD) \
+#     --build-arg REPRO_GIT_DIRTY=$(test -z "$(git status --porcelain)" && echo false || echo true) -t repro:0.1.0 .
+# The build record holds what is known while building: that commit, the base image with its
+# digest (from the FROM line above), the sha256 of requirements/gpu.txt and the build time.
+# Every run records it (REPRO_BUILD_INFO). The image's own digest exists only once the image
+# is finished, so it cannot be inside; pass it when starting a container if it should be
+# recorded: -e REPRO_IMAGE_DIGEST=$(docker inspect --format '{{index .RepoDigests 0}}' repro:0.1.0).
+# Declared here, after the large layers, so that a new commit does not rebuild them.
+ARG REPRO_GIT_COMMIT=""
+ARG REPRO_GIT_DIRTY=""
+LABEL org.opencontainers.image.revision="${REPRO_GIT_COMMIT}"
+RUN python -m repro.provenance build-info /opt/repro requirements/gpu.txt "${REPRO_GIT_COMMIT}" "${REPRO_GIT_DIRTY}" \
+        > /opt/repro/build-info.json
+ENV REPRO_BUILD_INFO=/opt/repro/build-info.json
+
 # Everything that grows lives under the /data volume: model weights and datasets are
 # downloaded at run time from the hub into HF_HOME (at the pinned revisions), runs and
 # reports go to REPRO_HOME, and compile caches (vLLM, Triton) go under XDG_CACHE_HOME so

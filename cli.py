@@ -53,9 +53,9 @@ ExperimentsArgument = Annotated[list[str], typer.Argument(help="Experiment ids (
 
 def _version(value: bool) -> None:
     if value:
-        from repro.provenance import version_line
+        from repro.commands import version
 
-        typer.echo(version_line())
+        typer.echo(version())
         raise typer.Exit()
 
 

@@ -20,7 +20,7 @@ from repro.experiments.registry import KEEP_DAPO_ANSWER
 from repro.model_lock import LOCK_FILE, lock_models, locked_revisions, read_lock
 from repro.models import MODELS, get_model
 from repro.pipeline import RunContext, check_environment, results_dir, run_experiment
-from repro.provenance import ENVIRONMENT_FILE, environment_record, finished, read_environment
+from repro.provenance import ENVIRONMENT_FILE, environment_record, finished, read_environment, version_line
 from repro.report import ExperimentSection, write_report
 from repro.results import RunResult
 from repro.results_csv import file_name, read_results_csv, write_results_csv
@@ -30,6 +30,11 @@ from repro.store import WHOLE, Shard
 from repro.tiers import Tier, get_tier
 
 HOME_ENV = "REPRO_HOME"
+
+
+def version() -> str:
+    """What `repro --version` prints: the package version and its git commit."""
+    return version_line()
 
 
 def default_root() -> Path:

@@ -121,14 +121,16 @@ def download_model(hub_id: str, commit: str) -> Path:
         raise ModelLockError(f"cannot download {hub_id} at {commit[:12]} ({type(error).__name__}: {detail})") from None
 
 
-def lock_models(root: Path, models: Iterable[Model], *, update: bool = False, resolve: Resolver = hub_commit,
+def lock_models(root: Path, models: Iterable[Model], *, update: bool = False, resolve: Resolver | None = None,
                 say: Callable[[str], None] = print) -> dict[str, str]:
     """Fix a commit for the hub id of each model and write the lock; returns hub id -> commit.
 
     A model the lock already holds keeps its commit; one the catalogue pins is locked at that
-    pin; any other is resolved (`resolve`: the local hub cache, else the hub). A locked commit that differs from the catalogue's
-    pin is refused unless `update`, which also asks the hub again for every unpinned model and
-    moves the lock where the answer changed (each change is said)."""
+    pin; any other is resolved (`resolve`, default `hub_commit`: the local hub cache, else the
+    hub). A locked commit that differs from the catalogue's pin is refused unless `update`,
+    which also asks the hub again for every unpinned model and moves the lock where the answer
+    changed (each change is said)."""
+    resolve = resolve or hub_commit
     entries = read_lock(root)
     changed = False
     conflicts = []
@@ -150,6 +152,8 @@ def lock_models(root: Path, models: Iterable[Model], *, update: bool = False, re
             wanted = pin
         else:
             wanted, found_in = resolve(hub_id, update)
+            if not _COMMIT.fullmatch(wanted):
+                raise ModelLockError(f"the hub gave {wanted!r} as the commit of {hub_id}, not a 40-hex commit id")
         if entry is not None and entry["commit"] != wanted and not update:
             conflicts.append(f"{hub_id} ({', '.join(keys)}) is locked at {entry['commit'][:12]} but the catalogue "
                              f"pins {wanted[:12]}")
