@@ -44,6 +44,7 @@ from repro.errors import EnvironmentNotSupportedError, ReproError
 from repro.files import atomic_write
 from repro.merging import VERL, merge_checkpoint, start_overrides
 from repro.models import get_model
+from repro.provenance import environment_record
 from repro.trained import model_home
 from repro.training import cost
 from repro.training.data import write_training_set
@@ -277,7 +278,8 @@ def _launch(layout: Layout, *, nodes: int, gpus_per_node: int, resume: bool, say
         prepare_pass_through(layout.base_model, layout.engine_model)
         tokenizer_from = layout.base_model
     record_launch(layout, "launch", command=command, config_sha256=digest, resume=resume, nodes=nodes,
-                  gpus_per_node=gpus_per_node, data_sha256={part: sha for part, (_, sha) in written.items()})
+                  gpus_per_node=gpus_per_node, data_sha256={part: sha for part, (_, sha) in written.items()},
+                  environment=environment_record())  # where it was launched from (docs/provenance.md)
     code = runner(command, gpus_per_node=gpus_per_node, say=say, extra_env=extra_env)
     record_launch(layout, "end", exit_status=code, config_sha256=digest)
     if code != 0:

@@ -204,6 +204,7 @@ def test_a_launch_runs_the_printed_command_then_merges_each_kept_step(tmp_path, 
     assert [entry["event"] for entry in launches] == ["launch", "end"]
     digest = hashlib.sha256((folder / "config.yaml").read_bytes()).hexdigest()
     assert launches[0]["config_sha256"] == digest and launches[0]["command"] == calls[0]
+    assert launches[0]["environment"]["package"]["name"] == "repro-limit-of-rlvr"  # where it was launched from
     assert launches[1]["exit_status"] == 0
 
     # a failed engine is one line that says how to continue, and nothing is merged
