@@ -127,7 +127,8 @@ ENV REPRO_DATA_DIR=/opt/repro/benchmarks \
 #   docker build --build-arg REPRO_GIT_COMMIT=$(git rev-parse HEAD) \
 #     --build-arg REPRO_GIT_DIRTY=$(test -z "$(git status --porcelain)" && echo false || echo true) -t repro:0.1.0 .
 # The build record holds what is known while building: that commit, the base image with its
-# digest (from the FROM line above), the sha256 of requirements/gpu.txt and the build time.
+# digest (from the FROM line above), the sha256 of requirements/gpu.lock (every installed file,
+# hashed) and the build time.
 # Every run records it (REPRO_BUILD_INFO). The image's own digest exists only once the image
 # is finished, so it cannot be inside; pass it when starting a container if it should be
 # recorded: -e REPRO_IMAGE_DIGEST=$(docker inspect --format '{{index .RepoDigests 0}}' repro:0.1.0).
@@ -135,7 +136,7 @@ ENV REPRO_DATA_DIR=/opt/repro/benchmarks \
 ARG REPRO_GIT_COMMIT=""
 ARG REPRO_GIT_DIRTY=""
 LABEL org.opencontainers.image.revision="${REPRO_GIT_COMMIT}"
-RUN python -m repro.provenance build-info /opt/repro requirements/gpu.txt "${REPRO_GIT_COMMIT}" "${REPRO_GIT_DIRTY}" \
+RUN python -m repro.provenance build-info /opt/repro requirements/gpu.lock "${REPRO_GIT_COMMIT}" "${REPRO_GIT_DIRTY}" \
         > /opt/repro/build-info.json
 ENV REPRO_BUILD_INFO=/opt/repro/build-info.json
 
