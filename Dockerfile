@@ -55,6 +55,13 @@ RUN python3.11 -m venv /opt/grader \
     && /opt/grader/bin/pip install -r requirements/grader.txt \
     && /opt/grader/bin/pip install --no-deps .
 ENV REPRO_GRADER_PYTHON=/opt/grader/bin/python
+# The build record, as in the evaluation image below (docs/provenance.md): each launch records it.
+ARG REPRO_GIT_COMMIT=""
+ARG REPRO_GIT_DIRTY=""
+LABEL org.opencontainers.image.revision="${REPRO_GIT_COMMIT}"
+RUN python -m repro.provenance build-info /opt/repro requirements/train-gpu.lock "${REPRO_GIT_COMMIT}" \
+        "${REPRO_GIT_DIRTY}" > /opt/repro/build-info.json
+ENV REPRO_BUILD_INFO=/opt/repro/build-info.json
 ENV HF_HOME=/data/hf REPRO_HOME=/data/runs XDG_CACHE_HOME=/data/cache
 VOLUME ["/data"]
 WORKDIR /data

@@ -130,7 +130,21 @@ def lock_models(root: Path, models: Iterable[Model], *, update: bool = False, re
     hub). A locked commit that differs from the catalogue's pin is refused unless `update`,
     which also asks the hub again for every unpinned model and moves the lock where the answer
     changed (each change is said)."""
-    resolve = resolve or hub_commit
+    from filelock import FileLock  # as the sample store's writer lock (repro.store)
+
+    models = list(models)
+    if not models:  # a run of stand-ins and simulations: nothing to lock, no file to leave
+        return locked_revisions(root)
+    # Shards of one run may start together on several nodes: the first to hold the lock resolves
+    # and writes, the others then read its commits instead of resolving again (the hub may have
+    # moved in between, and shards on two commits would sample two different stores).
+    Path(root).mkdir(parents=True, exist_ok=True)
+    with FileLock(str(lock_path(root)) + ".lock"):
+        return _lock_models(root, models, update, resolve or hub_commit, say)
+
+
+def _lock_models(root: Path, models: Iterable[Model], update: bool, resolve: Resolver,
+                 say: Callable[[str], None]) -> dict[str, str]:
     entries = read_lock(root)
     changed = False
     conflicts = []

@@ -5,6 +5,8 @@ downloaded: the hub client is replaced by fakes and a tiny local model folder.""
 from __future__ import annotations
 
 import json
+import threading
+import time
 from datetime import datetime
 from types import SimpleNamespace
 
@@ -95,6 +97,24 @@ def test_two_catalogue_models_with_the_same_weights_share_one_commit(tmp_path):
                 say=lambda line: None)
     assert hub.asked == [("Qwen/Qwen2.5-32B", False)]
     assert read_lock(tmp_path)["Qwen/Qwen2.5-32B"]["models"] == ["qwen2.5-32b", "qwen2.5-32b-dapo-prompt"]
+
+
+def test_shards_starting_together_lock_one_commit(tmp_path):
+    first_resolving = threading.Event()
+
+    def slow_first(hub_id, fresh):
+        first_resolving.set()
+        time.sleep(0.5)  # the second shard starts meanwhile
+        return C1, "hub"
+
+    answers = {}
+    first = threading.Thread(target=lambda: answers.update(a=lock_models(
+        tmp_path, [get_model("qwen2.5-14b")], resolve=slow_first, say=lambda line: None)))
+    first.start()
+    assert first_resolving.wait(10)
+    second = lock_models(tmp_path, [get_model("qwen2.5-14b")], resolve=FakeHub(C2), say=lambda line: None)
+    first.join()
+    assert answers["a"] == second == {"Qwen/Qwen2.5-14B": C1}  # the hub moved, yet both shards use one commit
 
 
 @pytest.mark.parametrize("content", ["{", json.dumps({"models": {"a/b": {"commit": "main"}}}), "[]"])
