@@ -186,9 +186,9 @@ class _Node:
 
 
 def _node(costs, gpus: int | None, data_parallel: int | None) -> _Node:
-    from repro.gpu_layout import LayoutError, gpu_layout, visible_gpus
+    from repro.gpu_layout import LayoutError, gpu_layout, nvidia_smi_count, visible_gpus
 
-    ids = tuple(str(index) for index in range(gpus)) if gpus is not None else visible_gpus()
+    ids = tuple(str(index) for index in range(gpus)) if gpus is not None else visible_gpus(count=nvidia_smi_count)
     source = f"--gpus {gpus}" if gpus is not None else "visible here"
     layouts: dict[int, object] = {}
     for size in sorted({cost.gpus for cost in costs}):

@@ -79,6 +79,21 @@ def _torch_device_count() -> int:
     return int(torch.cuda.device_count()) if torch.cuda.is_available() else 0
 
 
+def nvidia_smi_count() -> int:
+    """GPUs the NVIDIA driver lists (`nvidia-smi -L`), without importing torch: for planning,
+    which must stay light; 0 where there is no driver."""
+    import shutil
+    import subprocess
+
+    if shutil.which("nvidia-smi") is None:
+        return 0
+    try:
+        listed = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True, timeout=20, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return 0
+    return sum(1 for line in listed.stdout.splitlines() if line.startswith("GPU "))
+
+
 def gpu_layout(gpus: Sequence[str], tensor_parallel: int, data_parallel: int | None = None) -> Layout:
     """Engines of `tensor_parallel` GPUs each over the visible `gpus`: as many as fit, or
     `data_parallel` of them where given. Consecutive GPUs form a group (on one node they

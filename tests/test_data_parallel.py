@@ -221,3 +221,149 @@ def test_a_failing_engine_process_stops_the_run_in_one_line_and_a_rerun_finishes
     finished = invoke(*args)
     assert finished.exit_code == 0, finished.output
     assert _results(tmp_path) == reference
+
+
+# ----------------------------------------------------------------------------- the store's splits
+
+HOLD = """
+import sys, time
+sys.path.insert(0, {project!r})
+from pathlib import Path
+from repro.store import SampleStore, Shard
+with SampleStore(Path(sys.argv[1])).writing(Shard(0, 2), sampling=sys.argv[2] == "sampling"):
+    print("held", flush=True)
+    time.sleep(60)
+"""
+
+
+@pytest.mark.parametrize("holder_samples", [False, True])
+def test_a_node_that_only_grades_never_blocks_another_nodes_sampling(tmp_path, holder_samples):
+    """Nodes sharing a store: node A's grading pass after its engines (shard 0/2) runs while
+    node B's engines start sampling (shards of 4): only a writer that samples is another split."""
+    import subprocess
+    import sys
+
+    project = Path(__file__).resolve().parent.parent
+    store = SampleStore.open(tmp_path / "s", {"k": 1})
+    holder = subprocess.Popen([sys.executable, "-c", HOLD.format(project=str(project)), str(store.root),
+                               "sampling" if holder_samples else "grading"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        if holder_samples:
+            with pytest.raises(Exception, match="2-way split; --shard 1/4 would overlap"):
+                with store.writing(Shard(1, 4)):
+                    pass
+        else:
+            with store.writing(Shard(1, 4)):
+                pass
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+# ----------------------------------------------------------------------------- planning
+
+
+def test_plan_shows_the_engines_and_wall_clock_of_a_node():
+    import json
+
+    from repro.commands import plan
+
+    text = plan(["math-oat-zero", "math-zoo-qwen32b"], "full", gpus=8)
+    assert ("tensor parallel 1: 8 engine(s) x 1 GPU (0 | 1 | 2 | 3 | 4 | 5 | 6 | 7); "
+            "tensor parallel 4: 2 engine(s) x 4 GPUs (0,1,2,3 | 4,5,6,7)") in text
+    planned = json.loads(plan(["math-oat-zero", "math-zoo-qwen32b"], "full", as_json=True, gpus=8))
+    for run in planned["runs"]:
+        engines = 8 if run["gpus"] == 1 else 2
+        assert run["engines"] == engines
+        assert run["wall_hours"] == pytest.approx(run["gpu_hours"] / run["gpus"] / engines)
+    assert planned["total"]["wall_hours"] == pytest.approx(sum(run["wall_hours"] for run in planned["runs"]))
+    assert f"Wall-clock: about {planned['total']['wall_hours']:,.1f} hours" in text
+    small = json.loads(plan(["math-zoo-qwen32b"], "full", as_json=True, gpus=2))
+    assert small["total"]["wall_hours"] is None and all(run["engines"] is None for run in small["runs"])
+    assert "needs 4 GPUs; 2 visible" in plan(["math-zoo-qwen32b"], "full", gpus=2)
+    three = json.loads(plan(["math-oat-zero"], "full", as_json=True, gpus=8, data_parallel=3))
+    assert {run["engines"] for run in three["runs"]} == {3}
+
+
+def test_a_layout_the_gpus_cannot_hold_stops_the_run_before_any_engine(tmp_path, monkeypatch, data_dir):
+    import repro.pipeline
+
+    def no_engine(*args, **kwargs):
+        raise AssertionError("an engine was started")
+
+    monkeypatch.setattr(repro.pipeline, "gpu_available", lambda: True)
+    monkeypatch.setattr(repro.pipeline, "engine_for", no_engine)
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "0,1")
+    real = dict(_spec("math-zoo-qwen32b", "full", "vllm").engine)
+    if real.get("device") != "cuda":  # the CPU build names another engine; planned as the GPU build would be
+        from repro.sampling import BACKENDS
+
+        kind = BACKENDS["vllm"]
+        monkeypatch.setitem(BACKENDS, "vllm", replace(kind, _identity=lambda s: {**kind.identity(s), "device": "cuda"}))
+    result = invoke("run", "math-zoo-qwen32b", "--tier", "full", "--out", tmp_path)
+    assert result.exit_code == 2, result.output
+    assert "an engine with tensor-parallel size 4 needs 4 GPUs; 2 visible (0,1)" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_the_merge_of_a_full_tier_run_needs_no_gpu(tmp_path, monkeypatch, data_dir):
+    """The nodes' stores copied into one folder: `repro run` there (as `repro all`) on a machine
+    without GPU grades, counts and compares; nothing is sampled, no engine starts."""
+    import repro.pipeline
+    from repro.benchmarks.loading import load_benchmark
+    from repro.pipeline import store_key, store_path
+
+    def no_engine(*args, **kwargs):
+        raise AssertionError("an engine was started")
+
+    monkeypatch.setattr(repro.pipeline, "engine_for", no_engine)
+    monkeypatch.setattr(repro.pipeline, "gpu_available", lambda: False)
+    loaded = load_benchmark("aime24", allow_synthetic=False, download=False)
+    for planned in plan_experiment(get_experiment("math-oat-zero"), get_tier("full"), get_backend("vllm")):
+        spec = planned.spec
+        key = store_key(spec, loaded)
+        store = SampleStore.open(store_path(tmp_path, spec, key), key)
+        for shard in (Shard(0, 2), Shard(1, 2)):  # as two nodes wrote them
+            records = [{"problem_id": p.problem_id, "round": r, "seed": r, "samples": [
+                {"text": f"so \\boxed{{{p.answer}}}" if j < p.index % 3 else "no idea", "finish_reason": "stop",
+                 "num_tokens": 3} for j in range(spec.samples_per_round)]}
+                for p in loaded.problems if shard.owns(p.index) for r in range(spec.rounds)]
+            store.append_chunk(shard, records)
+    merged = invoke("run", "math-oat-zero", "--tier", "full", "--out", tmp_path)
+    assert merged.exit_code in (0, 1), merged.output  # 1: the made-up samples fail the paper's points
+    assert "needs a CUDA GPU" not in merged.output
+    rows = (tmp_path / "experiments/math-oat-zero/full/vllm/results/base__aime24.csv").read_text().splitlines()
+    assert rows[1:] == [f"{p.problem_id},2048,{64 * (p.index % 3)}" for p in loaded.problems]
+    fresh = invoke("run", "math-oat-zero", "--tier", "full", "--out", tmp_path / "fresh")
+    assert fresh.exit_code == 2 and "needs a CUDA GPU" in fresh.output  # nothing sampled yet: refused at once
+
+
+def test_every_docker_run_with_gpus_gives_vllm_the_shared_memory_it_needs():
+    """vLLM's tensor-parallel workers and NCCL exchange data through shared memory, which
+    Docker limits to 64 MB unless --ipc=host (or a large --shm-size) is given (docs/container.md)."""
+    import re
+
+    project = Path(__file__).resolve().parent.parent
+    commands = []
+    for page in [project / "README.md", *sorted((project / "docs").glob("*.md"))]:
+        text = page.read_text(encoding="utf-8").replace("\\\n", " ")
+        commands += [(page.name, line) for line in text.splitlines() if re.search(r"docker run\b.*--gpus", line)]
+    assert any(name == "README.md" for name, _ in commands)
+    for name, line in commands:
+        assert "--ipc=host" in line or "--shm-size" in line, f"{name}: {line.strip()}"
+
+
+def test_the_gpus_are_counted_for_planning_without_torch(monkeypatch, tmp_path):
+    from repro.gpu_layout import nvidia_smi_count
+
+    fake = tmp_path / "nvidia-smi"
+    fake.write_text("#!/bin/sh\necho 'GPU 0: NVIDIA H100 80GB HBM3 (UUID: GPU-a)'\n"
+                    "echo 'GPU 1: NVIDIA H100 80GB HBM3 (UUID: GPU-b)'\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert nvidia_smi_count() == 2
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
+    assert visible_gpus(count=nvidia_smi_count) == ("0", "1")
+    monkeypatch.setenv("PATH", str(tmp_path / "nowhere"))
+    assert nvidia_smi_count() == 0
