@@ -360,7 +360,16 @@ def run(experiment_ids: list[str], tier_name: str, backend: str | None, root: Pa
             if shard == WHOLE:  # scoring reads every sample of its problems
                 from repro.analysis.stage import run_scoring_stage
 
-                run_scoring_stage(context, experiment, sections[-1], external_responses=responses)
+                try:
+                    run_scoring_stage(context, experiment, sections[-1], external_responses=responses)
+                except ReproError as error:
+                    # E.g. the merge of several nodes' samples on a machine without GPU: the
+                    # other experiments are still graded, compared and reported.
+                    if len(runnable) == 1:
+                        raise
+                    errors += 1
+                    _say(f"error: {experiment.id}: {error}")
+                    sections[-1].notes.append(f"scoring stage not run: {error}")
     finally:
         context.close()
     if shard != WHOLE:

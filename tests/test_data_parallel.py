@@ -367,3 +367,37 @@ def test_the_gpus_are_counted_for_planning_without_torch(monkeypatch, tmp_path):
     assert visible_gpus(count=nvidia_smi_count) == ("0", "1")
     monkeypatch.setenv("PATH", str(tmp_path / "nowhere"))
     assert nvidia_smi_count() == 0
+
+
+def test_a_scoring_stage_that_cannot_run_stops_only_its_experiment(tmp_path, data_dir, monkeypatch):
+    """The merge on a CPU node: `perplexity` and `entropy` need an engine after their pass@k runs;
+    the other experiments are still graded, compared and reported, and the exit status says 2."""
+    import repro.analysis.stage
+    from repro.errors import EnvironmentNotSupportedError
+
+    def no_gpu(context, experiment, section, external_responses=None):
+        if experiment.id == "math-oat-zero":
+            raise EnvironmentNotSupportedError("--tier full runs real models and needs a CUDA GPU, and none is visible")
+
+    monkeypatch.setattr(repro.commands, "EXPERIMENTS", tuple(get_experiment(i) for i in ALL_OF_THEM))
+    monkeypatch.setattr(repro.analysis.stage, "run_scoring_stage", no_gpu)
+    result = invoke("all", "--tier", "smoke", "--backend", "simulated", "--out", tmp_path)
+    assert result.exit_code == 2, result.output
+    assert "error: math-oat-zero: --tier full runs real models" in result.output
+    assert len(_results(tmp_path)) == 4 and (tmp_path / "reports/smoke/report.md").is_file()
+    assert "scoring stage not run" in (tmp_path / "reports/smoke/report.md").read_text()
+
+
+def test_the_ray_recipe_runs_the_command_as_n_shards():
+    import importlib.util
+
+    path = Path(__file__).resolve().parent.parent / "scripts" / "ray_shards.py"
+    spec = importlib.util.spec_from_file_location("ray_shards", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.shard_command(["repro"], ["all", "--tier", "full"], 2, 4) == ["repro", "all", "--tier", "full",
+                                                                              "--shard", "2/4"]
+    for argv in (["--shards", "0", "--", "all"], ["--shards", "2"]):  # refused before Ray is asked
+        with pytest.raises(SystemExit) as stopped:
+            module.main(argv)
+        assert stopped.value.code == 2
