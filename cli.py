@@ -47,6 +47,15 @@ UpdateModelLockOption = Annotated[bool, typer.Option(
     "--update-model-lock", help="Let the --out folder's models.lock.json move: take the commit the catalogue now pins, "
     "and ask the hub again for the others. Without it, a run uses the locked commits and refuses another one "
     "(docs/provenance.md).")]
+ShardOption = Annotated[Optional[str], typer.Option(
+    "--shard", help="Run shard i of N (e.g. 0/4): problems with index % N == i, for Slurm arrays or several nodes "
+    "(docs/cluster.md). Shards share one store; afterwards the same command without --shard grades, compares "
+    "and reports.")]
+DataParallelOption = Annotated[Optional[int], typer.Option(
+    "--data-parallel", min=1, help="Engines of one model sampling at once, each on its own GPUs (its tensor-parallel "
+    "size of them) and its own share of the problems. Default: as many as the visible GPUs (CUDA_VISIBLE_DEVICES) "
+    "hold, e.g. 8 engines of a 7B model or 2 of a 32B model (tensor parallel 4) on 8 GPUs; samples are the same "
+    "whatever the number (docs/cluster.md).")]
 ExperimentsArgument = Annotated[list[str], typer.Argument(help="Experiment ids (see `repro list`).",
                                                           show_default=False)]
 
@@ -145,12 +154,18 @@ def plan(experiments: Annotated[Optional[list[str]], typer.Argument(help="Experi
              "and the throughput its stores measured instead of the assumed ones.")] = None,
          training: Annotated[bool, typer.Option(
              "--training", help="Plan the training runs of `repro train` instead: each run's GPU-hours, the "
-             "assumptions, and the sum.")] = False):
+             "assumptions, and the sum.")] = False,
+         gpus: Annotated[Optional[int], typer.Option(
+             "--gpus", min=0, help="Plan for a node with this many GPUs (engines per model and wall-clock hours). "
+             "Default: the GPUs visible here.")] = None,
+         data_parallel: DataParallelOption = None):
     """List the unique runs a tier needs, before anything starts: every setting decided, the
     experiments sharing each run (counted once), samples, output tokens and GPU-hours.
 
     The GPU-hours are samples x tokens per sample / engine throughput x GPUs per engine, with the
-    assumptions named in the output (docs/performance.md shows the arithmetic). With --training:
+    assumptions named in the output (docs/performance.md shows the arithmetic); the wall-clock
+    hours divide each run by the engines of its model that run at once on this node (--gpus,
+    --data-parallel). With --training:
     the training runs' GPU-hours (docs/training.md, "Cost").
     """
     if training:
@@ -160,14 +175,12 @@ def plan(experiments: Annotated[Optional[list[str]], typer.Argument(help="Experi
     from repro.commands import plan as plan_command
 
     _guard(lambda: typer.echo(plan_command(experiments or [], tier, backend, as_json, calibrate, seed,
-                                           checkpoint or (), _root(out))))
+                                           checkpoint or (), _root(out), gpus=gpus, data_parallel=data_parallel)))
 
 
 @app.command()
 def run(experiments: ExperimentsArgument, tier: TierOption = "full", backend: BackendOption = None,
-        out: OutOption = None,
-        shard: Annotated[Optional[str], typer.Option("--shard", help="Run shard i of N (e.g. 0/4): problems with "
-                                                     "index % N == i. Shards share one store.")] = None,
+        out: OutOption = None, shard: ShardOption = None, data_parallel: DataParallelOption = None,
         seed: SeedOption = 0, keep_dapo_answer: KeepDapoAnswerOption = False,
         checkpoint: CheckpointOption = None,
         responses: Annotated[Optional[Path], typer.Option(
@@ -183,19 +196,26 @@ def run(experiments: ExperimentsArgument, tier: TierOption = "full", backend: Ba
 
     _guard(lambda: run_command(experiments, tier, backend, _root(out), shard, seed, _progress(),
                                keep_dapo_answer=keep_dapo_answer, checkpoints=checkpoint or (), responses=responses,
-                               update_model_lock=update_model_lock),
+                               update_model_lock=update_model_lock, data_parallel=data_parallel),
            _root(out))
 
 
 @app.command("all")
 def all_command(tier: TierOption = "full", backend: BackendOption = None, out: OutOption = None,
+                shard: ShardOption = None, data_parallel: DataParallelOption = None,
                 seed: SeedOption = 0, keep_dapo_answer: KeepDapoAnswerOption = False,
                 checkpoint: CheckpointOption = None, update_model_lock: UpdateModelLockOption = False):
-    """Run every experiment that can run in the tier (the container's main job); list the others."""
+    """Run every experiment that can run in the tier (the container's main job); list the others.
+
+    Every visible GPU is used: each model runs as several engines at once where the GPUs hold
+    them (--data-parallel). Several nodes: --shard i/N on each, then the same command without
+    --shard where all samples are (docs/cluster.md).
+    """
     from repro.commands import run_all
 
     _guard(lambda: run_all(tier, backend, _root(out), seed, _progress(), keep_dapo_answer=keep_dapo_answer,
-                           checkpoints=checkpoint or (), update_model_lock=update_model_lock), _root(out))
+                           checkpoints=checkpoint or (), shard_text=shard, data_parallel=data_parallel,
+                           update_model_lock=update_model_lock), _root(out))
 
 
 @app.command()

@@ -19,7 +19,8 @@ from repro.experiments import EXPERIMENTS, Experiment, get_experiment
 from repro.experiments.registry import KEEP_DAPO_ANSWER
 from repro.model_lock import LOCK_FILE, lock_models, locked_revisions, read_lock
 from repro.models import MODELS, get_model
-from repro.pipeline import RunContext, check_environment, results_dir, run_experiment
+from repro.data_parallel import sample_data_parallel
+from repro.pipeline import RunContext, check_environment, plan_for, results_dir, run_experiment
 from repro.provenance import ENVIRONMENT_FILE, environment_record, finished, read_environment, version_line
 from repro.report import ExperimentSection, write_report
 from repro.results import RunResult
@@ -142,9 +143,12 @@ def _template_verified(name: str) -> bool:
 # ----------------------------------------------------------------------------- plan
 
 def plan(experiment_ids: list[str], tier_name: str, backend: str | None = None, as_json: bool = False,
-         calibrate_from: Path | None = None, seed: int = 0, checkpoints=(), root: Path | None = None) -> str:
+         calibrate_from: Path | None = None, seed: int = 0, checkpoints=(), root: Path | None = None,
+         gpus: int | None = None, data_parallel: int | None = None) -> str:
     """Every unique run the experiments need, with the experiments that share it, its samples,
-    output tokens and GPU-hours (repro.costs); as a table, or as JSON."""
+    output tokens and GPU-hours (repro.costs), and the engines of its model that run at once on
+    a node of `gpus` GPUs (default: those visible here) with its wall-clock hours; as a table,
+    or as JSON."""
     from repro.costs import calibrate, run_cost
     from repro.plan import plan_experiment, unique_runs
 
@@ -170,12 +174,53 @@ def plan(experiment_ids: list[str], tier_name: str, backend: str | None = None, 
     costs = [run_cost(run, calibration) for run in unique_runs(planned)]
     # GPU-hours only where real models run on GPUs: stand-ins cost minutes of CPU.
     real = not any(get_backend(name).simulated for name in backends) and not tier.uses_stand_ins
+    node = _node(costs, gpus, data_parallel) if real else None
     if as_json:
-        return _plan_json(tier, backends, costs, blocked, real)
-    return _plan_table(tier, costs, blocked, real, calibration)
+        return _plan_json(tier, backends, costs, blocked, real, node)
+    return _plan_table(tier, costs, blocked, real, calibration, node)
 
 
-def _plan_json(tier: Tier, backends: tuple[str, ...], costs, blocked: dict[str, list[str]], real: bool) -> str:
+class _Node:
+    """The engines of each tensor-parallel size on one node (repro.gpu_layout): a layout, or
+    the one line saying why none fits."""
+
+    def __init__(self, gpus: tuple[str, ...], source: str, layouts: dict[int, object]):
+        self.gpus, self.source, self.layouts = gpus, source, layouts
+
+    def engines(self, cost) -> int | None:
+        from repro.gpu_layout import Layout
+
+        layout = self.layouts[cost.gpus]
+        return layout.data_parallel if isinstance(layout, Layout) else None
+
+    def wall_hours(self, cost) -> float | None:
+        """Hours of the run with its engines working at once (each on its share of the problems)."""
+        engines = self.engines(cost)
+        return None if engines is None else cost.output_tokens / cost.throughput / 3600 / engines
+
+    def lines(self) -> list[str]:
+        from repro.gpu_layout import Layout
+
+        return [f"tensor parallel {size}: " + (layout.describe() if isinstance(layout, Layout) else f"none ({layout})")
+                for size, layout in sorted(self.layouts.items())]
+
+
+def _node(costs, gpus: int | None, data_parallel: int | None) -> _Node:
+    from repro.gpu_layout import LayoutError, gpu_layout, nvidia_smi_count, visible_gpus
+
+    ids = tuple(str(index) for index in range(gpus)) if gpus is not None else visible_gpus(count=nvidia_smi_count)
+    source = f"--gpus {gpus}" if gpus is not None else "visible here"
+    layouts: dict[int, object] = {}
+    for size in sorted({cost.gpus for cost in costs}):
+        try:
+            layouts[size] = gpu_layout(ids, size, data_parallel)
+        except LayoutError as error:
+            layouts[size] = str(error)
+    return _Node(ids, source, layouts)
+
+
+def _plan_json(tier: Tier, backends: tuple[str, ...], costs, blocked: dict[str, list[str]], real: bool,
+               node: _Node | None = None) -> str:
     runs = [{
         "model": c.run.spec.model, "weights": c.run.spec.weights.describe(), "benchmark": c.run.spec.benchmark,
         "backend": c.run.spec.backend, "temperature": c.run.spec.temperature, "n": c.run.spec.n,
@@ -184,23 +229,37 @@ def _plan_json(tier: Tier, backends: tuple[str, ...], costs, blocked: dict[str, 
         "output_tokens": c.output_tokens, "engine_tokens_per_s": c.throughput, "gpus": c.gpus,
         "gpu_hours": c.gpu_hours if real else None, "measured": c.measured, "key_sha256": c.run.spec.key_sha256(),
         "experiments": list(c.run.use_names),
+        "engines": node.engines(c) if node else None, "wall_hours": node.wall_hours(c) if node else None,
     } for c in costs]
+    walls = [node.wall_hours(c) for c in costs] if node else [None]
     total = {"runs": len(costs), "samples": sum(c.samples for c in costs),
              "output_tokens": sum(c.output_tokens for c in costs),
-             "gpu_hours": sum(c.gpu_hours for c in costs) if real else None}
+             "gpu_hours": sum(c.gpu_hours for c in costs) if real else None,
+             # Only where every run fits the node.
+             "wall_hours": sum(walls) if None not in walls else None}
+    layout = {"gpus": list(node.gpus), "source": node.source, "by_tensor_parallel": node.lines()} if node else None
     return json.dumps({"tier": tier.name, "backends": list(backends), "runs": runs, "blocked": blocked,
-                       "total": total}, indent=2)
+                       "layout": layout, "total": total}, indent=2)
 
 
-def _plan_table(tier: Tier, costs, blocked: dict[str, list[str]], real: bool, calibration) -> str:
+def _plan_table(tier: Tier, costs, blocked: dict[str, list[str]], real: bool, calibration,
+                node: _Node | None = None) -> str:
     from repro.costs import OUTPUT_TOKENS_SOURCE, THROUGHPUT
+
+    def engines(c) -> str:
+        count = node.engines(c) if node else None
+        return "-" if count is None else str(count)
+
+    def wall(c) -> str:
+        hours = node.wall_hours(c) if node else None
+        return "-" if hours is None else f"{hours:,.1f}"
 
     rows = [[i + 1, c.run.spec.model, c.run.spec.benchmark, f"{c.run.spec.temperature:g}", c.run.spec.n,
              f"{c.samples:,}", f"{c.mean_tokens:,.0f}", f"{c.output_tokens / 1e6:,.1f}", c.gpus,
-             f"{c.gpu_hours:,.1f}" if real else "-", ", ".join(c.run.use_names)]
+             f"{c.gpu_hours:,.1f}" if real else "-", engines(c), wall(c), ", ".join(c.run.use_names)]
             for i, c in enumerate(costs)]
     table = tabulate(rows, headers=["#", "model", "benchmark", "T", "n", "samples", "tokens/sample", "Mtokens", "GPUs",
-                                    "GPU-h", "used by"], tablefmt="simple")
+                                    "GPU-h", "engines", "wall-h", "used by"], tablefmt="simple")
     lines = [table, ""]
     lines += [f"{experiment_id}: blocked, needs {', '.join(missing)}" for experiment_id, missing in blocked.items()]
     shared = sum(1 for c in costs if len(c.run.experiments) > 1)
@@ -214,6 +273,17 @@ def _plan_table(tier: Tier, costs, blocked: dict[str, list[str]], real: bool, ca
     shown = f"{hours:,.0f}" if hours >= 10 else f"{hours:.2f}"
     lines.append(f"Total: about {shown} GPU-hours (H100) = samples x tokens/sample / engine throughput x GPUs "
                  "per engine.")
+    if node is not None:
+        lines.append(f"Engines at once on {len(node.gpus)} GPUs ({node.source}; repro.gpu_layout): "
+                     + "; ".join(node.lines()) + ".")
+        walls = [node.wall_hours(c) for c in costs]
+        if costs and None not in walls:
+            lines.append(f"Wall-clock: about {sum(walls):,.1f} hours on this node = each run's output tokens / "
+                         "engine throughput / its engines at once, runs one after another (engine starts, grading "
+                         "and the scoring stages not counted).")
+        else:
+            lines.append("Wall-clock: not estimated: some runs' models do not fit these GPUs (engines \"-\"); give "
+                         "--gpus N to plan for a node of N GPUs.")
     if calibration:
         lines.append(f"Tokens and throughput {calibration.source} where that run had the model; assumed elsewhere.")
     lines.append("Assumed: " + OUTPUT_TOKENS_SOURCE + "; engine throughput (output tokens/s, one engine) by size: "
@@ -252,10 +322,11 @@ def with_trained(given: dict[str, Checkpoint], experiments: list[Experiment], ro
 def run(experiment_ids: list[str], tier_name: str, backend: str | None, root: Path, shard_text: str | None,
         seed: int, progress, explicit: bool = True, regrade: bool = False, generate_missing: bool = True,
         keep_dapo_answer: bool = KEEP_DAPO_ANSWER, checkpoints=(), responses: Path | None = None,
-        update_model_lock: bool = False) -> int:
+        update_model_lock: bool = False, data_parallel: int | None = None) -> int:
     """Run experiments and, unless sharded, compare and report. Returns the exit code.
     `responses`: a JSONL file of other models' responses for the perplexity experiment.
-    `update_model_lock`: let the run folder's model lock move (repro.model_lock)."""
+    `update_model_lock`: let the run folder's model lock move (repro.model_lock).
+    `data_parallel`: engines of one model at once (None: as many as the visible GPUs hold)."""
     environment = environment_record()  # first: its start time is the command's
     if responses is not None and "perplexity" not in experiment_ids:
         raise ReproError("--responses gives other models' responses to the perplexity experiment: run `repro run "
@@ -276,15 +347,22 @@ def run(experiment_ids: list[str], tier_name: str, backend: str | None, root: Pa
             skipped[experiment.id] = "needs " + ", ".join(blocked)
         else:
             runnable.append(experiment)
-    if runnable and generate_missing:  # re-grading reads the store: no GPU, no model
+    if runnable and generate_missing and not _holds_samples(root, backends):
+        # Refused early where nothing was sampled yet. Where samples are (the run that merges the
+        # shards of several nodes: docs/cluster.md), a machine without GPU grades, compares and
+        # reports; an engine start it cannot do is refused there (repro.pipeline.engine_for).
         check_environment(tier, backends)
+    if runnable and generate_missing:
         revisions = lock_models(root, _hub_models(runnable, tier, backends, checkpoint_dirs), update=update_model_lock,
                                 say=_say)
     else:  # re-grading finds the stores by the commits the sampling run locked; it never asks the hub
         revisions = locked_revisions(root)
+    if data_parallel is not None and data_parallel < 1:
+        raise ReproError(f"--data-parallel must be at least 1, not {data_parallel}")
     context = RunContext(root, tier, backends, run_seed=seed, shard=shard, progress=progress,
                          regrade=regrade, generate_missing=generate_missing, keep_dapo_answer=keep_dapo_answer,
-                         checkpoints=checkpoint_dirs, revisions=revisions, environment=environment)
+                         checkpoints=checkpoint_dirs, revisions=revisions, environment=environment,
+                         data_parallel=data_parallel)
     sections = []
     errors = 0
     try:
@@ -292,6 +370,8 @@ def run(experiment_ids: list[str], tier_name: str, backend: str | None, root: Pa
             _say(f"== {experiment.id}: {experiment.title}")
             try:
                 prepare_aime_filter(context, experiment, _say)  # Fig 12's problem list, made by this run
+                if generate_missing:  # several engines of a model at once, where the GPUs hold them
+                    sample_data_parallel(context, plan_for(context, experiment))
                 outcomes = run_experiment(context, experiment)
             except ReproError as error:
                 # Several experiments: one that cannot run (data refused, a model missing) must
@@ -308,7 +388,16 @@ def run(experiment_ids: list[str], tier_name: str, backend: str | None, root: Pa
             if shard == WHOLE:  # scoring reads every sample of its problems
                 from repro.analysis.stage import run_scoring_stage
 
-                run_scoring_stage(context, experiment, sections[-1], external_responses=responses)
+                try:
+                    run_scoring_stage(context, experiment, sections[-1], external_responses=responses)
+                except ReproError as error:
+                    # E.g. the merge of several nodes' samples on a machine without GPU: the
+                    # other experiments are still graded, compared and reported.
+                    if len(runnable) == 1:
+                        raise
+                    errors += 1
+                    _say(f"error: {experiment.id}: {error}")
+                    sections[-1].notes.append(f"scoring stage not run: {error}")
     finally:
         context.close()
     if shard != WHOLE:
@@ -323,6 +412,11 @@ def run(experiment_ids: list[str], tier_name: str, backend: str | None, root: Pa
     return status
 
 
+def _holds_samples(root: Path, backends: tuple[str, ...]) -> bool:
+    return any((root / "samples" / backend).is_dir() and any((root / "samples" / backend).iterdir())
+               for backend in backends)
+
+
 def _export_review(experiment: Experiment, outcomes, root: Path, tier: Tier) -> None:
     from repro.review import export_line
 
@@ -331,9 +425,11 @@ def _export_review(experiment: Experiment, outcomes, root: Path, tier: Tier) -> 
 
 
 def run_all(tier_name: str, backend: str | None, root: Path, seed: int, progress,
-            keep_dapo_answer: bool = KEEP_DAPO_ANSWER, checkpoints=(), update_model_lock: bool = False) -> int:
-    return run([e.id for e in EXPERIMENTS], tier_name, backend, root, None, seed, progress, explicit=False,
-               keep_dapo_answer=keep_dapo_answer, checkpoints=checkpoints, update_model_lock=update_model_lock)
+            keep_dapo_answer: bool = KEEP_DAPO_ANSWER, checkpoints=(), shard_text: str | None = None,
+            data_parallel: int | None = None, update_model_lock: bool = False) -> int:
+    return run([e.id for e in EXPERIMENTS], tier_name, backend, root, shard_text, seed, progress, explicit=False,
+               keep_dapo_answer=keep_dapo_answer, checkpoints=checkpoints, data_parallel=data_parallel,
+               update_model_lock=update_model_lock)
 
 
 SPECS_FILE = "specs.json"  # beside the result CSVs: the spec of every run, as planned

@@ -215,7 +215,7 @@ class SampleStore:
                              "stop it, then rerun") from None
         try:
             owner.write_text(f"pid {os.getpid()} on {socket.gethostname()} since "
-                             f"{time.strftime('%Y-%m-%d %H:%M:%S')}\n")
+                             f"{time.strftime('%Y-%m-%d %H:%M:%S')}{'' if sampling else GRADING_ONLY}\n")
             if sampling:
                 # After the owner file is written: of two splits starting at once, the later
                 # check sees the other's owner file, so they cannot both pass.
@@ -255,16 +255,23 @@ class SampleStore:
     def _check_split(self, shard: Shard) -> None:
         """Refuse to write shard i/N where shards of another N were written (an index with chunks)
         or are being written (a held lock)."""
-        tags = {shard_tag_of(path.name) for path in self.root.glob("index-*.json")
-                if not index_problem(path) and json.loads(path.read_text())["chunks"]}
-        tags |= {tag for path in self.root.glob("writer-*.owner")
-                 if (tag := shard_tag_of(path.name)) and tag != shard.tag and self.holds_lock(tag)}
-        splits = {int(tag.split("of")[1]) for tag in tags if tag}
+        # A writer that only grades adds no units, so it overlaps nothing: a grading pass of one
+        # split (the run after a node's engines finished) never blocks another split's sampling.
+        tags = {tag for path in self.root.glob("writer-*.owner")
+                if (tag := shard_tag_of(path.name)) and tag != shard.tag and self.holds_lock(tag)
+                and not _grading_only(path)}
+        splits = self.sampled_splits() | {int(tag.split("of")[1]) for tag in tags}
         others = sorted(splits - {shard.count})
         if others:
             raise StoreError(f"{self.root} holds shards of a {others[0]}-way split; --shard {shard.index}/{shard.count} "
                              f"would overlap them: use the same split (--shard i/{others[0]}), or move the store "
                              "away to start over")
+
+    def sampled_splits(self) -> set[int]:
+        """N of every split (--shard i/N) with chunks in this store."""
+        tags = {shard_tag_of(path.name) for path in self.root.glob("index-*.json")
+                if not index_problem(path) and json.loads(path.read_text())["chunks"]}
+        return {int(tag.split("of")[1]) for tag in tags if tag}
 
     # ----- index ----------------------------------------------------------------------
     def _index_path(self, shard: Shard) -> Path:
@@ -427,6 +434,16 @@ class SampleStore:
         content["grades_sha256"] = _grades_digest(content)
         atomic_write(self.grades_path(grader, chunk_name), (canonical_json(content) + "\n").encode())
 
+
+
+GRADING_ONLY = " (grading only)"  # the end of a writer's owner line when it adds no samples
+
+
+def _grading_only(owner: Path) -> bool:
+    try:
+        return owner.read_text().rstrip("\n").endswith(GRADING_ONLY)
+    except FileNotFoundError:  # its writer finished meanwhile
+        return True
 
 
 def index_problem(path: Path) -> str | None:
