@@ -266,6 +266,48 @@ def report(tier: TierOption = "full", out: OutOption = None):
     _guard(lambda: report_command(tier, _root(out)), _root(out))
 
 
+@app.command()
+def archive(experiments: Annotated[Optional[list[str]], typer.Argument(
+                help="Experiment ids to bundle; default: every experiment with results in the tier.",
+                show_default=False)] = None,
+            tier: TierOption = "full", out: OutOption = None,
+            bundle: Annotated[Optional[Path], typer.Option(
+                "--bundle", help="Where to write the bundle (a .zip file). Default: "
+                "OUT/archives/repro-TIER-<UTC time>.zip. An existing file is never overwritten.")] = None):
+    """Bundle a finished run for a reviewer or an archive: one .zip holding the tier's
+    per-problem results and specs, the sample stores behind them (every sample and verdict),
+    the report, a MANIFEST.sha256 of every file, bundle.json (version, commit, tier,
+    experiments, stores), CITATION.cff, LICENSE, .zenodo.json (Zenodo metadata from
+    CITATION.cff), the pinned requirements and a README telling the reviewer how to check it.
+
+    The stores are audited first: damaged samples are never bundled (exit 2, one line). Check
+    the bundle with `repro verify BUNDLE` (docs/archive.md).
+    """
+    from repro.archive_command import archive_command
+
+    _guard(lambda: archive_command(_root(out), tier, bundle, experiments or []), _root(out))
+
+
+@app.command()
+def verify(bundle: Annotated[Path, typer.Argument(help="A bundle written by `repro archive` (.zip), or the folder "
+                                                  "it unpacks to.", show_default=False)],
+           workers: Annotated[Optional[int], typer.Option(
+               "--workers", help="Grading processes (default: one per core).")] = None):
+    """Check a bundle from its bytes to its conclusions, on CPU (no GPU, no model): every file
+    against MANIFEST.sha256, every sample store audited, every stored sample graded again with
+    this package's graders (code in the sandbox), each problem's counts, pass@k and the
+    comparison with the paper recomputed and compared with the bundled CSVs, verdicts, report
+    and claims. The benchmark files must be here (`repro fetch`).
+
+    Exit 0 when everything matches; 1 when a recomputed number differs from the bundle's (the
+    first difference named); 2 when the bundle is malformed or was changed (one line naming the
+    file and what is wrong). Results of the simulated backend are said to be no evidence.
+    """
+    from repro.archive_command import verify_command
+
+    _guard(lambda: verify_command(bundle, workers))
+
+
 store_app = typer.Typer(
     help="Check the sample stores of a run folder against themselves, and mend what can be mended safely.",
     no_args_is_help=True)
