@@ -150,8 +150,8 @@ def _check_members(bundle: Path, members: Iterable[zipfile.ZipInfo]) -> str:
         name = member.filename
         if not _safe_name(name):
             raise BundleError(f"{bundle}: member {name!r} has an unsafe path (absolute, or with '..'): refused")
-        mode = member.external_attr >> 16
-        if mode and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+        kind = stat.S_IFMT(member.external_attr >> 16)  # 0: no Unix mode (a zip made elsewhere)
+        if kind not in (0, stat.S_IFREG, stat.S_IFDIR):
             raise BundleError(f"{bundle}: member {name!r} is a link or a special file: refused")
         if name.rstrip("/") in seen:
             raise BundleError(f"{bundle}: member {name!r} appears twice")
