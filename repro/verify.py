@@ -48,7 +48,7 @@ from repro.pipeline import RunContext, counts, grade_store
 from repro.results import RunResult
 from repro.results_csv import read_results_csv
 from repro.sampling import get_backend
-from repro.store import CHUNK_SUFFIX, SampleStore
+from repro.store import CHUNK_SUFFIX, SampleStore, key_digest
 from repro.store_audit import audit, find_stores
 from repro.tiers import get_tier
 
@@ -236,6 +236,9 @@ def _regrade(run: Path, work: Path, specs: list[_Spec], tier, grading_workers: i
 def _problems(context: RunContext, spec: _Spec, key: dict[str, Any], run: Path):
     """The problems a result was counted over, loaded from the benchmark files and checked
     against the store's key (the data's sha256, and for a selection, which problems)."""
+    if not Path(spec.store).name.endswith(key_digest(key)[:16]):
+        raise BundleError(f"{RUN_FOLDER}/{spec.store}/manifest.json: its key is not the one the store's folder is "
+                          "named by (the key was edited)")
     data = key.get("data", {})
     if spec.benchmark == aime24_filtered.BENCHMARK.key:
         # The list was made by the run (repro.aime_filter); its ids are checked against the
@@ -250,7 +253,10 @@ def _problems(context: RunContext, spec: _Spec, key: dict[str, Any], run: Path):
         loaded = replace(parent, key=spec.benchmark, problems=problems, selection=selection)
     else:
         loaded = context.load(spec.benchmark)
-        limit = context.tier.problem_limit(get_backend(spec.backend))
+        # A simulated run records how many problems it was fitted to (repro.plan.plan_run widens
+        # the tier's limit for some benchmarks); an engine's limit is the tier's.
+        calibration = key.get("calibration") or {}
+        limit = calibration.get("problem_limit", context.tier.problem_limit(get_backend(spec.backend)))
         problems = loaded.problems[:limit] if limit else loaded.problems
     expected = {"dataset_sha256": loaded.checksum, "problems_sha256": loaded.problems_sha256}
     if loaded.selection:
@@ -373,20 +379,42 @@ def _compare_comparisons(top: Path, run: Path, tier: str, specs: list[_Spec],
     if bundled_points is None:
         points = Check("pass@k points vs the report", "no report in the bundle: not compared")
     else:
-        points = Check("pass@k points vs the report", f"{points_checked:,} points: identical", points_difference)
+        compared = {key[:2] for key in groups}
+        others = sum(1 for key in bundled_points if tuple(key[:2]) in compared) - points_checked
+        detail = f"{points_checked:,} points: identical"
+        if others > 0:  # rows of scoring stages (perplexity, entropy), which need a model to recompute
+            detail += f" ({others:,} rows of scoring stages not recomputed)"
+        points = Check("pass@k points vs the report", detail, points_difference)
     claims = Check("claims vs comparison.json and report.md", f"{claims_checked} claims: identical", claims_difference)
     return points, claims
 
 
+POINT_COLUMNS = ("experiment", "backend", "panel", "curve", "arm", "benchmark", "k", "paper", "paper_error", "rerun",
+                 "sd_rerun", "sd_paper", "z", "tolerance", "verdict")
+_ARM = POINT_COLUMNS.index("arm")
+_AFTER_ARM = len(POINT_COLUMNS) - _ARM - 1
+
+
 def _points_csv(path: Path) -> dict[tuple[str, ...], dict[str, str]] | None:
+    """The report's points.csv, keyed by (experiment, backend, panel, curve, arm, benchmark, k).
+    The report quotes the panel and the curve but not the arm, which for a printed statistic can
+    hold commas ("min over grpo, ppo, ..."): a row with more cells than columns is read with the
+    arm taking the extra ones, since every column after it is a number or a verdict."""
     if not path.is_file():
         return None
     with path.open(newline="", encoding="utf-8") as stream:
-        rows = list(csv.DictReader(stream))
-    needed = ("experiment", "backend", "panel", "curve", "arm", "benchmark", "k", "rerun", "verdict")
-    if rows and any(name not in rows[0] for name in needed):
-        raise BundleError(f"{path.name} lacks a column of {', '.join(needed)}")
-    return {tuple(row[name] for name in needed[:7]): row for row in rows}
+        rows = list(csv.reader(stream))
+    if not rows or tuple(rows[0]) != POINT_COLUMNS:
+        raise BundleError(f"{path.name}: its header is not {','.join(POINT_COLUMNS)}")
+    points = {}
+    for number, cells in enumerate(rows[1:], start=2):
+        if len(cells) < len(POINT_COLUMNS):
+            raise BundleError(f"{path.name} line {number}: {len(cells)} cells, {len(POINT_COLUMNS)} columns")
+        extra = len(cells) - len(POINT_COLUMNS)
+        cells = [*cells[:_ARM], ",".join(cells[_ARM:_ARM + extra + 1]), *cells[len(cells) - _AFTER_ARM:]]
+        row = dict(zip(POINT_COLUMNS, cells))
+        points[tuple(row[name] for name in POINT_COLUMNS[:7])] = row
+    return points
 
 
 def _claims_difference(experiment: str, backend: str, bundled: list[dict] | None, recomputed: list[dict],
