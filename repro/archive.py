@@ -268,6 +268,8 @@ def _write_json(path: Path, value: Any) -> None:
 SIMULATED_WARNING = ("SIMULATED RESULTS ARE NOT EVIDENCE: results in this bundle came from the simulated backend, "
                      "which runs no model and draws samples from success probabilities fitted to the paper's own "
                      "curves (agreement with the paper is by construction). They check the machinery only.")
+STAND_INS_WARNING = ("smoke tier: tiny stand-in models and the simulated backend on a few problems; these results check "
+                     "the machinery, not the paper.")
 
 
 def _description(record: dict[str, Any]) -> str:
@@ -284,9 +286,8 @@ def readme(record: dict[str, Any], comparison: dict[str, Any], citation: dict[st
     lines = [f"# {record['name']}: a run of repro, bundled for review", ""]
     if record["simulated"]:
         lines += [f"**{SIMULATED_WARNING}**", ""]
-    if record["tier"] == "smoke":
-        lines += ["**Smoke tier: tiny stand-in models and the simulated backend check the machinery, not the "
-                  "paper.**", ""]
+    if get_tier(record["tier"]).uses_stand_ins:
+        lines += [f"**{STAND_INS_WARNING[0].upper()}{STAND_INS_WARNING[1:]}**", ""]
     commit = record["package"]["git_commit"] or "unknown (not run from a git checkout)"
     lines += [
         f"Made by `repro archive` on {record['created_at']} with repro {record['package']['version']} (commit "
@@ -331,7 +332,7 @@ def readme(record: dict[str, Any], comparison: dict[str, Any], citation: dict[st
         "- **Results Reproduced**: the comparison verdicts (below, and `report.md`): each pass@k point against the "
         "paper's within its statistical tolerance, and each claim's verdict. "
         + ("They are NOT evidence here: the results are simulated or come from stand-in models."
-           if record["simulated"] or record["tier"] == "smoke" else
+           if record["simulated"] or get_tier(record["tier"]).uses_stand_ins else
            "A reviewer reproduces them by rerunning `repro run` with the settings in `specs.json`."), "",
         "## The comparison in this bundle", "",
         "| experiment | backend | points pass | fail | not run | claims |", "|---|---|---|---|---|---|",

@@ -8,7 +8,8 @@ from pathlib import Path
 
 from tabulate import tabulate
 
-from repro.archive import SIMULATED_WARNING, archive
+from repro.archive import SIMULATED_WARNING, STAND_INS_WARNING, archive
+from repro.tiers import get_tier
 from repro.verify import verify
 
 
@@ -24,6 +25,8 @@ def archive_command(root: Path, tier: str, bundle: Path | None, experiments: lis
         print(f"not included: {line}")
     if made.simulated:
         print(f"warning: {SIMULATED_WARNING}")
+    elif get_tier(tier).uses_stand_ins:
+        print(f"warning: {STAND_INS_WARNING}")
     print(f"Check it with `repro verify {made.bundle}` (the bundle's README.md says what a reviewer does).")
     return 0
 
@@ -36,6 +39,9 @@ def verify_command(bundle: Path, workers: int | None = None) -> int:
         outcome = verify(bundle, Path(scratch), workers)
     if outcome.simulated:
         print(f"warning: {SIMULATED_WARNING}")
+    if outcome.stand_ins:
+        print(f"warning: {STAND_INS_WARNING}")
+    if outcome.simulated or outcome.stand_ins:
         print()
     rows = [[check.name, check.detail if check.ok else "DIFFERS", "ok" if check.ok else "DIFFERS"]
             for check in outcome.checks]
@@ -51,7 +57,7 @@ def verify_command(bundle: Path, workers: int | None = None) -> int:
         return 1
     verdict = f"{outcome.bundle} ({outcome.tier} tier): every file, sample, verdict, count, pass@k point and claim " \
               "matches its recomputation."
-    if outcome.simulated:
-        verdict += " Its results are simulated: they check the machinery, not the paper."
+    if outcome.simulated or outcome.stand_ins:
+        verdict += " Its results come from simulation or stand-in models: they check the machinery, not the paper."
     print(verdict)
     return 0

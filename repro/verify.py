@@ -73,6 +73,7 @@ class Verification:
     bundle: str
     tier: str
     simulated: bool
+    stand_ins: bool  # a tier of stand-ins (smoke): tiny models, few problems
     checks: list[Check] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
@@ -109,7 +110,7 @@ def verify(bundle: Path, scratch: Path, grading_workers: int | None = None) -> V
     run = top / RUN_FOLDER
     if not run.is_dir():
         raise BundleError(f"{RUN_FOLDER}/ is missing from the bundle")
-    outcome = Verification(record.get("name", top.name), tier.name, bool(record.get("simulated")))
+    outcome = Verification(record.get("name", top.name), tier.name, bool(record.get("simulated")), tier.uses_stand_ins)
     outcome.checks.append(Check("files against MANIFEST.sha256", f"{files} files, every sha256 as listed"))
 
     specs = _specs(run, tier.name)
@@ -128,15 +129,17 @@ def verify(bundle: Path, scratch: Path, grading_workers: int | None = None) -> V
     return outcome
 
 
-def _read_json(path: Path) -> dict[str, Any]:
+def _read_json(path: Path, where: str | None = None) -> dict[str, Any]:
+    """A JSON object of the bundle; `where`: its path as the message names it (default: its name)."""
+    where = where or path.name
     try:
         value = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise BundleError(f"{path.name} is missing from the bundle") from None
+        raise BundleError(f"{where} is missing from the bundle") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise BundleError(f"{path.name} is not valid JSON ({error})") from None
+        raise BundleError(f"{where} is not valid JSON ({error})") from None
     if not isinstance(value, dict):
-        raise BundleError(f"{path.name} is not a JSON object")
+        raise BundleError(f"{where} is not a JSON object")
     return value
 
 
@@ -153,7 +156,7 @@ def _specs(run: Path, tier: str) -> list[_Spec]:
             get_backend(backend)
         except ReproError as error:
             raise BundleError(f"{folder.relative_to(run.parent)}: {error}") from None
-        records = _read_json(folder / SPECS_FILE)
+        records = _read_json(folder / SPECS_FILE, (folder / SPECS_FILE).relative_to(run.parent).as_posix())
         csvs = {path.name for path in folder.glob("*.csv")}
         for name in sorted(csvs - set(records)):
             raise BundleError(f"{(folder / name).relative_to(run.parent)}: not in its {SPECS_FILE}, so no store "
@@ -385,7 +388,7 @@ def _compare_comparisons(top: Path, run: Path, tier: str, specs: list[_Spec],
         if others > 0:  # rows of scoring stages (perplexity, entropy), which need a model to recompute
             detail += f" ({others:,} rows of scoring stages not recomputed)"
         points = Check("pass@k points vs the report", detail, points_difference)
-    claims = Check("claims vs comparison.json and report.md", f"{claims_checked} claims: identical", claims_difference)
+    claims = Check("claims vs comparison.json and report.md", f"{claims_checked} claim(s): identical", claims_difference)
     return points, claims
 
 
