@@ -273,3 +273,49 @@ def test_a_file_that_is_not_a_bundle_is_one_line(tmp_path):
     _one_line_error(verify(path), "not a zip file")
     shutil.rmtree(tmp_path / "absent", ignore_errors=True)
     _one_line_error(verify(tmp_path / "absent.zip"), "no such file")
+
+
+# ----------------------------------------------------------------------------- parts
+
+
+def test_zenodo_metadata_maps_people_entities_and_the_cited_paper():
+    from repro.citation import zenodo_metadata
+
+    citation = {"title": "A  tool\n for x", "type": "software", "version": "1.2",
+                "authors": [{"family-names": "Lovelace", "given-names": "Ada", "affiliation": "Analytical",
+                             "orcid": "https://orcid.org/0000-0002-1825-0097"}, {"name": "The developers"}],
+                "license": "MIT", "keywords": ["pass@k"], "date-released": "2026-01-02",
+                "preferred-citation": {"doi": "10.1/abc"}}
+    record = zenodo_metadata(citation, "0.0.0", "what it is")
+    assert record["title"] == "A tool for x" and record["version"] == "1.2" and record["license"] == "MIT"
+    assert record["creators"] == [{"name": "Lovelace, Ada", "affiliation": "Analytical",
+                                   "orcid": "0000-0002-1825-0097"}, {"name": "The developers"}]
+    assert record["related_identifiers"] == [{"identifier": "10.1/abc", "relation": "isSupplementTo", "scheme": "doi",
+                                              "resource_type": "publication-preprint"}]
+    assert record["publication_date"] == "2026-01-02" and record["upload_type"] == "software"
+
+
+def test_the_repository_citation_file_is_found_and_read():
+    from repro.citation import project_file, read_citation
+
+    path = project_file("CITATION.cff")
+    assert path is not None and read_citation(path)["preferred-citation"]["doi"] == "10.48550/arXiv.2504.13837"
+
+
+@pytest.mark.parametrize("line", ["not a line", f"{'0' * 64}  ../outside", f"{'g' * 64}  file", f"{'0' * 63}  file"])
+def test_a_malformed_manifest_line_is_named(tmp_path, line):
+    from repro.bundle import BundleError, read_manifest
+
+    (tmp_path / MANIFEST_FILE).write_text(f"{'0' * 64}  fine.txt\n{line}\n")
+    with pytest.raises(BundleError, match="line 2"):
+        read_manifest(tmp_path / MANIFEST_FILE)
+
+
+def test_the_manifest_is_what_sha256sum_writes(tmp_path):
+    import hashlib
+
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "x.txt").write_bytes(b"hello\n")
+    (tmp_path / MANIFEST_FILE).write_text("left out of itself\n")
+    digest = hashlib.sha256(b"hello\n").hexdigest()
+    assert manifest_text(tmp_path) == f"{digest}  a/x.txt\n"
