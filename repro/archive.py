@@ -166,7 +166,11 @@ def _check_store(root: Path, store: str) -> None:
     if not path.is_dir():
         raise StoreError(f"{path} is named by the results' specs.json but is not in the run folder; a bundle "
                          "carries the samples behind its results: restore the store or rerun to sample it")
-    findings = audit(path).findings
+    result = audit(path)
+    if result.writers:  # its index could list a chunk written after the chunks were copied
+        tag, holder = sorted(result.writers.items())[0]
+        raise StoreError(f"{path} ({tag}) is being written by {holder}; archive the run when it has finished")
+    findings = result.findings
     if findings:
         first = findings[0]
         where = first.path.relative_to(path) if first.path.is_relative_to(path) else first.path

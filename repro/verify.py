@@ -39,12 +39,14 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from repro import __version__
 from repro.benchmarks.sets import aime24_filtered
 from repro.bundle import BUNDLE_JSON, COMPARISON_JSON, RUN_FOLDER, BundleError, check_manifest, unpack
 from repro.compare import compare_experiment
 from repro.errors import ReproError
 from repro.experiments import get_experiment
 from repro.pipeline import RunContext, counts, grade_store
+from repro.plan import grader_for
 from repro.results import RunResult
 from repro.results_csv import read_results_csv
 from repro.sampling import get_backend
@@ -112,6 +114,9 @@ def verify(bundle: Path, scratch: Path, grading_workers: int | None = None) -> V
         raise BundleError(f"{RUN_FOLDER}/ is missing from the bundle")
     outcome = Verification(record.get("name", top.name), tier.name, bool(record.get("simulated")), tier.uses_stand_ins)
     outcome.checks.append(Check("files against MANIFEST.sha256", f"{files} files, every sha256 as listed"))
+    made_with = (record.get("package") or {}).get("version")
+    if made_with != __version__:
+        outcome.warnings.append(f"the bundle was made with repro {made_with}, this is repro {__version__}")
 
     specs = _specs(run, tier.name)
     outcome.simulated = outcome.simulated or any(get_backend(spec.backend).simulated for spec in specs)
@@ -214,6 +219,10 @@ def _regrade(run: Path, work: Path, specs: list[_Spec], tier, grading_workers: i
     verdicts_of: dict[tuple[str, str], dict[tuple[str, int], list[bool]]] = {}
     try:
         for spec in specs:
+            if grader_for(spec.benchmark) != spec.grader:
+                raise ReproError(f"{spec.csv_path.relative_to(run.parent)} was graded by {spec.grader}, and this "
+                                 f"version of repro grades {spec.benchmark} with {grader_for(spec.benchmark)}: verify "
+                                 "the bundle with the repro version its bundle.json names")
             store = SampleStore(work / spec.store)
             if not store.root.exists():
                 _link_store(run / spec.store, store.root)
