@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 import cli
 from repro.bundle import MANIFEST_FILE, manifest_text, write_zip
-from repro.store import SampleStore, canonical_json
+from repro.store import WHOLE, SampleStore, canonical_json
 from repro.store_audit import rebuild_index
 
 EXPERIMENT = "math-oat-zero"
@@ -29,11 +29,18 @@ def invoke(*args: str):
 
 
 @pytest.fixture(scope="module")
-def bundle(tmp_path_factory) -> Path:
-    """A smoke run of one experiment (simulated backend), bundled."""
+def made(tmp_path_factory) -> Path:
+    """A smoke run of one experiment (simulated backend)."""
     root = tmp_path_factory.mktemp("run")
     done = invoke("run", EXPERIMENT, "--tier", "smoke", "--backend", "simulated", "--out", str(root))
     assert done.exit_code == 0, done.output
+    return root
+
+
+@pytest.fixture(scope="module")
+def bundle(made) -> Path:
+    """That run, bundled."""
+    root = made
     # Provenance records a run may write (another part of the package makes them): bundled
     # where they are, whatever they hold.
     results = root / RESULTS.relative_to("run")
@@ -138,6 +145,18 @@ def test_an_unpacked_bundle_folder_verifies_too(bundle, tmp_path):
 def test_archive_of_a_run_folder_without_results_is_one_line(tmp_path):
     done = invoke("archive", "--tier", "smoke", "--out", str(tmp_path))
     _one_line_error(done, "no results for tier smoke")
+
+
+def test_archive_refuses_damaged_samples_and_a_store_being_written(made, tmp_path):
+    root = tmp_path / "run"
+    shutil.copytree(made, root)
+    store = SampleStore(sorted(path.parent for path in (root / "samples").rglob("manifest.json"))[0])
+    with store.writing(WHOLE, sampling=False):
+        _one_line_error(invoke("archive", "--tier", "smoke", "--out", str(root)), "is being written by")
+    chunk = sorted((store.root / "chunks").iterdir())[0]
+    chunk.write_bytes(chunk.read_bytes()[:-1])
+    _one_line_error(invoke("archive", "--tier", "smoke", "--out", str(root)), chunk.name, "never archived")
+    assert not (root / "archives").exists() or not list((root / "archives").iterdir())
 
 
 # ----------------------------------------------------------------------------- tampering
