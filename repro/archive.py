@@ -9,8 +9,9 @@
         CITATION.cff, LICENSE, .zenodo.json (Zenodo metadata made from CITATION.cff)
         package/             the pinned requirements and every installed distribution's version
         run/                 the run folder's parts, in its own layout:
-          experiments/<experiment>/<tier>/<backend>/results/   per-problem CSVs, specs.json, environment.json
-          samples/<backend>/<model>/<benchmark>/<key>/          the stores those specs name (no lock files)
+          experiments/<experiment>/<tier>/<backend>/           results/ (per-problem CSVs, specs.json, environment.json),
+                                                               and what the run made beside them (aime24-filter.json, review/)
+          samples/<backend>/<model>/<benchmark>/<key>/          the stores those specs (and filter lists) name (no lock files)
           reports/<tier>/                                      the report as it is
           models.lock.json                                     where the run wrote one
 
@@ -44,6 +45,7 @@ from repro.compare import compare_experiment
 from repro.errors import ReproError, StoreError
 from repro.experiments import get_experiment
 from repro.files import atomic_write
+from repro.guess_filter import LIST_FILE, read_list
 from repro.results_csv import file_name, read_results_csv
 from repro.sampling import get_backend
 from repro.store import TEMPORARY_GLOB
@@ -106,6 +108,15 @@ def stores_of(folder: ResultsFolder) -> dict[str, str]:
     return {name: record["store"] for name, record in sorted(records.items()) if "store" in record}
 
 
+def _filter_list_stores(folder: ResultsFolder) -> list[str]:
+    """The store of the direct answers an AIME24 filter list beside the results was made from."""
+    path = folder.path.parent / LIST_FILE
+    if not path.is_file():
+        return []
+    store = read_list(path).provenance.get("store")
+    return [store] if store else []
+
+
 def archive(root: Path, tier_name: str, destination: Path | None = None, experiments: list[str] | None = None,
             say=print) -> Archived:
     """Write the bundle of the tier's results under the run folder `root`; returns what it holds."""
@@ -115,7 +126,8 @@ def archive(root: Path, tier_name: str, destination: Path | None = None, experim
         raise ReproError(f"no results for tier {tier.name} under {root}"
                          + (f" for {', '.join(experiments)}" if experiments else "")
                          + "; run `repro run` or `repro all` first")
-    stores = sorted({store for folder in folders for store in stores_of(folder).values()})
+    stores = sorted({store for folder in folders for store in stores_of(folder).values()}
+                    | {store for folder in folders for store in _filter_list_stores(folder)})
     for store in stores:
         _check_store(root, store)
     created = time.gmtime()
@@ -132,7 +144,9 @@ def archive(root: Path, tier_name: str, destination: Path | None = None, experim
         staging = Path(scratch) / name
         run = staging / RUN_FOLDER
         for folder in folders:
-            _copy_tree(folder.path, run / folder.relative)
+            # The whole <experiment>/<tier>/<backend>/ folder: the results, and beside them what
+            # the run made for them (the AIME24 filter list, a review sheet and its verdicts).
+            _copy_tree(folder.path.parent, run / folder.relative.removesuffix("/results"))
         for store in stores:
             _copy_tree(root / store, run / store, skip=_STORE_SKIP)
         missing = []
@@ -302,9 +316,10 @@ def readme(record: dict[str, Any], comparison: dict[str, Any], citation: dict[st
         "2504.13837 (doi:10.48550/arXiv.2504.13837).", "",
         "## What is here", "",
         "| path | what |", "|---|---|",
-        "| `run/experiments/<experiment>/<tier>/<backend>/results/` | per-problem results (`problem_id,n,correct`), "
+        "| `run/experiments/<experiment>/<tier>/<backend>/` | `results/`: per-problem results (`problem_id,n,correct`), "
         "`specs.json` (every run's settings and the store its samples are in), `environment.json` where the run "
-        "wrote one |",
+        "wrote one; beside it what the run made for them: `aime24-filter.json` (Figure 12's problem list), "
+        "`review/` (a chain-of-thought review sheet and its verdicts) |",
         "| `run/samples/...` | the sample stores those results were counted from: `manifest.json` (the key: model, "
         "data, prompt, sampling, seeds, engine), `index-*.json`, `chunks/*.jsonl.gz` (every sample), "
         "`grades/<grader>/` (every verdict) |",

@@ -39,7 +39,7 @@ def verify_command(bundle: Path, workers: int | None = None) -> int:
         outcome = verify(bundle, Path(scratch), workers)
     if outcome.simulated:
         print(f"warning: {SIMULATED_WARNING}")
-    if outcome.stand_ins:
+    elif outcome.stand_ins:
         print(f"warning: {STAND_INS_WARNING}")
     if outcome.simulated or outcome.stand_ins:
         print()

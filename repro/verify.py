@@ -45,6 +45,7 @@ from repro.bundle import BUNDLE_JSON, COMPARISON_JSON, RUN_FOLDER, BundleError, 
 from repro.compare import compare_experiment
 from repro.errors import ReproError
 from repro.experiments import get_experiment
+from repro.guess_filter import LIST_FILE, read_list
 from repro.pipeline import RunContext, counts, grade_store
 from repro.plan import grader_for
 from repro.results import RunResult
@@ -119,16 +120,19 @@ def verify(bundle: Path, scratch: Path, grading_workers: int | None = None) -> V
         outcome.warnings.append(f"the bundle was made with repro {made_with}, this is repro {__version__}")
 
     specs = _specs(run, tier.name)
+    lists = _filter_lists(run, tier.name)
     outcome.simulated = outcome.simulated or any(get_backend(spec.backend).simulated for spec in specs)
-    stores = sorted({spec.store for spec in specs})
+    stores = sorted({spec.store for spec in specs} | {spec.store for spec in lists.values()})
     _audit_stores(run, stores)
     chunks = sum(len(SampleStore(run / store).chunk_listing()) for store in stores)
     outcome.checks.append(Check("sample stores (store audit)", f"{len(stores)} stores, {chunks} chunks: sound"))
 
     work = scratch / "work"
-    results, verdict_check = _regrade(run, work, specs, tier, grading_workers, outcome.warnings)
+    results, verdict_check = _regrade(run, work, [*specs, *lists.values()], tier, grading_workers, outcome.warnings)
     outcome.checks.append(verdict_check)
     outcome.checks.append(_compare_csvs(run, specs, results))
+    if lists:
+        outcome.checks.append(_compare_filter_lists(run, lists, specs, results))
     points_check, claims_check = _compare_comparisons(top, run, tier.name, specs, results)
     outcome.checks += [points_check, claims_check]
     return outcome
@@ -176,6 +180,23 @@ def _specs(run: Path, tier: str) -> list[_Spec]:
             specs.append(_Spec(experiment, tier, backend, arm, benchmark, folder / name, int(spec["n"]),
                                str(spec["grader"]), str(spec["store"])))
     return specs
+
+
+def _filter_lists(run: Path, tier: str) -> dict[Path, _Spec]:
+    """Every AIME24 filter list a run rebuilt (repro.aime_filter), with the run of direct
+    answers it was counted from, to be re-graded and recounted like a result."""
+    lists = {}
+    for path in sorted((run / "experiments").glob(f"*/{tier}/*/{LIST_FILE}")):
+        try:
+            made = read_list(path)
+        except ReproError as error:
+            raise BundleError(str(error).replace(str(run.parent) + os.sep, "")) from None
+        provenance = made.provenance
+        if made.source != "rebuilt" or "store" not in provenance:
+            continue  # a published list: nothing of this run to recount
+        lists[path] = _Spec(path.parents[1].name, tier, path.parent.name, "direct", str(provenance["benchmark"]), path,
+                            int(provenance["n"]), str(provenance["grader"]), str(provenance["store"]))
+    return lists
 
 
 def _audit_stores(run: Path, stores: list[str]) -> None:
@@ -273,12 +294,13 @@ def _problems(context: RunContext, spec: _Spec, key: dict[str, Any], run: Path):
     expected = {"dataset_sha256": loaded.checksum, "problems_sha256": loaded.problems_sha256}
     if loaded.selection:
         expected["selection"] = loaded.selection
+    where = spec.csv_path.relative_to(run.parent)
+    if spec.benchmark == aime24_filtered.BENCHMARK.key and expected.get("selection") != data.get("selection"):
+        raise BundleError(f"{where}: its problems are not the list its samples were drawn for "
+                          f"({RUN_FOLDER}/{spec.store}/manifest.json names another)")
     if expected != data:
-        what = ("problem list" if expected.get("selection") != data.get("selection")
-                and spec.benchmark == aime24_filtered.BENCHMARK.key else "benchmark files")
-        raise BundleError(f"{spec.csv_path.relative_to(run.parent)}: the {spec.benchmark} {what} here are not the "
-                          f"ones its samples were drawn for ({RUN_FOLDER}/{spec.store}/manifest.json); "
-                          "`repro fetch` gets the pinned files")
+        raise BundleError(f"{where}: the {spec.benchmark} benchmark files here are not the ones its samples were "
+                          f"drawn for ({RUN_FOLDER}/{spec.store}/manifest.json); `repro fetch` gets the pinned files")
     return problems, loaded.synthetic
 
 
@@ -352,6 +374,34 @@ def _compare_csvs(run: Path, specs: list[_Spec], results: dict[_Spec, RunResult]
                              f"{n_old},{c_old} in the bundle, {n_new},{c_new} recomputed")
         rows += len(mine.problem_ids)
     return Check("per-problem results (CSVs)", f"{len(specs)} files, {rows:,} rows: identical")
+
+
+def _compare_filter_lists(run: Path, lists: dict[Path, _Spec], specs: list[_Spec],
+                          results: dict[_Spec, RunResult]) -> Check:
+    """Each filter list's per-problem counts against the recounted direct answers (its kept
+    problems follow from them: read_list checks the rule), and the filtered results' problems
+    against its kept list."""
+    problems = 0
+    for path, spec in lists.items():
+        where = path.relative_to(run.parent)
+        made = read_list(path)
+        recounted = dict(zip(results[spec].problem_ids, zip(results[spec].n, results[spec].c)))
+        for count in made.counts:
+            n, correct = recounted.get(count.problem_id, (None, None))
+            if (n, correct) != (count.n, count.correct):
+                return Check("AIME24 filter lists", "", f"{where}: {count.problem_id} has n,correct = {count.n},"
+                             f"{count.correct} in the list, {n},{correct} recounted")
+        if len(made.counts) != len(recounted):
+            return Check("AIME24 filter lists", "", f"{where}: {len(made.counts)} problems listed, "
+                         f"{len(recounted)} recounted")
+        for other in specs:
+            if ((other.experiment, other.backend) == (spec.experiment, spec.backend)
+                    and other.benchmark == aime24_filtered.BENCHMARK.key
+                    and results[other].problem_ids != made.kept_ids):
+                return Check("AIME24 filter lists", "", f"{other.csv_path.relative_to(run.parent)}: its problems are "
+                             f"not the {len(made.kept_ids)} that {where} keeps")
+        problems += len(made.counts)
+    return Check("AIME24 filter lists", f"{len(lists)} list(s), {problems} problems recounted: identical")
 
 
 def _compare_comparisons(top: Path, run: Path, tier: str, specs: list[_Spec],

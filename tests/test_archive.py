@@ -294,6 +294,53 @@ def test_a_file_that_is_not_a_bundle_is_one_line(tmp_path):
     _one_line_error(verify(tmp_path / "absent.zip"), "no such file")
 
 
+# ----------------------------------------------------------------------------- Figure 12's filter
+
+
+@pytest.fixture(scope="module")
+def filtered_bundle(tmp_path_factory) -> Path:
+    """A smoke run of math-aime-filtered: its AIME24 list is rebuilt from direct answers."""
+    root = tmp_path_factory.mktemp("filtered")
+    done = invoke("run", "math-aime-filtered", "--tier", "smoke", "--backend", "simulated", "--out", str(root))
+    assert done.exit_code == 0, done.output
+    path = root.parent / f"{root.name}-bundle.zip"
+    done = invoke("archive", "--tier", "smoke", "--out", str(root), "--bundle", str(path))
+    assert done.exit_code == 0, done.output
+    return path
+
+
+FILTERED = Path("run/experiments/math-aime-filtered/smoke/simulated")
+
+
+def test_the_filter_list_and_its_direct_answers_are_bundled_and_recounted(filtered_bundle, tmp_path):
+    done = verify(filtered_bundle)
+    assert done.exit_code == 0, done.output
+    assert "AIME24 filter lists" in done.output
+    top = _unpacked(filtered_bundle, tmp_path)
+    provenance = json.loads((top / FILTERED / "aime24-filter.json").read_text())["provenance"]
+    assert (top / "run" / provenance["store"] / "manifest.json").is_file()
+
+
+def test_a_problem_removed_from_the_filtered_results_is_rejected(filtered_bundle, tmp_path):
+    top = _unpacked(filtered_bundle, tmp_path)
+    path = top / FILTERED / "results" / "rl__aime24-filtered.csv"
+    lines = path.read_text().splitlines()
+    path.write_text("\n".join(lines[:1] + lines[2:]) + "\n")
+    _one_line_error(verify(_repacked(top, tmp_path, rewrite_manifest=True)), "rl__aime24-filtered.csv",
+                    "not the list")
+
+
+def test_an_edited_count_of_the_filter_list_is_caught_by_the_recount(filtered_bundle, tmp_path):
+    top = _unpacked(filtered_bundle, tmp_path)
+    path = top / FILTERED / "aime24-filter.json"
+    content = json.loads(path.read_text())
+    removed = next(p for p in content["problems"] if p["decision"] != "kept" and (p["correct"] + 1) * 20 < p["n"])
+    removed["correct"] += 1  # still under 5%: the list stays consistent with its own rule
+    path.write_text(json.dumps(content))
+    _one_difference(verify(_repacked(top, tmp_path, rewrite_manifest=True)), "aime24-filter.json",
+                    removed["problem_id"])
+
+
 # ----------------------------------------------------------------------------- parts
 
 
