@@ -29,7 +29,6 @@ from __future__ import annotations
 import json
 import platform
 import shutil
-import subprocess
 import tempfile
 import time
 from dataclasses import dataclass
@@ -40,12 +39,13 @@ from typing import Any
 from repro import __version__
 from repro.bundle import (BUNDLE_JSON, BUNDLE_SUFFIX, COMPARISON_JSON, MANIFEST_FILE, RUN_FOLDER, manifest_text,
                           write_zip)
-from repro.citation import CITATION_FILE, DISTRIBUTION, LICENSE_FILE, project_file, read_citation, zenodo_metadata
+from repro.citation import CITATION_FILE, LICENSE_FILE, project_file, read_citation, zenodo_metadata
 from repro.compare import compare_experiment
 from repro.errors import ReproError, StoreError
 from repro.experiments import get_experiment
 from repro.files import atomic_write
 from repro.guess_filter import LIST_FILE, read_list
+from repro.provenance import package_facts
 from repro.results_csv import file_name, read_results_csv
 from repro.sampling import get_backend
 from repro.store import TEMPORARY_GLOB
@@ -55,7 +55,8 @@ from repro.tiers import get_tier
 SPECS_FILE = "specs.json"  # beside the result CSVs (repro.commands writes it): the stores behind them
 MODELS_LOCK = "models.lock.json"
 BUNDLE_FORMAT = 1
-REQUIREMENTS = ("requirements/cpu.txt", "requirements/gpu.txt", "requirements/grader.txt")
+# The pins, and the hashed lock the container image installs (scripts/lock).
+REQUIREMENTS = ("requirements/cpu.txt", "requirements/gpu.txt", "requirements/gpu.lock", "requirements/grader.txt")
 # Never bundled: a store's writer lock and owner files say who wrote it on that machine.
 _STORE_SKIP = ("writer-*.lock", "writer-*.owner", TEMPORARY_GLOB)
 
@@ -227,24 +228,6 @@ def _project_files(staging: Path) -> list[str]:
     return missing
 
 
-def git_commit() -> str | None:
-    """The commit of the source checkout the package runs from, when it is one and git is here."""
-    checkout = Path(__file__).resolve().parent.parent
-    if not (checkout / ".git").exists():
-        return None
-    try:
-        done = subprocess.run(["git", "-C", str(checkout), "rev-parse", "HEAD"], capture_output=True, text=True,
-                              timeout=10, check=False)
-        dirty = subprocess.run(["git", "-C", str(checkout), "status", "--porcelain", "--untracked-files=no"],
-                               capture_output=True, text=True, timeout=10, check=False)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    commit = done.stdout.strip()
-    if done.returncode != 0 or len(commit) != 40:
-        return None
-    return commit + ("-dirty" if dirty.stdout.strip() else "")
-
-
 def _comparison(folders: list[ResultsFolder]) -> dict[str, Any]:
     """The comparison with the paper that the bundled CSVs give, per experiment and backend:
     points tallied by verdict, and every claim's verdict and evidence."""
@@ -268,8 +251,8 @@ def _bundle_record(name: str, created, tier: str, folders: list[ResultsFolder], 
         "format": BUNDLE_FORMAT,
         "name": name,
         "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", created),
-        "package": {"name": DISTRIBUTION, "version": __version__, "git_commit": git_commit(),
-                    "python": platform.python_version()},
+        # name, version, git commit, dirty, and where the commit came from (repro.provenance)
+        "package": {**package_facts(), "python": platform.python_version()},
         "tier": tier,
         "simulated": simulated,
         "experiments": sorted({f.experiment for f in folders}),
@@ -308,7 +291,9 @@ def readme(record: dict[str, Any], comparison: dict[str, Any], citation: dict[st
         lines += [f"**{SIMULATED_WARNING}**", ""]
     if get_tier(record["tier"]).uses_stand_ins:
         lines += [f"**{STAND_INS_WARNING[0].upper()}{STAND_INS_WARNING[1:]}**", ""]
-    commit = record["package"]["git_commit"] or "unknown (not run from a git checkout)"
+    package = record["package"]
+    commit = (package.get("git_commit") or "unknown (neither a git checkout nor a build record)") \
+        + (" with uncommitted changes" if package.get("dirty") else "")
     lines += [
         f"Made by `repro archive` on {record['created_at']} with repro {record['package']['version']} (commit "
         f"{commit}, Python {record['package']['python']}), tier `{record['tier']}`. The paper: Yue et al., *Does "

@@ -19,8 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from repro.errors import ReproError
-
-DISTRIBUTION = "repro-limit-of-rlvr"
+from repro.provenance import DISTRIBUTION
 CITATION_FILE = "CITATION.cff"
 LICENSE_FILE = "LICENSE"
 _PACKAGE_ROOT = Path(__file__).resolve().parent
