@@ -280,8 +280,9 @@ def archive(experiments: Annotated[Optional[list[str]], typer.Argument(
     experiments, stores), CITATION.cff, LICENSE, .zenodo.json (Zenodo metadata from
     CITATION.cff), the pinned requirements and a README telling the reviewer how to check it.
 
-    The stores are audited first: damaged samples are never bundled (exit 2, one line). Check
-    the bundle with `repro verify BUNDLE` (docs/archive.md).
+    The stores are audited first: damaged samples are never bundled (exit 2, one line).
+
+    Check the bundle with `repro verify BUNDLE` (docs/archive.md).
     """
     from repro.archive_command import archive_command
 
@@ -299,9 +300,11 @@ def verify(bundle: Annotated[Path, typer.Argument(help="A bundle written by `rep
     comparison with the paper recomputed and compared with the bundled CSVs, verdicts, report
     and claims. The benchmark files must be here (`repro fetch`).
 
-    Exit 0 when everything matches; 1 when a recomputed number differs from the bundle's (the
-    first difference named); 2 when the bundle is malformed or was changed (one line naming the
-    file and what is wrong). Results of the simulated backend are said to be no evidence.
+    Exit 0: everything matches. 1: a recomputed number differs (the first difference named).
+
+    Exit 2: the bundle is malformed or was changed (one line naming the file and what is wrong).
+
+    Results of the simulated backend are said to be no evidence (docs/archive.md).
     """
     from repro.archive_command import verify_command
 
