@@ -45,6 +45,7 @@ from repro.errors import ReproError, StoreError
 from repro.experiments import get_experiment
 from repro.files import atomic_write
 from repro.guess_filter import LIST_FILE, read_list
+from repro.model_lock import LOCK_FILE
 from repro.provenance import package_facts
 from repro.results_csv import file_name, read_results_csv
 from repro.sampling import get_backend
@@ -53,7 +54,6 @@ from repro.store_audit import audit
 from repro.tiers import get_tier
 
 SPECS_FILE = "specs.json"  # beside the result CSVs (repro.commands writes it): the stores behind them
-MODELS_LOCK = "models.lock.json"
 BUNDLE_FORMAT = 1
 # The pins, and the hashed lock the container image installs (scripts/lock).
 REQUIREMENTS = ("requirements/cpu.txt", "requirements/gpu.txt", "requirements/gpu.lock", "requirements/grader.txt")
@@ -157,8 +157,8 @@ def archive(root: Path, tier_name: str, destination: Path | None = None, experim
         else:
             missing.append(f"the report (reports/{tier.name}/ is not in the run folder: `repro report --tier "
                            f"{tier.name}` writes it)")
-        if (root / MODELS_LOCK).is_file():
-            shutil.copy2(root / MODELS_LOCK, run / MODELS_LOCK)
+        if (root / LOCK_FILE).is_file():
+            shutil.copy2(root / LOCK_FILE, run / LOCK_FILE)
         missing += _project_files(staging)
         comparison = _comparison(folders)
         _write_json(staging / COMPARISON_JSON, comparison)
@@ -169,8 +169,9 @@ def archive(root: Path, tier_name: str, destination: Path | None = None, experim
         if citation is not None:
             _write_json(staging / ".zenodo.json", zenodo_metadata(citation, __version__, _description(record)))
         (staging / "README.md").write_text(readme(record, comparison, citation), encoding="utf-8")
-        (staging / MANIFEST_FILE).write_text(manifest_text(staging), encoding="utf-8")
-        files = len(manifest_text(staging).splitlines())
+        manifest = manifest_text(staging)
+        (staging / MANIFEST_FILE).write_text(manifest, encoding="utf-8")
+        files = len(manifest.splitlines())
         write_zip(staging, destination)
     say(f"bundle: {destination} ({files} files, {destination.stat().st_size / 1e6:,.1f} MB)")
     return Archived(destination, files, folders, stores, simulated, missing)
