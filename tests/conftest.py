@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -63,6 +64,7 @@ def isolated_downloads(tmp_path, monkeypatch):
     for name in ("RAW_BASE_URL", "HF_BASE_URL", "GITHUB_BASE_URL"):
         monkeypatch.setattr(fetch, name, closed)
     monkeypatch.setattr(fetch, "DOWNLOAD_TIMEOUT_S", 5.0)
+    no_download_waits(monkeypatch)
     return tmp_path
 
 
@@ -77,35 +79,116 @@ def formats() -> Path:
 
 class LocalFileServer:
     """Serves `files` (URL path -> bytes) on 127.0.0.1 and records the requested paths: the
-    download code is tested against it, never against the network."""
+    download code is tested against it, never against the network.
+
+    It speaks as much HTTP as the two download clients need: GET with `Range: bytes=N-` (206
+    and Content-Range; 416 past the end), and HEAD with the headers huggingface_hub reads from
+    the hub's resolve endpoint (X-Repo-Commit, taken from `/resolve/<commit>/` in the path, and
+    an ETag). `requests` records the GETs, `heads` the HEADs. `cut_after[path] = n` makes the
+    next GET of that path send a full Content-Length but close the connection after n bytes
+    (once); `fail_status = code` answers every request with that status; `honour_range = False`
+    answers a Range request with the whole file."""
 
     def __init__(self) -> None:
         self.files: dict[str, bytes] = {}
         self.requests: list[str] = []
+        self.heads: list[str] = []
+        self.ranges: list[str | None] = []
+        self.cut_after: dict[str, int] = {}
+        self.fail_status: int | None = None
+        self.honour_range = True  # False: answer a Range request with the whole file (200)
         server = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self):  # noqa: N802 (http.server's name)
-                server.requests.append(self.path)
-                body = server.files.get(self.path)
-                if body is None:
+            protocol_version = "HTTP/1.1"
+
+            def _headers_for(self, body: bytes) -> None:
+                commit = re.search(r"/resolve/([0-9a-f]{40})/", self.path)
+                if commit:
+                    self.send_header("X-Repo-Commit", commit.group(1))
+                self.send_header("ETag", f'"{hashlib.sha256(body).hexdigest()}"')
+                self.send_header("Accept-Ranges", "bytes")
+
+            def _refuse(self) -> bool:
+                if server.fail_status is not None:
+                    self.send_error(server.fail_status)
+                    return True
+                if self.path not in server.files:
                     self.send_error(404)
+                    return True
+                return False
+
+            def do_HEAD(self):  # noqa: N802 (http.server's name)
+                server.heads.append(self.path)
+                if self._refuse():
                     return
+                body = server.files[self.path]
                 self.send_response(200)
+                self._headers_for(body)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
-                self.wfile.write(body)
+
+            def do_GET(self):  # noqa: N802
+                server.requests.append(self.path)
+                server.ranges.append(self.headers.get("Range"))
+                if self._refuse():
+                    return
+                body = server.files[self.path]
+                start = 0
+                asked = re.fullmatch(r"bytes=([0-9]+)-", self.headers.get("Range") or "")
+                if asked and server.honour_range:
+                    start = int(asked.group(1))
+                    if start >= len(body):
+                        self.send_response(416)
+                        self.send_header("Content-Range", f"bytes */{len(body)}")
+                        self.send_header("Content-Length", "0")
+                        self.end_headers()
+                        return
+                    self.send_response(206)
+                    self.send_header("Content-Range", f"bytes {start}-{len(body) - 1}/{len(body)}")
+                else:
+                    self.send_response(200)
+                self._headers_for(body)
+                self.send_header("Content-Length", str(len(body) - start))
+                self.end_headers()
+                cut = server.cut_after.pop(self.path, None)
+                if cut is not None:
+                    self.wfile.write(body[start:start + cut])
+                    self.wfile.flush()
+                    self.close_connection = True
+                    return
+                self.wfile.write(body[start:])
 
             def log_message(self, *args):
                 pass
 
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._httpd.daemon_threads = True
         self.base = f"http://127.0.0.1:{self._httpd.server_address[1]}"
         threading.Thread(target=self._httpd.serve_forever, daemon=True).start()
 
     def close(self) -> None:
         self._httpd.shutdown()
         self._httpd.server_close()
+
+
+def no_download_waits(monkeypatch) -> list[float]:
+    """Take the waits out of both download clients' retries (ours and huggingface_hub's);
+    returns the list the waits asked for are recorded in."""
+    import types
+
+    import huggingface_hub.file_download
+    import huggingface_hub.utils._http
+
+    from repro.benchmarks import transfer
+
+    waits: list[float] = []
+    fake_time = types.SimpleNamespace(sleep=waits.append)
+    # both modules use their `time` import for sleep only
+    monkeypatch.setattr(huggingface_hub.utils._http, "time", fake_time)
+    monkeypatch.setattr(huggingface_hub.file_download, "time", fake_time)
+    monkeypatch.setattr(transfer, "_sleep", waits.append)
+    return waits
 
 
 @pytest.fixture

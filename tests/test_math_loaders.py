@@ -38,7 +38,7 @@ def has_real_data(key: str) -> bool:
     from repro.benchmarks import get_benchmark
 
     return math_file(get_benchmark(key).data.file) is not None
-from tests.conftest import LocalFileServer
+from tests.conftest import LocalFileServer, no_download_waits
 
 SIZES = {"gsm8k": 1319, "math500": 500, "minerva": 272, "olympiad": 675, "aime24": 30, "amc23": 40,
          "omni-math-train": 2000, "omni-math-test": 821}
@@ -62,6 +62,7 @@ def isolated(tmp_path, monkeypatch):
     monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
     monkeypatch.setattr(fetch, "RAW_BASE_URL", f"http://127.0.0.1:{_closed_port()}")
     monkeypatch.setattr(fetch, "DOWNLOAD_TIMEOUT_S", 5.0)
+    no_download_waits(monkeypatch)
     return tmp_path
 
 

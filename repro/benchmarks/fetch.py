@@ -6,8 +6,9 @@ path) and by the sha256 of its bytes. It is looked up, in this order:
 1. `$REPRO_DATA_DIR/<relative path>`: a folder provided by the container or the user;
 2. `$REPRO_CACHE_DIR/<relative path>` (default `$XDG_CACHE_HOME/repro/benchmarks`, or
    `~/.cache/repro/benchmarks` without XDG_CACHE_HOME): earlier downloads;
-3. the pinned URL, downloaded into the cache. The bytes are hashed while they arrive and
-   moved into place only when the hash matches, so the cache never holds a partial or
+3. the pinned URL, downloaded into the cache (`repro.benchmarks.transfer`: hub files through
+   huggingface_hub, other URLs with HTTP Range resume; both retried). The bytes are hashed
+   and moved into place only when the hash matches, so the cache never holds a partial or
    altered file. Downloads are off when `REPRO_OFFLINE=1`, and a failed download is an
    error that names the file, the URL and the expected sha256.
 
@@ -23,17 +24,16 @@ taken, decompressed, the way evalplus caches its datasets).
 
 from __future__ import annotations
 
-import hashlib
 import os
-import tempfile
-import urllib.error
-import urllib.request
-import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from repro.errors import ReproError
-from repro.files import FILE_MODE
+from repro.benchmarks import transfer
+from repro.benchmarks.transfer import ChecksumMismatchError, DataMissingError, sha256_of
+
+__all__ = ["ChecksumMismatchError", "DataMissingError", "PinnedFile", "PinnedHubFile", "PinnedReleaseAsset",
+           "cache_dir", "data_dir", "download_source", "hub_dataset_file_urls", "local_copy", "offline",
+           "resolve", "sha256_of", "verify"]
 
 DATA_DIR_ENV = "REPRO_DATA_DIR"
 CACHE_DIR_ENV = "REPRO_CACHE_DIR"
@@ -43,8 +43,7 @@ OFFLINE_ENV = "REPRO_OFFLINE"
 RAW_BASE_URL = "https://raw.githubusercontent.com"
 HF_BASE_URL = "https://huggingface.co"
 GITHUB_BASE_URL = "https://github.com"
-DOWNLOAD_TIMEOUT_S = 60.0
-_BLOCK = 1 << 20
+DOWNLOAD_TIMEOUT_S = 60.0  # per request of a plain-URL download (hub files: huggingface_hub's own)
 
 
 def hub_dataset_file_urls(repo: str, revision: str, path: str) -> tuple[str, str]:
@@ -52,14 +51,6 @@ def hub_dataset_file_urls(repo: str, revision: str, path: str) -> tuple[str, str
     The download URL uses HF_BASE_URL as it is at call time, so tests can redirect it."""
     tail = f"datasets/{repo}/resolve/{revision}/{path}"
     return f"{HF_BASE_URL}/{tail}", f"https://huggingface.co/{tail}"
-
-
-class DataMissingError(ReproError):
-    """A benchmark file is neither provided nor cached, and could not be downloaded."""
-
-
-class ChecksumMismatchError(ReproError):
-    """A benchmark file's bytes differ from the pinned ones."""
 
 
 @dataclass(frozen=True)
@@ -95,6 +86,7 @@ class PinnedHubFile:
     revision: str  # full commit id on the hub
     path: str  # path inside the repository
     sha256: str
+    on_hub = True  # downloaded through huggingface_hub (see download_source)
 
     @property
     def url(self) -> str:
@@ -145,14 +137,6 @@ def offline() -> bool:
     return os.environ.get(OFFLINE_ENV, "").strip().lower() in ("1", "true", "yes", "on")
 
 
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(_BLOCK), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def local_copy(pinned: PinnedFile) -> tuple[Path, str] | None:
     """(path, origin) of a local copy, the data folder first; None when there is none.
 
@@ -197,63 +181,21 @@ def resolve(pinned: PinnedFile, *, download: bool = True) -> tuple[Path, str]:
 
 def download_verified(pinned: PinnedFile, destination: Path) -> None:
     """Download a pinned file into `destination`, refused unless its sha256 is the pinned one."""
-    download(pinned.url, destination, name=pinned.relative_path, expected_sha256=pinned.sha256,
-             gunzip=getattr(pinned, "gunzip", False))
+    download_source(pinned, destination, expected_sha256=pinned.sha256)
 
 
-def download(url: str, destination: Path, *, name: str, expected_sha256: str | None,
-             gunzip: bool = False, expected_note: str | None = None) -> str:
-    """Download `url` to a temporary file beside `destination`, hashing the bytes as they
-    arrive, then rename it into place; returns their sha256. With `expected_sha256`, other
-    bytes are refused and nothing is kept (`expected_note` names that hash and where it comes
-    from, for the error; default "expected <sha256>"). The rename is atomic, so a reader sees either no file or the verified one."""
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=destination.parent, prefix=f".{destination.name}.", suffix=".part")
-    try:
-        digest = hashlib.sha256()
-        with os.fdopen(handle, "wb") as out:
-            try:
-                # A gzip-compressed asset is stored decompressed (and its sha256 is of those bytes).
-                inflate = zlib.decompressobj(16 + zlib.MAX_WBITS) if gunzip else None
-                with urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT_S) as response:
-                    for block in iter(lambda: response.read(_BLOCK), b""):
-                        for piece in ([block] if inflate is None else _inflated(inflate, block)):
-                            digest.update(piece)
-                            out.write(piece)
-                if inflate is not None:
-                    tail = inflate.flush()  # output zlib still held back
-                    digest.update(tail)
-                    out.write(tail)
-                    if not inflate.eof:
-                        raise zlib.error("the gzip stream ended early")
-            except (urllib.error.URLError, OSError, ValueError, zlib.error) as error:
-                expected = f"; expected sha256 {expected_sha256}" if expected_sha256 else ""
-                raise DataMissingError(
-                    f"could not download {name} from {url} ({error}){expected}. Provide the file under "
-                    f"${DATA_DIR_ENV}, or retry with network access"
-                ) from error
-            out.flush()
-            os.fsync(out.fileno())
-        actual = digest.hexdigest()
-        if expected_sha256 is not None and actual != expected_sha256:
-            raise ChecksumMismatchError(
-                f"the file downloaded from {url} has sha256 {actual}, "
-                f"{expected_note or f'expected {expected_sha256}'}: refused, nothing was cached"
-            )
-        os.chmod(temporary, FILE_MODE)  # mkstemp makes it private; a cache may be shared
-        os.replace(temporary, destination)
-        return actual
-    finally:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-
-
-def _inflated(inflate, block: bytes):
-    """The decompressed pieces of one compressed block, at most a few MB each (a small block
-    of a hostile .gz can expand enormously; the sha256 check comes only at the end)."""
-    data = block
-    while data:
-        piece = inflate.decompress(data, 4 * _BLOCK)
-        if piece:
-            yield piece
-        data = inflate.unconsumed_tail
+def download_source(source, destination: Path, *, expected_sha256: str | None,
+                    expected_note: str | None = None) -> str:
+    """Download `source` (a pinned file, hub file or release asset) into `destination`;
+    returns the sha256 of the stored bytes. A hub file (`on_hub`) goes through huggingface_hub
+    at its revision, from HF_BASE_URL as it is at call time (tests point it at a local server);
+    anything else is a plain URL. With `expected_sha256`, other bytes are refused and nothing is
+    kept (`expected_note` names that hash and where it comes from, for the error)."""
+    name = source.relative_path
+    if getattr(source, "on_hub", False):
+        return transfer.hub_download(source.repo, source.revision, source.path, destination, endpoint=HF_BASE_URL,
+                                     name=name, url=source.pinned_url, expected_sha256=expected_sha256,
+                                     expected_note=expected_note)
+    return transfer.http_download(source.url, destination, name=name, expected_sha256=expected_sha256,
+                                  gunzip=getattr(source, "gunzip", False), expected_note=expected_note,
+                                  timeout_s=DOWNLOAD_TIMEOUT_S)

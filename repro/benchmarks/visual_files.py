@@ -255,6 +255,7 @@ class RecordedHubFile:
     repo: str
     revision: str
     path: str
+    on_hub = True  # downloaded through huggingface_hub (fetch.download_source)
 
     @property
     def url(self) -> str:
@@ -335,8 +336,8 @@ def resolve_recorded(source: RecordedHubFile, *, download: bool,
             f"Put the file from {source.pinned_url} ({expected}) at ${DATA_DIR_ENV}/{source.relative_path}, "
             f"or allow downloads")
     destination = cache_dir() / source.relative_path
-    actual = fetch.download(source.url, destination, name=source.relative_path, expected_sha256=record,
-                            expected_note=f"but {record} was recorded at its first use ({_record_path(source)})")
+    actual = fetch.download_source(source, destination, expected_sha256=record,
+                                   expected_note=f"but {record} was recorded at its first use ({_record_path(source)})")
     if record is None:
         _write_record(source, actual, f"downloaded from {source.pinned_url}")
     return destination, actual, "downloaded"
