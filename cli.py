@@ -56,6 +56,12 @@ DataParallelOption = Annotated[Optional[int], typer.Option(
     "size of them) and its own share of the problems. Default: as many as the visible GPUs (CUDA_VISIBLE_DEVICES) "
     "hold, e.g. 8 engines of a 7B model or 2 of a 32B model (tensor parallel 4) on 8 GPUs; samples are the same "
     "whatever the number (docs/cluster.md).")]
+LogLevelOption = Annotated[str, typer.Option(
+    "--log-level", help="debug, info, warning or error: the least severe engine message (vLLM, transformers, torch) "
+    "that is kept, in the engine log file or on stderr (see --engine-log).")]
+EngineLogOption = Annotated[str, typer.Option(
+    "--engine-log", help="file: the engines' messages go to OUT/logs/engine-<time>-<pid>.log, named at the end "
+    "(the command's own output stays short); stderr: they go to stderr, as the libraries print them.")]
 ExperimentsArgument = Annotated[list[str], typer.Argument(help="Experiment ids (see `repro list`).",
                                                           show_default=False)]
 
@@ -120,10 +126,31 @@ def _root(out: Optional[Path]) -> Path:
     return out if out is not None else default_root()
 
 
-def _progress():
-    from repro.progress import terminal_progress
+def _refuse(line: str):
+    """A call that refuses with `line` (exit 2), for _guard."""
+    def call():
+        from repro.errors import ReproError
 
+        raise ReproError(line)
+    return call
+
+
+def _progress():
+    from repro.progress import interval_s, terminal_progress
+
+    interval_s()  # a malformed REPRO_PROGRESS_INTERVAL is refused before anything starts
     return terminal_progress
+
+
+def _with_engine_log(root: Path, level: str, target: str, call):
+    """`call()` with the engines' messages routed (repro.engine_log), before any is imported."""
+    from repro.engine_log import routed
+
+    def say(line: str) -> None:
+        typer.echo(line, err=True)
+
+    with routed(root, level, target, announce=say):
+        return call()
 
 
 @app.command("list")
@@ -131,24 +158,29 @@ def list_command(models: Annotated[bool, typer.Option("--models", help="List the
                  training: Annotated[bool, typer.Option(
                      "--training", help="List the training runs of `repro train` instead: the models each produces, "
                      "steps, GPUs and GPU-hours.")] = False,
-                 out: OutOption = None):
+                 out: OutOption = None,
+                 as_json: Annotated[bool, typer.Option("--json", help="Print a JSON document instead of the table "
+                                                       "(format repro.list/1, or repro.models/1 with --models; "
+                                                       "docs/json.md).")] = False):
     """List every experiment of the paper with its figures, benchmarks and what runs today
     (checkpoints trained in the --out folder count)."""
     if training:
         from repro.train_command import list_runs
 
+        if as_json:
+            _guard(_refuse("--json is not available with --training"))
         _guard(lambda: typer.echo(list_runs()))
     from repro.commands import list_experiments
 
-    _guard(lambda: typer.echo(list_experiments(models, _root(out))))
+    _guard(lambda: typer.echo(list_experiments(models, _root(out), as_json)))
 
 
 @app.command()
 def plan(experiments: Annotated[Optional[list[str]], typer.Argument(help="Experiment ids; default: all.")] = None,
          tier: TierOption = "full", backend: BackendOption = None, seed: SeedOption = 0,
          checkpoint: CheckpointOption = None, out: OutOption = None,
-         as_json: Annotated[bool, typer.Option("--json", help="Print the plan as JSON (one object per unique run).")]
-         = False,
+         as_json: Annotated[bool, typer.Option("--json", help="Print the plan as JSON (format repro.plan/1: one "
+                                               "object per unique run; docs/json.md).")] = False,
          calibrate: Annotated[Optional[Path], typer.Option(
              "--calibrate", help="A finished run's folder (--out of `repro run`): use the output tokens per sample "
              "and the throughput its stores measured instead of the assumed ones.")] = None,
@@ -171,6 +203,8 @@ def plan(experiments: Annotated[Optional[list[str]], typer.Argument(help="Experi
     if training:
         from repro.train_command import training_plan
 
+        if as_json:
+            _guard(_refuse("--json is not available with --training"))
         _guard(lambda: typer.echo(training_plan()))
     from repro.commands import plan as plan_command
 
@@ -187,35 +221,40 @@ def run(experiments: ExperimentsArgument, tier: TierOption = "full", backend: Ba
             "--responses", help="perplexity only: a JSONL file of other models' responses to score too (Figure 6's "
             "OpenAI-o1 responses cannot be regenerated), one {\"problem_id\", \"response\", \"source\"} per "
             "line.")] = None,
-        update_model_lock: UpdateModelLockOption = False):
+        update_model_lock: UpdateModelLockOption = False,
+        log_level: LogLevelOption = "info", engine_log: EngineLogOption = "file"):
     """Run experiments end to end: sample, grade, compute pass@k, compare with the paper, report.
 
-    Interrupted runs resume where they stopped: rerun the same command.
+    Interrupted runs resume where they stopped: rerun the same command. The engines' own
+    messages go to a log file under OUT/logs/ (see --engine-log, --log-level).
     """
     from repro.commands import run as run_command
 
-    _guard(lambda: run_command(experiments, tier, backend, _root(out), shard, seed, _progress(),
-                               keep_dapo_answer=keep_dapo_answer, checkpoints=checkpoint or (), responses=responses,
-                               update_model_lock=update_model_lock, data_parallel=data_parallel),
-           _root(out))
+    _guard(lambda: _with_engine_log(_root(out), log_level, engine_log, lambda: run_command(
+        experiments, tier, backend, _root(out), shard, seed, _progress(), keep_dapo_answer=keep_dapo_answer,
+        checkpoints=checkpoint or (), responses=responses, update_model_lock=update_model_lock,
+        data_parallel=data_parallel)), _root(out))
 
 
 @app.command("all")
 def all_command(tier: TierOption = "full", backend: BackendOption = None, out: OutOption = None,
                 shard: ShardOption = None, data_parallel: DataParallelOption = None,
                 seed: SeedOption = 0, keep_dapo_answer: KeepDapoAnswerOption = False,
-                checkpoint: CheckpointOption = None, update_model_lock: UpdateModelLockOption = False):
+                checkpoint: CheckpointOption = None, update_model_lock: UpdateModelLockOption = False,
+                log_level: LogLevelOption = "info", engine_log: EngineLogOption = "file"):
     """Run every experiment that can run in the tier (the container's main job); list the others.
 
     Every visible GPU is used: each model runs as several engines at once where the GPUs hold
     them (--data-parallel). Several nodes: --shard i/N on each, then the same command without
-    --shard where all samples are (docs/cluster.md).
+    --shard where all samples are (docs/cluster.md). The engines' own messages go to a log file
+    under OUT/logs/ (see --engine-log, --log-level).
     """
     from repro.commands import run_all
 
-    _guard(lambda: run_all(tier, backend, _root(out), seed, _progress(), keep_dapo_answer=keep_dapo_answer,
-                           checkpoints=checkpoint or (), shard_text=shard, data_parallel=data_parallel,
-                           update_model_lock=update_model_lock), _root(out))
+    _guard(lambda: _with_engine_log(_root(out), log_level, engine_log, lambda: run_all(
+        tier, backend, _root(out), seed, _progress(), keep_dapo_answer=keep_dapo_answer,
+        checkpoints=checkpoint or (), shard_text=shard, data_parallel=data_parallel,
+        update_model_lock=update_model_lock)), _root(out))
 
 
 @app.command()
@@ -236,11 +275,14 @@ def compare(experiment: Annotated[str, typer.Argument(help="Experiment id.")], t
             results: Annotated[Optional[Path], typer.Option("--results", help="Folder of per-problem CSVs from a run "
                                                            "made elsewhere: <arm>__<benchmark>.csv with columns "
                                                            "problem_id,n,correct.")] = None,
-            show_all: Annotated[bool, typer.Option("--all-points", help="Show every k, not just powers of two.")] = False):
+            show_all: Annotated[bool, typer.Option("--all-points", help="Show every k, not just powers of two.")] = False,
+            as_json: Annotated[bool, typer.Option("--json", help="Print every point and claim as one JSON document "
+                                                  "(format repro.compare/1; docs/json.md) instead of the tables; "
+                                                  "the exit status is the same.")] = False):
     """Diff pass@k against the paper with statistical tolerances; exit 1 if a point or claim fails."""
     from repro.commands import compare as compare_command
 
-    _guard(lambda: compare_command(experiment, tier, backend, _root(out), results, show_all), _root(out))
+    _guard(lambda: compare_command(experiment, tier, backend, _root(out), results, show_all, as_json), _root(out))
 
 
 @app.command()

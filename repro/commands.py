@@ -96,11 +96,20 @@ def _counted(tier: Tier, backends: tuple[str, ...]) -> tuple[str, ...]:
 # ----------------------------------------------------------------------------- list
 
 
-def list_experiments(show_models: bool = False, root: Path | None = None) -> str:
-    """`root`: a run folder whose trained checkpoints (repro.trained) count as the models they are."""
+def list_experiments(show_models: bool = False, root: Path | None = None, as_json: bool = False) -> str:
+    """`root`: a run folder whose trained checkpoints (repro.trained) count as the models they are.
+    `as_json`: the document of repro.json_output instead of the table."""
     from repro.trained import registered_models
 
     trained = registered_models(root) if root is not None else set()
+    if as_json:
+        from repro import json_output
+
+        if show_models:
+            return json_output.dumps(json_output.models_document(MODELS.values(), trained))
+        return json_output.dumps(json_output.experiments_document(
+            EXPERIMENTS, lambda e: status_line(e, trained),
+            lambda e: all(_template_verified(e.template_for(a, b)) for a, b in e.runs()), STAGE_HELP))
     if show_models:
         locked = read_lock(root) if root is not None else {}
         rows = [[m.key, m.hf_id, _revision_shown(m, locked), m.context_length, m.template,
@@ -238,8 +247,10 @@ def _plan_json(tier: Tier, backends: tuple[str, ...], costs, blocked: dict[str, 
              # Only where every run fits the node.
              "wall_hours": sum(walls) if None not in walls else None}
     layout = {"gpus": list(node.gpus), "source": node.source, "by_tensor_parallel": node.lines()} if node else None
-    return json.dumps({"tier": tier.name, "backends": list(backends), "runs": runs, "blocked": blocked,
-                       "layout": layout, "total": total}, indent=2)
+    from repro.json_output import PLAN_FORMAT
+
+    return json.dumps({"format": PLAN_FORMAT, "tier": tier.name, "backends": list(backends), "runs": runs,
+                       "blocked": blocked, "layout": layout, "total": total}, indent=2)
 
 
 def _plan_table(tier: Tier, costs, blocked: dict[str, list[str]], real: bool, calibration,
@@ -634,7 +645,7 @@ def _check_problem_ids(path: Path, benchmark: str, result: RunResult) -> None:
 
 
 def compare(experiment_id: str, tier_name: str, backend: str | None, root: Path, results_path: Path | None,
-            show_all: bool) -> int:
+            show_all: bool, as_json: bool = False) -> int:
     experiment = get_experiment(experiment_id)
     tier = get_tier(tier_name)
     if results_path is not None:
@@ -654,12 +665,20 @@ def compare(experiment_id: str, tier_name: str, backend: str | None, root: Path,
         expected = ", ".join(file_name(a, b) for a, b in experiment.runs())
         raise ReproError(f"no results for {experiment.id} in {', '.join(str(d) for d in sources.values())}; "
                          f"expected files named like: {expected}")
+    counted = tuple(section.comparisons) if results_path else _counted(tier, tuple(section.comparisons))
+    failed = any(section.comparisons[b].failed for b in counted if b in section.comparisons)
+    if as_json:
+        from repro import json_output
+
+        simulated = {name for name in section.comparisons if results_path is None and get_backend(name).simulated}
+        _say(json_output.dumps(json_output.comparison_document(
+            experiment.id, tier.name, section.comparisons, counted, simulated,
+            None if results_path is None else str(results_path))))
+        return 1 if failed else 0
     for comparison in section.comparisons.values():
         _say(comparison_table(comparison, show_all))
         _say()
-    counted = tuple(section.comparisons) if results_path else _counted(tier, tuple(section.comparisons))
     _say(summary_table([section], counted))
-    failed = any(section.comparisons[b].failed for b in counted if b in section.comparisons)
     return 1 if failed else 0
 
 

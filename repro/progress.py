@@ -1,10 +1,23 @@
-"""Progress bars for long stages, on stderr so that stdout stays clean for tables."""
+"""Progress of long stages, on stderr so that stdout stays clean for tables.
+
+On a terminal: a bar (rich). Without one (Slurm, `docker run` without -t, CI logs): a line
+when the stage starts, one every REPRO_PROGRESS_INTERVAL seconds (default 30) with done/total,
+rate and time left, and one when it ends; a bar's redraws would only fill the log file.
+"""
 
 from __future__ import annotations
 
+import os
 import sys
+import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
+from typing import TextIO
+
+from repro.errors import ReproError
+
+INTERVAL_ENV = "REPRO_PROGRESS_INTERVAL"
+DEFAULT_INTERVAL_S = 30.0
 
 
 @contextmanager
@@ -17,8 +30,8 @@ def no_progress(label: str, total: int) -> Iterator[Callable[[int], None]]:
 def terminal_progress(label: str, total: int) -> Iterator[Callable[[int], None]]:
     """A rich progress bar when stderr is a terminal; one line per stage otherwise (logs, CI)."""
     if not sys.stderr.isatty():
-        print(f"{label}: {total} to do", file=sys.stderr, flush=True)
-        yield lambda done: None
+        with line_progress(label, total) as update:
+            yield update
         return
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
@@ -26,6 +39,93 @@ def terminal_progress(label: str, total: int) -> Iterator[Callable[[int], None]]
                   transient=True) as bar:
         task = bar.add_task(label, total=total)
         yield lambda done: bar.advance(task, done)
+
+
+def interval_s(environ=None) -> float:
+    """Seconds between two progress lines (REPRO_PROGRESS_INTERVAL), or one line saying what is wrong."""
+    value = (os.environ if environ is None else environ).get(INTERVAL_ENV, "").strip()
+    if not value:
+        return DEFAULT_INTERVAL_S
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if not seconds > 0 or seconds == float("inf"):
+        raise ReproError(f"{INTERVAL_ENV}={value!r} is not a number of seconds above 0")
+    return seconds
+
+
+def duration(seconds: float) -> str:
+    """3725 -> "1h02m", 125 -> "2m05s", 7.4 -> "7s"."""
+    seconds = int(round(seconds))
+    if seconds >= 3600:
+        return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+    if seconds >= 60:
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+    return f"{seconds}s"
+
+
+def rate(per_second: float) -> str:
+    """Items per second, or per minute / hour when slower (a 32k-token sample can take minutes)."""
+    for unit, factor in (("s", 1), ("min", 60), ("h", 3600)):
+        if per_second * factor >= 1 or unit == "h":
+            value = per_second * factor
+            return f"{value:.0f}/{unit}" if value >= 100 else f"{value:.3g}/{unit}"
+    raise AssertionError("unreachable")
+
+
+class ProgressLines:
+    """update(n) counts n more done; a line goes to `stream` at the start, whenever `interval`
+    seconds have passed since the last one, and at `finish`. `clock` is injectable (tests)."""
+
+    def __init__(self, label: str, total: int, stream: TextIO, interval: float,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.label, self.total, self.stream, self.interval, self.clock = label, total, stream, interval, clock
+        self.done = 0
+        self.started = self.last_line = clock()
+        self._say(f"{total} to do")
+
+    def update(self, count: int) -> None:
+        self.done += count
+        now = self.clock()
+        if now - self.last_line >= self.interval and self.done < self.total:
+            self.last_line = now
+            self._say(self._status(now))
+
+    def _status(self, now: float) -> str:
+        elapsed = now - self.started
+        percent = f" ({100 * self.done / self.total:.0f}%)" if self.total else ""
+        line = f"{self.done}/{self.total}{percent}"
+        if self.done and elapsed > 0:
+            per_second = self.done / elapsed
+            left = (self.total - self.done) / per_second
+            line += f", {rate(per_second)}, about {duration(left)} left"
+        return line
+
+    def finish(self, completed: bool) -> None:
+        elapsed = self.clock() - self.started
+        speed = f" ({rate(self.done / elapsed)})" if self.done and elapsed > 0 else ""
+        if completed:
+            self._say(f"{self.done}/{self.total} done in {duration(elapsed)}{speed}")
+        else:
+            self._say(f"stopped at {self.done}/{self.total} after {duration(elapsed)}{speed}")
+
+    def _say(self, text: str) -> None:
+        print(f"{self.label}: {text}", file=self.stream, flush=True)
+
+
+@contextmanager
+def line_progress(label: str, total: int, *, stream: TextIO | None = None, interval: float | None = None,
+                  clock: Callable[[], float] = time.monotonic) -> Iterator[Callable[[int], None]]:
+    """The progress factory for logs: start, periodic and end lines (see ProgressLines)."""
+    lines = ProgressLines(label, total, sys.stderr if stream is None else stream,
+                          interval_s() if interval is None else interval, clock)
+    try:
+        yield lines.update
+    except BaseException:
+        lines.finish(completed=False)
+        raise
+    lines.finish(completed=True)
 
 
 @contextmanager

@@ -370,3 +370,70 @@ def test_another_os_error_is_a_bug_not_a_machine_fault(tmp_path, monkeypatch):
     monkeypatch.setattr(repro.commands, "report", buggy)
     result = invoke("report", "--tier", "smoke", "--out", str(tmp_path))
     assert result.exit_code == 3 and "internal error" in result.output
+
+
+# ----------------------------------------------------------------------------- --json, --log-level
+
+
+def test_list_json_has_a_format_and_every_experiment():
+    import json
+
+    listing = json.loads(invoke("list", "--json").output)
+    assert listing["format"] == "repro.list/1"
+    by_id = {e["id"]: e for e in listing["experiments"]}
+    assert len(by_id) == 21 and by_id["math-dapo"]["benchmarks"] == ["aime24"]
+    assert by_id["math-dapo"]["arms"][0] == {"name": "base", "model": "qwen2.5-32b-dapo-prompt"}
+    assert by_id["visual-easyr1-train"]["status"] == "not yet: needs training"
+    assert "training" in listing["stages"]
+    models = json.loads(invoke("list", "--models", "--json").output)
+    assert models["format"] == "repro.models/1"
+    assert {"key": "qwen2.5-7b", "hub_id": "Qwen/Qwen2.5-7B"}.items() <= models["models"][0].items()
+    refused = invoke("list", "--training", "--json")
+    assert refused.exit_code == 2 and "--json is not available with --training" in refused.output
+    assert json.loads(invoke("plan", "math-dapo", "--json").output)["format"] == "repro.plan/1"
+
+
+def test_compare_json_carries_every_point_and_the_exit_status(tmp_path):
+    import json
+
+    _write(tmp_path / "base__aime24.csv", [f"aime24/{i:04d},64,{(i * 7) % 64 if i % 3 else 0}" for i in range(30)])
+    _write(tmp_path / "rl__aime24.csv", [f"aime24/{i:04d},64,{64 if i % 2 else 0}" for i in range(30)])
+    result = invoke("compare", "math-zoo-qwen7b", "--results", str(tmp_path), "--json")
+    assert result.exit_code == 1
+    document = json.loads(result.output)  # nothing but the document on stdout
+    assert document["format"] == "repro.compare/1" and document["failed"] is True
+    assert document["results_folder"] == str(tmp_path)
+    (backend,) = document["backends"]
+    assert backend["backend"] == "external" and backend["decides_exit"] and not backend["simulated"]
+    failing = [p for p in backend["points"] if p["verdict"] == "fail"]
+    assert failing and backend["counts"]["fail"] == len(failing)
+    point = failing[0]
+    assert point["panel"].startswith("Figure 2") and abs(point["difference"] - (point["rerun"] - point["paper"])) < 1e-12
+    assert {c["verdict"] for c in backend["claims"]} <= {"holds", "fails", "inconclusive", "not run"}
+
+
+def test_compare_json_of_a_simulated_run_says_so(tmp_path):
+    import json
+
+    out = str(tmp_path)
+    assert invoke("run", "math-oat-zero", "--tier", "smoke", "--backend", "simulated", "--out", out).exit_code == 0
+    compared = invoke("compare", "math-oat-zero", "--tier", "smoke", "--backend", "simulated", "--out", out, "--json")
+    document = json.loads(compared.output)
+    assert document["tier"] == "smoke" and document["backends"][0]["simulated"] is True
+
+
+@pytest.mark.parametrize("option,value,message", [
+    ("--log-level", "loud", "--log-level 'loud' is not one of debug, info, warning, error"),
+    ("--engine-log", "syslog", "--engine-log 'syslog' is not one of file, stderr"),
+])
+def test_bad_log_options_give_one_clean_line(tmp_path, option, value, message):
+    result = invoke("run", "math-oat-zero", "--tier", "smoke", "--backend", "simulated", "--out", str(tmp_path),
+                    option, value)
+    assert result.exit_code == 2 and message in result.output and "Traceback" not in result.output
+
+
+def test_a_bad_progress_interval_is_refused_before_anything_runs(tmp_path, monkeypatch):
+    monkeypatch.setenv("REPRO_PROGRESS_INTERVAL", "often")
+    result = invoke("run", "math-oat-zero", "--tier", "smoke", "--backend", "simulated", "--out", str(tmp_path))
+    assert result.exit_code == 2 and "REPRO_PROGRESS_INTERVAL='often'" in result.output
+    assert not (tmp_path / "samples").exists()

@@ -29,6 +29,7 @@ import torch
 import transformers
 from transformers import AutoModelForCausalLM, AutoTokenizer, GenerationConfig
 
+from repro.engine_log import adopt_library_handlers
 from repro.errors import ReproError
 from repro.sampling.base import Completion, Request, ResponseScores, SamplingParams, ScoreRequest
 
@@ -154,6 +155,7 @@ class HfBackend:
         self.revision = revision
         self.dtype = dtype
         self.device = device
+        adopt_library_handlers()  # transformers' messages to the engine log, when routed
         self._tokenizer, self._model = self._load(model_path, revision, _DTYPES[dtype])
         self._model.to(device).eval()
         self._eos_ids = self._end_of_sequence_ids()

@@ -31,6 +31,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+from repro.engine_log import adopt_library_handlers
 from repro.errors import UnknownNameError
 
 # Bump when anything below changes the files produced: cached builds with another version
@@ -174,6 +175,8 @@ def _train_tokenizer(special_tokens: tuple[str, ...] = SPECIAL_TOKENS):
 def _save_tokenizer(directory: Path):
     from transformers import PreTrainedTokenizerFast
 
+    adopt_library_handlers()  # transformers' messages to the engine log, when routed
+
     hf_tokenizer = PreTrainedTokenizerFast(
         tokenizer_object=_train_tokenizer(),
         eos_token=EOS_TOKEN,
@@ -189,6 +192,8 @@ def _save_tokenizer(directory: Path):
 def _save_model(directory: Path, tokenizer, seed: int) -> None:
     import torch
     from transformers import GenerationConfig, Qwen2Config, Qwen2ForCausalLM
+
+    adopt_library_handlers()  # transformers' messages to the engine log, when routed
 
     eos_id = tokenizer.convert_tokens_to_ids(EOS_TOKEN)
     chat_end_id = tokenizer.convert_tokens_to_ids(CHAT_END_TOKEN)

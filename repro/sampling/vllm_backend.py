@@ -18,6 +18,8 @@ from typing import Any
 
 import torch
 
+from repro.engine_log import active as engine_log_routing
+from repro.engine_log import adopt_library_handlers
 from repro.errors import ReproError
 from repro.sampling.base import Completion, Request, ResponseScores, SamplingParams, ScoreRequest
 from repro.sampling.cpu_env import apply_vllm_cpu_env, v1_multiprocessing_enabled
@@ -77,8 +79,13 @@ class VllmBackend:
         if max_num_seqs is not None:
             engine_options["max_num_seqs"] = max_num_seqs
 
+        routing = engine_log_routing()
+        if routing is not None and routing.target == "file":
+            engine_options["use_tqdm_on_load"] = False  # its progress bar, not a log message: off
+
         import vllm
 
+        adopt_library_handlers()  # vllm imported transformers
         self._vllm = vllm
         self._llm = vllm.LLM(
             model=model_path,

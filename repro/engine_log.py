@@ -1,0 +1,176 @@
+"""Where the engines' own messages go: a log file under the run folder, or stderr.
+
+vLLM logs dozens of INFO lines per engine start (to stdout, by default), transformers and
+huggingface_hub draw progress bars, torch prints warnings from Python and from C++. None of
+it is the command's output, and on a cluster it buried the few lines that are. A command
+that starts engines (`repro run`, `repro all`) therefore routes them, before any engine is
+imported:
+
+- `file` (the default): everything at `level` or above goes to
+  `<out>/logs/engine-<UTC time>-<pid>.log` (created only when something is written), and the
+  command ends with one line on stderr naming it. vLLM is pointed at the file through its own
+  mechanism, a logging configuration file (VLLM_LOGGING_CONFIG_PATH), which its engine
+  processes read too; the loggers of transformers, torch and huggingface_hub and Python's
+  warnings get a handler on the same file; progress bars of the libraries are switched off
+  (HF_HUB_DISABLE_PROGRESS_BARS); torch's C++ messages, which bypass Python, are limited to
+  errors (TORCH_CPP_LOG_LEVEL).
+- `stderr`: the libraries keep their own handlers, aimed at stderr at `level`
+  (VLLM_LOGGING_STREAM, VLLM_LOGGING_LEVEL, TRANSFORMERS_VERBOSITY).
+
+A variable the user has set is never overridden (VLLM_CONFIGURE_LOGGING=0 or a
+VLLM_LOGGING_CONFIG_PATH of their own keeps vLLM's logging theirs).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+import time
+from collections.abc import Iterator, MutableMapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from repro.errors import ReproError
+
+LEVELS = ("debug", "info", "warning", "error")
+TARGETS = ("file", "stderr")
+# Libraries whose Python loggers go to the engine log (vLLM: through its own configuration).
+LIBRARY_LOGGERS = ("vllm", "transformers", "torch", "huggingface_hub", "py.warnings")
+_FORMAT = "%(asctime)s pid=%(process)d %(levelname)s %(name)s: %(message)s"
+
+
+@dataclass
+class EngineLog:
+    """The routing in force: `path` is the log file (None with target stderr)."""
+
+    target: str
+    level: str
+    path: Path | None
+
+
+_active: EngineLog | None = None
+
+
+def check_choice(level: str, target: str) -> tuple[str, str]:
+    """(level, target) lower-cased, or one line naming the choices (exit 2)."""
+    level, target = level.strip().lower(), target.strip().lower()
+    if level not in LEVELS:
+        raise ReproError(f"--log-level {level!r} is not one of {', '.join(LEVELS)}")
+    if target not in TARGETS:
+        raise ReproError(f"--engine-log {target!r} is not one of {', '.join(TARGETS)}")
+    return level, target
+
+
+def log_path(root: Path, now: float | None = None, pid: int | None = None) -> Path:
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(time.time() if now is None else now))
+    return Path(root) / "logs" / f"engine-{stamp}-{os.getpid() if pid is None else pid}.log"
+
+
+def vllm_logging_config(path: Path, level: str) -> dict:
+    """The dictConfig vLLM applies (VLLM_LOGGING_CONFIG_PATH): its loggers to `path` only."""
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"engine": {"format": _FORMAT}},
+        "handlers": {"engine": {"class": "logging.FileHandler", "filename": str(path), "mode": "a",
+                                "delay": True, "encoding": "utf-8", "level": level.upper(),
+                                "formatter": "engine"}},
+        "loggers": {"vllm": {"handlers": ["engine"], "level": level.upper(), "propagate": False}},
+    }
+
+
+def environment_for(target: str, level: str, config_file: Path | None) -> dict[str, str]:
+    """The variables the libraries read for this routing (before the user's own)."""
+    if target == "stderr":
+        return {"VLLM_LOGGING_STREAM": "ext://sys.stderr", "VLLM_LOGGING_LEVEL": level.upper(),
+                "TRANSFORMERS_VERBOSITY": level}
+    return {"VLLM_LOGGING_CONFIG_PATH": str(config_file), "HF_HUB_DISABLE_PROGRESS_BARS": "1",
+            "TORCH_CPP_LOG_LEVEL": "ERROR", "TRANSFORMERS_VERBOSITY": level}
+
+
+def _apply(variables: dict[str, str], environ: MutableMapping[str, str]) -> dict[str, str]:
+    """Set what the user has not; vLLM's logging stays the user's if they configured it."""
+    if environ.get("VLLM_CONFIGURE_LOGGING", "1") == "0" or "VLLM_LOGGING_CONFIG_PATH" in environ:
+        variables = {key: value for key, value in variables.items() if not key.startswith("VLLM_")}
+    applied = {key: value for key, value in variables.items() if key not in environ}
+    environ.update(applied)
+    return applied
+
+
+@contextmanager
+def routed(root: Path, level: str = "info", target: str = "file", *,
+           environ: MutableMapping[str, str] | None = None, announce=None) -> Iterator[EngineLog]:
+    """Route the engines' messages for the duration of a command (see the module docstring).
+    `announce(line)` is told where the file is at the end, when one was written."""
+    global _active
+    level, target = check_choice(level, target)
+    environ = os.environ if environ is None else environ
+    if target == "stderr":
+        applied = _apply(environment_for(target, level, None), environ)
+        _active = EngineLog(target, level, None)
+        try:
+            yield _active
+        finally:
+            _active = None
+            for key in applied:
+                environ.pop(key, None)
+        return
+    path = log_path(root)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    config_file = path.with_name(f".{path.stem}.vllm-logging.json")
+    config_file.write_text(json.dumps(vllm_logging_config(path, level), indent=1), encoding="utf-8")
+    applied = _apply(environment_for(target, level, config_file), environ)
+    handler = logging.FileHandler(path, mode="a", encoding="utf-8", delay=True)
+    handler.setFormatter(logging.Formatter(_FORMAT))
+    handler.setLevel(level.upper())
+    saved = {name: _take_over(logging.getLogger(name), handler, level) for name in LIBRARY_LOGGERS}
+    logging.captureWarnings(True)
+    _active = EngineLog(target, level, path)
+    try:
+        yield _active
+    finally:
+        _active = None
+        logging.captureWarnings(False)
+        for name, state in saved.items():
+            _give_back(logging.getLogger(name), handler, state)
+        handler.close()
+        for key in applied:
+            environ.pop(key, None)
+        config_file.unlink(missing_ok=True)
+        if path.is_file() and path.stat().st_size and announce is not None:
+            announce(f"engine messages: {path}")
+
+
+def _take_over(logger: logging.Logger, handler: logging.Handler, level: str) -> tuple:
+    state = (logger.level, logger.propagate)
+    logger.addHandler(handler)
+    logger.setLevel(level.upper())
+    logger.propagate = False
+    return state
+
+
+def _give_back(logger: logging.Logger, handler: logging.Handler, state: tuple) -> None:
+    logger.removeHandler(handler)
+    logger.setLevel(state[0])
+    logger.propagate = state[1]
+
+
+def adopt_library_handlers() -> None:
+    """Called once transformers is imported (by the engines): with the file target, its own
+    stderr handler and progress bars are switched off, so its messages reach the file only.
+    transformers installs that handler at its first use, after `routed` has run, hence here."""
+    if _active is None or _active.target != "file" or "transformers" not in sys.modules:
+        return
+    from transformers.utils import logging as transformers_logging
+
+    transformers_logging.disable_default_handler()
+    transformers_logging.disable_progress_bar()
+    logging.getLogger("transformers").setLevel(_active.level.upper())
+
+
+def active() -> EngineLog | None:
+    """The routing in force, None outside a command that routes."""
+    return _active

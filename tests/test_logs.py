@@ -1,0 +1,139 @@
+"""Quiet, informative output: progress lines without a terminal (fake clock, no waiting), and
+the engines' messages routed to a log file under the run folder (repro.engine_log)."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import warnings
+
+import pytest
+
+from repro import engine_log
+from repro.errors import ReproError
+from repro.progress import ProgressLines, duration, interval_s, line_progress, rate
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+# ----------------------------------------------------------------------------- progress lines
+
+
+def test_progress_lines_report_rate_and_time_left_every_interval():
+    clock, stream = FakeClock(), io.StringIO()
+    with line_progress("generate x [vllm]", 400, stream=stream, interval=30, clock=clock) as advance:
+        for _ in range(40):  # 10 per 5 s: 2/s
+            clock.now += 5
+            advance(10)
+    lines = stream.getvalue().splitlines()
+    assert lines[0] == "generate x [vllm]: 400 to do"
+    # one line each 30 s (6 updates), none for the update that completes the stage
+    assert lines[1] == "generate x [vllm]: 60/400 (15%), 2/s, about 2m50s left"
+    assert lines[2] == "generate x [vllm]: 120/400 (30%), 2/s, about 2m20s left"
+    assert len(lines) == 1 + 6 + 1
+    assert lines[-1] == "generate x [vllm]: 400/400 done in 3m20s (2/s)"
+
+
+def test_a_quick_stage_prints_its_start_and_end_only():
+    clock, stream = FakeClock(), io.StringIO()
+    with line_progress("grade x", 3, stream=stream, interval=30, clock=clock) as advance:
+        clock.now += 2
+        advance(3)
+    assert stream.getvalue().splitlines() == ["grade x: 3 to do", "grade x: 3/3 done in 2s (1.5/s)"]
+
+
+def test_a_stage_stopped_by_an_error_says_where_it_stopped():
+    clock, stream = FakeClock(), io.StringIO()
+    with pytest.raises(KeyboardInterrupt):
+        with line_progress("generate y", 10, stream=stream, interval=30, clock=clock) as advance:
+            clock.now += 60
+            advance(4)
+            raise KeyboardInterrupt
+    assert stream.getvalue().splitlines()[-1] == "generate y: stopped at 4/10 after 1m00s (4/min)"
+
+
+def test_slow_rates_and_long_durations_read_well():
+    assert rate(2.0) == "2/s" and rate(0.05) == "3/min" and rate(1 / 7200) == "0.5/h"
+    assert duration(7.4) == "7s" and duration(125) == "2m05s" and duration(3725) == "1h02m"
+    lines = ProgressLines("z", 0, io.StringIO(), 30, FakeClock())
+    lines.finish(True)  # nothing to do: no division by zero
+    assert lines.stream.getvalue().splitlines()[-1] == "z: 0/0 done in 0s"
+
+
+def test_the_interval_comes_from_the_environment_and_bad_values_are_refused():
+    assert interval_s({}) == 30.0 and interval_s({"REPRO_PROGRESS_INTERVAL": "5"}) == 5.0
+    for bad in ("0", "-3", "soon", "inf", "nan"):
+        with pytest.raises(ReproError, match="REPRO_PROGRESS_INTERVAL"):
+            interval_s({"REPRO_PROGRESS_INTERVAL": bad})
+
+
+# ----------------------------------------------------------------------------- engine log
+
+
+def test_engine_messages_go_to_a_file_under_the_run_folder(tmp_path):
+    environ: dict[str, str] = {}
+    said: list[str] = []
+    with engine_log.routed(tmp_path, "info", "file", environ=environ, announce=said.append) as routing:
+        assert routing.path.parent == tmp_path / "logs" and routing.path.name.startswith("engine-")
+        config = json.loads(open(environ["VLLM_LOGGING_CONFIG_PATH"], encoding="utf-8").read())
+        assert config["handlers"]["engine"]["filename"] == str(routing.path)
+        assert config["loggers"]["vllm"]["propagate"] is False
+        assert environ["HF_HUB_DISABLE_PROGRESS_BARS"] == "1" and environ["TORCH_CPP_LOG_LEVEL"] == "ERROR"
+        logging.getLogger("vllm.engine").info("engine started")  # before vLLM configures itself
+        logging.getLogger("transformers.modeling").debug("below the level: dropped")
+        logging.getLogger("huggingface_hub.file_download").warning("a hub warning")
+        warnings.warn("a FutureWarning of some library", FutureWarning, stacklevel=1)
+        path = routing.path
+    text = path.read_text(encoding="utf-8")
+    assert "INFO vllm.engine: engine started" in text and "WARNING huggingface_hub.file_download: a hub warning" in text
+    assert "a FutureWarning of some library" in text and "dropped" not in text
+    assert said == [f"engine messages: {path}"]
+    assert environ == {}  # the variables are gone again, and so is vLLM's configuration file
+    assert [p.name for p in (tmp_path / "logs").iterdir()] == [path.name]
+    assert logging.getLogger("vllm").propagate and not logging.getLogger("torch").handlers
+
+
+def test_nothing_written_means_no_file_and_no_announcement(tmp_path):
+    said: list[str] = []
+    with engine_log.routed(tmp_path, "warning", "file", environ={}, announce=said.append):
+        logging.getLogger("vllm").info("an INFO line below --log-level warning")
+    assert said == [] and list((tmp_path / "logs").iterdir()) == []
+
+
+def test_vllm_applies_the_configuration_file_it_is_given(tmp_path):
+    # vLLM's own dictConfig step, fed the file routed() writes: its loggers then write there only
+    import logging.config
+
+    path = tmp_path / "engine.log"
+    logging.config.dictConfig(engine_log.vllm_logging_config(path, "debug"))
+    try:
+        logging.getLogger("vllm.worker").debug("from a worker")
+    finally:
+        for handler in logging.getLogger("vllm").handlers[:]:
+            handler.close()
+            logging.getLogger("vllm").removeHandler(handler)
+        logging.getLogger("vllm").propagate = True
+    assert "DEBUG vllm.worker: from a worker" in path.read_text(encoding="utf-8")
+
+
+def test_stderr_target_and_the_users_own_settings(tmp_path):
+    environ = {"VLLM_LOGGING_LEVEL": "ERROR"}
+    with engine_log.routed(tmp_path, "WARNING", "stderr", environ=environ) as routing:
+        assert routing.path is None
+        assert environ == {"VLLM_LOGGING_LEVEL": "ERROR", "VLLM_LOGGING_STREAM": "ext://sys.stderr",
+                           "TRANSFORMERS_VERBOSITY": "warning"}  # the user's level is kept
+    assert environ == {"VLLM_LOGGING_LEVEL": "ERROR"}
+    own = {"VLLM_LOGGING_CONFIG_PATH": "/their/config.json"}
+    with engine_log.routed(tmp_path, "info", "file", environ=own):
+        assert own["VLLM_LOGGING_CONFIG_PATH"] == "/their/config.json"  # vLLM's logging stays theirs
+    for level, target in (("loud", "file"), ("info", "syslog")):
+        with pytest.raises(ReproError, match="is not one of"):
+            with engine_log.routed(tmp_path, level, target, environ={}):
+                pass
