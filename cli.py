@@ -144,7 +144,7 @@ def _progress():
 
 def _with_engine_log(root: Path, level: str, target: str, call):
     """`call()` with the engines' messages routed (repro.engine_log), before any is imported."""
-    from repro.engine_log import routed
+    from repro.commands import engine_log_routed as routed
 
     def say(line: str) -> None:
         typer.echo(line, err=True)

@@ -76,6 +76,13 @@ def write_crash_log(root: Path, error: BaseException) -> Path:
     return Path("(nowhere: no writable folder)")
 
 
+def engine_log_routed(root: Path, level: str, target: str, announce):
+    """The context in which `run`/`all` start engines: their messages routed (repro.engine_log)."""
+    from repro.engine_log import routed
+
+    return routed(root, level, target, announce=announce)
+
+
 def _say(text: str = "") -> None:
     print(text, flush=True)
 
