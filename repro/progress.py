@@ -28,7 +28,7 @@ def no_progress(label: str, total: int) -> Iterator[Callable[[int], None]]:
 
 @contextmanager
 def terminal_progress(label: str, total: int) -> Iterator[Callable[[int], None]]:
-    """A rich progress bar when stderr is a terminal; one line per stage otherwise (logs, CI)."""
+    """A rich progress bar when stderr is a terminal; start, periodic and end lines otherwise (logs, CI)."""
     if not sys.stderr.isatty():
         with line_progress(label, total) as update:
             yield update
@@ -38,6 +38,23 @@ def terminal_progress(label: str, total: int) -> Iterator[Callable[[int], None]]
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                   transient=True) as bar:
         task = bar.add_task(label, total=total)
+        yield lambda done: bar.advance(task, done)
+
+
+@contextmanager
+def byte_progress(label: str, total: int | None, initial: int = 0) -> Iterator[Callable[[int], None]]:
+    """terminal_progress for a download: counts are bytes (sizes and speeds in B, kB, MB, GB);
+    `initial` bytes were there before (a resumed transfer). `total` None: not known."""
+    if not sys.stderr.isatty():
+        with line_progress(label, total or 0, unit="bytes", initial=initial) as update:
+            yield update
+        return
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, \
+        TransferSpeedColumn
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
+                  TimeRemainingColumn(), transient=True) as bar:
+        task = bar.add_task(label, total=total, completed=initial)
         yield lambda done: bar.advance(task, done)
 
 
@@ -65,8 +82,20 @@ def duration(seconds: float) -> str:
     return f"{seconds}s"
 
 
-def rate(per_second: float) -> str:
-    """Items per second, or per minute / hour when slower (a 32k-token sample can take minutes)."""
+def size(count: float) -> str:
+    """A number of bytes for people: 950 -> "950 B", 1_500_000 -> "1.5 MB" (powers of 1000)."""
+    for unit in ("B", "kB", "MB", "GB"):
+        if count < 1000 or unit == "GB":
+            return f"{count:.0f} {unit}" if unit == "B" else f"{count:.3g} {unit}"
+        count /= 1000
+    raise AssertionError("unreachable")
+
+
+def rate(per_second: float, unit: str = "items") -> str:
+    """Items per second, or per minute / hour when slower (a 32k-token sample can take minutes);
+    bytes per second as a size."""
+    if unit == "bytes":
+        return f"{size(per_second)}/s"
     for unit, factor in (("s", 1), ("min", 60), ("h", 3600)):
         if per_second * factor >= 1 or unit == "h":
             value = per_second * factor
@@ -79,36 +108,47 @@ class ProgressLines:
     seconds have passed since the last one, and at `finish`. `clock` is injectable (tests)."""
 
     def __init__(self, label: str, total: int, stream: TextIO, interval: float,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, unit: str = "items", initial: int = 0) -> None:
         self.label, self.total, self.stream, self.interval, self.clock = label, total, stream, interval, clock
-        self.done = 0
+        self.unit = unit  # "items", or "bytes" (shown as sizes)
+        self.initial = self.done = initial  # a resumed download starts part-way; rates count this run only
+        self.known = bool(total) or unit != "bytes"  # a download's size may be unknown (total 0)
         self.started = self.last_line = clock()
-        self._say(f"{total} to do")
+        if initial:
+            self._say(f"{self._count(total - initial)} to do (resumed at {self._count(initial)})")
+        else:
+            self._say(f"{self._count(total)} to do" if self.known else "started (size unknown)")
+
+    def _count(self, count: int) -> str:
+        return size(count) if self.unit == "bytes" else str(count)
 
     def update(self, count: int) -> None:
         self.done += count
         now = self.clock()
-        if now - self.last_line >= self.interval and self.done < self.total:
+        if now - self.last_line >= self.interval and (self.done < self.total or not self.known):
             self.last_line = now
             self._say(self._status(now))
 
     def _status(self, now: float) -> str:
         elapsed = now - self.started
         percent = f" ({100 * self.done / self.total:.0f}%)" if self.total else ""
-        line = f"{self.done}/{self.total}{percent}"
-        if self.done and elapsed > 0:
-            per_second = self.done / elapsed
-            left = (self.total - self.done) / per_second
-            line += f", {rate(per_second)}, about {duration(left)} left"
+        line = f"{self._count(self.done)}/{self._count(self.total)}{percent}" if self.known else self._count(self.done)
+        if self.done > self.initial and elapsed > 0:
+            per_second = (self.done - self.initial) / elapsed
+            line += f", {rate(per_second, self.unit)}"
+            if self.known:
+                line += f", about {duration(max(self.total - self.done, 0) / per_second)} left"
         return line
 
     def finish(self, completed: bool) -> None:
         elapsed = self.clock() - self.started
-        speed = f" ({rate(self.done / elapsed)})" if self.done and elapsed > 0 else ""
+        moved = self.done - self.initial
+        speed = f" ({rate(moved / elapsed, self.unit)})" if moved and elapsed > 0 else ""
+        done = f"{self._count(self.done)}/{self._count(self.total)}" if self.known else self._count(self.done)
         if completed:
-            self._say(f"{self.done}/{self.total} done in {duration(elapsed)}{speed}")
+            self._say(f"{done} done in {duration(elapsed)}{speed}")
         else:
-            self._say(f"stopped at {self.done}/{self.total} after {duration(elapsed)}{speed}")
+            self._say(f"stopped at {done} after {duration(elapsed)}{speed}")
 
     def _say(self, text: str) -> None:
         print(f"{self.label}: {text}", file=self.stream, flush=True)
@@ -116,10 +156,11 @@ class ProgressLines:
 
 @contextmanager
 def line_progress(label: str, total: int, *, stream: TextIO | None = None, interval: float | None = None,
-                  clock: Callable[[], float] = time.monotonic) -> Iterator[Callable[[int], None]]:
+                  clock: Callable[[], float] = time.monotonic, unit: str = "items",
+                  initial: int = 0) -> Iterator[Callable[[int], None]]:
     """The progress factory for logs: start, periodic and end lines (see ProgressLines)."""
     lines = ProgressLines(label, total, sys.stderr if stream is None else stream,
-                          interval_s() if interval is None else interval, clock)
+                          interval_s() if interval is None else interval, clock, unit, initial)
     try:
         yield lines.update
     except BaseException:

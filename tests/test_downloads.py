@@ -13,6 +13,7 @@ import hashlib
 import pytest
 
 from repro.benchmarks import fetch, transfer
+from repro.progress import size as _size
 from repro.benchmarks.fetch import ChecksumMismatchError, DataMissingError, PinnedFile, PinnedHubFile, \
     PinnedReleaseAsset, resolve
 from tests.conftest import LocalFileServer, no_download_waits
@@ -65,13 +66,19 @@ def _resumed_at(ranges: list[str | None], most: int) -> int:
 # ----------------------------------------------------------------------------- plain URLs
 
 
-def test_a_dropped_connection_is_resumed_with_range_and_verified(server, waits, isolated_downloads):
+def test_a_dropped_connection_is_resumed_with_range_and_verified(server, waits, isolated_downloads, capsys):
     server.files[RAW_PATH] = BODY
     server.cut_after[RAW_PATH] = 300_000
     path, origin = resolve(_raw())
     assert origin == "downloaded" and path.read_bytes() == BODY
-    _resumed_at(server.ranges, 300_000)  # the second request asked for the rest only
+    offset = _resumed_at(server.ranges, 300_000)  # the second request asked for the rest only
     assert len(waits) == 1 and _leftovers(isolated_downloads) == []
+    # without a terminal: progress lines, the second try's saying where it resumed
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[0] == "download math/tiny/test.jsonl: 1.05 MB to do"
+    assert lines[1].startswith("download math/tiny/test.jsonl: stopped at ")
+    assert lines[2] == f"download math/tiny/test.jsonl: {_size(len(BODY) - offset)} to do (resumed at {_size(offset)})"
+    assert lines[3].startswith("download math/tiny/test.jsonl: 1.05 MB/1.05 MB done in ")
 
 
 def test_a_part_file_of_a_killed_run_is_resumed(server, waits, isolated_downloads):
@@ -145,11 +152,14 @@ def test_a_server_that_ignores_range_restarts_the_file(server, waits, isolated_d
 # ----------------------------------------------------------------------------- hub files
 
 
-def test_a_hub_file_goes_through_huggingface_hub_at_its_revision(server, waits, isolated_downloads):
+def test_a_hub_file_goes_through_huggingface_hub_at_its_revision(server, waits, isolated_downloads, capsys):
     server.files[HUB_PATH] = BODY
     path, origin = resolve(_hub())
     assert origin == "downloaded" and path.read_bytes() == BODY
     assert server.heads == [HUB_PATH] and server.requests == [HUB_PATH]  # the hub's HEAD, then the GET
+    lines = capsys.readouterr().err.splitlines()  # the client's bars, drawn as our progress lines
+    assert lines[0] == "download code/tiny/test.jsonl: 1.05 MB to do"
+    assert lines[-1].startswith("download code/tiny/test.jsonl: 1.05 MB/1.05 MB done in ")
     assert _leftovers(isolated_downloads) == []  # the client's staging folder is gone
     assert resolve(_hub()) == (path, "cache") and server.requests == [HUB_PATH]
 

@@ -137,3 +137,24 @@ def test_stderr_target_and_the_users_own_settings(tmp_path):
         with pytest.raises(ReproError, match="is not one of"):
             with engine_log.routed(tmp_path, level, target, environ={}):
                 pass
+
+
+def test_download_progress_counts_bytes_and_rates_this_run_only():
+    from repro.progress import size
+
+    assert size(950) == "950 B" and size(1_500_000) == "1.5 MB" and size(4.4e9) == "4.4 GB"
+    clock, stream = FakeClock(), io.StringIO()
+    with line_progress("download x", 4_000_000_000, stream=stream, interval=30, clock=clock, unit="bytes",
+                       initial=1_000_000_000) as advance:
+        clock.now += 30
+        advance(300_000_000)  # 10 MB/s since this run started; the first GB came before
+    lines = stream.getvalue().splitlines()
+    assert lines == ["download x: 3 GB to do (resumed at 1 GB)",
+                     "download x: 1.3 GB/4 GB (32%), 10 MB/s, about 4m30s left",
+                     "download x: 1.3 GB/4 GB done in 30s (10 MB/s)"]
+    unknown = io.StringIO()
+    with line_progress("download y", 0, stream=unknown, interval=30, clock=clock, unit="bytes") as advance:
+        clock.now += 40
+        advance(2_000_000)
+    assert unknown.getvalue().splitlines() == ["download y: started (size unknown)", "download y: 2 MB, 50 kB/s",
+                                               "download y: 2 MB done in 40s (50 kB/s)"]

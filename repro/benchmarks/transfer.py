@@ -30,6 +30,7 @@ import fcntl
 import hashlib
 import os
 import shutil
+import sys
 import time
 import zlib
 from collections.abc import Callable, Iterator
@@ -38,6 +39,7 @@ from pathlib import Path
 
 from repro.errors import ReproError
 from repro.files import FILE_MODE
+from repro.progress import ProgressLines, byte_progress, interval_s
 
 BLOCK = 1 << 20
 # Network reads are smaller: a read that a dropped connection interrupts is lost, and the
@@ -101,7 +103,7 @@ def http_download(url: str, destination: Path, *, name: str, expected_sha256: st
     with _folder_lock(destination.parent), requests.Session() as session:
         for attempt in range(1, attempts + 1):
             try:
-                _transfer(session, url, part, timeout_s)
+                _transfer(session, url, part, timeout_s, f"download {name}")
                 break
             except _Transient as error:
                 if attempt == attempts:
@@ -130,9 +132,10 @@ def _folder_lock(folder: Path) -> Iterator[None]:
         os.close(handle)  # closing releases the lock
 
 
-def _transfer(session, url: str, part: Path, timeout_s: float) -> None:
-    """Append the rest of `url` to `part` (all of it when `part` is absent). Raises _Transient
-    for a failure worth another try, DataMissingError for one that is not."""
+def _transfer(session, url: str, part: Path, timeout_s: float, label: str) -> None:
+    """Append the rest of `url` to `part` (all of it when `part` is absent), showing progress
+    under `label`. Raises _Transient for a failure worth another try, DataMissingError for one
+    that is not."""
     import requests
 
     offset = part.stat().st_size if part.exists() else 0
@@ -157,11 +160,14 @@ def _transfer(session, url: str, part: Path, timeout_s: float) -> None:
                 part.unlink()
                 raise _Transient("the server sent another range than the one asked for; starting over")
             expected = response.headers.get("Content-Length")
+            start = offset if resumed else 0
+            total = start + int(expected) if expected is not None else None
             received = 0
-            with part.open("ab" if resumed else "wb") as out:
+            with part.open("ab" if resumed else "wb") as out, byte_progress(label, total, start) as advance:
                 for block in response.iter_content(_READ):
                     out.write(block)
                     received += len(block)
+                    advance(len(block))
                 out.flush()
                 os.fsync(out.fileno())
             if expected is not None and received < int(expected):
@@ -234,9 +240,12 @@ def hub_download(repo: str, revision: str, path: str, destination: Path, *, endp
 
     destination.parent.mkdir(parents=True, exist_ok=True)
     staging = destination.parent / f".{destination.name}.hub"
+    # On a terminal the client's own bars; without one (where its bars switch themselves off),
+    # our progress lines.
+    bars = None if sys.stderr.isatty() else _lines_bar_class(f"download {name}")
     try:
         got = Path(hf_hub_download(repo, path, repo_type="dataset", revision=revision,
-                                   local_dir=staging, endpoint=endpoint))
+                                   local_dir=staging, endpoint=endpoint, tqdm_class=bars))
     except Exception as error:  # the client's errors span httpx, OSError and its own hierarchy
         raise DataMissingError(
             f"could not download {name} from {url} ({_one_line(error)[:400]})"
@@ -250,3 +259,40 @@ def hub_download(repo: str, revision: str, path: str, destination: Path, *, endp
     os.replace(got, destination)
     shutil.rmtree(staging, ignore_errors=True)  # the client's metadata of a file now moved away
     return actual
+
+
+def _lines_bar_class(label: str):
+    """A tqdm class for huggingface_hub whose display is repro's progress lines on stderr (start,
+    every REPRO_PROGRESS_INTERVAL seconds, end) instead of a bar redrawn into a log file. A
+    subclass of tqdm, so that the client can use every attribute it expects of its bars."""
+    from tqdm import tqdm
+
+    class _Sink:
+        def write(self, text: str) -> None:
+            pass
+
+        def flush(self) -> None:
+            pass
+
+    class LinesBar(tqdm):
+        def __init__(self, *args, **kwargs) -> None:
+            kwargs.pop("name", None)
+            kwargs["file"] = _Sink()  # tqdm's own drawing goes nowhere
+            super().__init__(*args, **kwargs)
+            self._lines = ProgressLines(label, int(self.total or 0), sys.stderr, interval_s(), unit="bytes",
+                                        initial=int(self.n))
+
+        def update(self, n=1):
+            self._lines.update(int(n))
+            return super().update(n)
+
+        def update_transfer(self, n: int) -> None:
+            """Bytes received (the xet path reports them apart from bytes written): one count suffices."""
+
+        def close(self) -> None:
+            if getattr(self, "_lines", None) is not None:
+                self._lines.finish(completed=self.total is None or self.n >= self.total)
+                self._lines = None
+            super().close()
+
+    return LinesBar
