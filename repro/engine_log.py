@@ -27,6 +27,7 @@ import json
 import logging
 import os
 import sys
+import tempfile
 import time
 from collections.abc import Iterator, MutableMapping
 from contextlib import contextmanager
@@ -40,6 +41,15 @@ TARGETS = ("file", "stderr")
 # Libraries whose Python loggers go to the engine log (vLLM: through its own configuration).
 LIBRARY_LOGGERS = ("vllm", "transformers", "torch", "huggingface_hub", "py.warnings")
 _FORMAT = "%(asctime)s pid=%(process)d %(levelname)s %(name)s: %(message)s"
+
+
+class FolderMakingFileHandler(logging.FileHandler):
+    """A FileHandler (opened at the first message) that makes the file's folder then: a command
+    refused before any engine starts leaves no logs/ folder behind."""
+
+    def _open(self):
+        os.makedirs(os.path.dirname(self.baseFilename), exist_ok=True)
+        return super()._open()
 
 
 @dataclass
@@ -75,7 +85,7 @@ def vllm_logging_config(path: Path, level: str) -> dict:
         "version": 1,
         "disable_existing_loggers": False,
         "formatters": {"engine": {"format": _FORMAT}},
-        "handlers": {"engine": {"class": "logging.FileHandler", "filename": str(path), "mode": "a",
+        "handlers": {"engine": {"class": "repro.engine_log.FolderMakingFileHandler", "filename": str(path), "mode": "a",
                                 "delay": True, "encoding": "utf-8", "level": level.upper(),
                                 "formatter": "engine"}},
         "loggers": {"vllm": {"handlers": ["engine"], "level": level.upper(), "propagate": False}},
@@ -118,12 +128,14 @@ def routed(root: Path, level: str = "info", target: str = "file", *,
             for key in applied:
                 environ.pop(key, None)
         return
-    path = log_path(root)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    config_file = path.with_name(f".{path.stem}.vllm-logging.json")
-    config_file.write_text(json.dumps(vllm_logging_config(path, level), indent=1), encoding="utf-8")
+    path = log_path(root).absolute()
+    # vLLM's configuration file lives only as long as the command (its engine processes read it)
+    handle, name = tempfile.mkstemp(prefix="repro-vllm-logging-", suffix=".json")
+    with os.fdopen(handle, "w", encoding="utf-8") as out:
+        json.dump(vllm_logging_config(path, level), out, indent=1)
+    config_file = Path(name)
     applied = _apply(environment_for(target, level, config_file), environ)
-    handler = logging.FileHandler(path, mode="a", encoding="utf-8", delay=True)
+    handler = FolderMakingFileHandler(path, mode="a", encoding="utf-8", delay=True)
     handler.setFormatter(logging.Formatter(_FORMAT))
     handler.setLevel(level.upper())
     saved = {name: _take_over(logging.getLogger(name), handler, level) for name in LIBRARY_LOGGERS}

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
 import warnings
 
 import pytest
@@ -102,16 +103,19 @@ def test_engine_messages_go_to_a_file_under_the_run_folder(tmp_path):
 
 def test_nothing_written_means_no_file_and_no_announcement(tmp_path):
     said: list[str] = []
-    with engine_log.routed(tmp_path, "warning", "file", environ={}, announce=said.append):
+    environ: dict[str, str] = {}
+    with engine_log.routed(tmp_path, "warning", "file", environ=environ, announce=said.append):
         logging.getLogger("vllm").info("an INFO line below --log-level warning")
-    assert said == [] and list((tmp_path / "logs").iterdir()) == []
+        config_file = environ["VLLM_LOGGING_CONFIG_PATH"]
+    assert said == [] and not (tmp_path / "logs").exists()  # a refused command leaves no folder
+    assert not os.path.exists(config_file)
 
 
 def test_vllm_applies_the_configuration_file_it_is_given(tmp_path):
     # vLLM's own dictConfig step, fed the file routed() writes: its loggers then write there only
     import logging.config
 
-    path = tmp_path / "engine.log"
+    path = tmp_path / "logs" / "engine.log"  # its folder is made at the first message
     logging.config.dictConfig(engine_log.vllm_logging_config(path, "debug"))
     try:
         logging.getLogger("vllm.worker").debug("from a worker")
