@@ -237,6 +237,7 @@ def hub_download(repo: str, revision: str, path: str, destination: Path, *, endp
     `destination` with huggingface_hub; returns its sha256 (refused and removed when it is not
     `expected_sha256`). `url` names the file in messages."""
     from huggingface_hub import hf_hub_download
+    from huggingface_hub.errors import EntryNotFoundError
 
     destination.parent.mkdir(parents=True, exist_ok=True)
     staging = destination.parent / f".{destination.name}.hub"
@@ -246,7 +247,9 @@ def hub_download(repo: str, revision: str, path: str, destination: Path, *, endp
     try:
         got = Path(hf_hub_download(repo, path, repo_type="dataset", revision=revision,
                                    local_dir=staging, endpoint=endpoint, tqdm_class=bars))
-    except Exception as error:  # the client's errors span httpx, OSError and its own hierarchy
+    # The client's errors: its HTTP errors and offline mode are OSErrors; a transport failure past
+    # its retries is httpx2's; a file missing at the revision; ValueError for a file too large.
+    except (OSError, ValueError, EntryNotFoundError, *_http_client_errors()) as error:
         raise DataMissingError(
             f"could not download {name} from {url} ({_one_line(error)[:400]})"
             f"{f'; expected sha256 {expected_sha256}' if expected_sha256 else ''}. An interrupted "
@@ -259,6 +262,19 @@ def hub_download(repo: str, revision: str, path: str, destination: Path, *, endp
     os.replace(got, destination)
     shutil.rmtree(staging, ignore_errors=True)  # the client's metadata of a file now moved away
     return actual
+
+
+def _http_client_errors() -> tuple[type[BaseException], ...]:
+    """The base error of the HTTP client under huggingface_hub: httpx2 for 2.x, httpx for 1.x."""
+    import importlib
+
+    found = []
+    for name in ("httpx2", "httpx"):
+        try:
+            found.append(importlib.import_module(name).HTTPError)
+        except ImportError:
+            continue
+    return tuple(found)
 
 
 def _lines_bar_class(label: str):
