@@ -106,9 +106,23 @@ def test_a_server_that_always_fails_is_retried_then_one_clear_error(server, wait
 
 
 def test_a_missing_file_is_not_retried(server, waits):
-    with pytest.raises(DataMissingError, match="404"):
+    with pytest.raises(DataMissingError) as caught:
         resolve(_raw())
+    message = str(caught.value)
+    assert "HTTP 404" in message and "math/tiny/test.jsonl" in message and SHA in message
     assert len(server.requests) == 1 and waits == []
+
+
+def test_a_complete_part_file_is_finished_without_downloading_again(server, waits, isolated_downloads):
+    # a run killed between the last byte and the rename: the server answers 416 to the Range
+    server.files[RAW_PATH] = BODY
+    pinned = _raw()
+    destination = isolated_downloads / "cache" / pinned.relative_path
+    destination.parent.mkdir(parents=True)
+    tag = hashlib.sha256(pinned.url.encode()).hexdigest()[:12]
+    (destination.parent / f".test.jsonl.{tag}.part").write_bytes(BODY)
+    assert resolve(pinned) == (destination, "downloaded") and destination.read_bytes() == BODY
+    assert server.ranges == [f"bytes={len(BODY)}-"] and _leftovers(isolated_downloads) == []
 
 
 def test_a_wrong_sha256_is_refused_and_the_partial_file_removed(server, waits, isolated_downloads):

@@ -67,6 +67,10 @@ class _Transient(Exception):
     """A failure worth another try (the network, not the request)."""
 
 
+class _Final(Exception):
+    """A failure no retry mends (404, 403...)."""
+
+
 def sha256_of(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as handle:
@@ -113,9 +117,12 @@ def http_download(url: str, destination: Path, *, name: str, expected_sha256: st
                         f"{part.stat().st_size if part.exists() else 0} bytes received are kept in {part} and "
                         "resumed by the next try; or provide the file under $REPRO_DATA_DIR") from None
                 (sleep or _sleep)(min(BACKOFF_S * 2 ** (attempt - 1), BACKOFF_MAX_S))
-            except DataMissingError:
+            except _Final as error:
                 part.unlink(missing_ok=True)
-                raise
+                raise DataMissingError(
+                    f"could not download {name} from {url} ({error})"
+                    f"{f'; expected sha256 {expected_sha256}' if expected_sha256 else ''}. Provide the file "
+                    "under $REPRO_DATA_DIR, or check the pinned source") from None
         return _finish(part, destination, url=url, name=name, gunzip=gunzip,
                        expected_sha256=expected_sha256, expected_note=expected_note)
 
@@ -134,8 +141,7 @@ def _folder_lock(folder: Path) -> Iterator[None]:
 
 def _transfer(session, url: str, part: Path, timeout_s: float, label: str) -> None:
     """Append the rest of `url` to `part` (all of it when `part` is absent), showing progress
-    under `label`. Raises _Transient for a failure worth another try, DataMissingError for one
-    that is not."""
+    under `label`. Raises _Transient for a failure worth another try, _Final for one that is not."""
     import requests
 
     offset = part.stat().st_size if part.exists() else 0
@@ -154,7 +160,7 @@ def _transfer(session, url: str, part: Path, timeout_s: float, label: str) -> No
             if status in _TRANSIENT_STATUS:
                 raise _Transient(f"HTTP {status}")
             if status >= 400:
-                raise DataMissingError(f"could not download {url}: HTTP {status} {response.reason}")
+                raise _Final(f"HTTP {status} {response.reason}")
             resumed = status == 206
             if resumed and not response.headers.get("Content-Range", "").startswith(f"bytes {offset}-"):
                 part.unlink()
