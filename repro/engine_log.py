@@ -97,8 +97,10 @@ def environment_for(target: str, level: str, config_file: Path | None) -> dict[s
     if target == "stderr":
         return {"VLLM_LOGGING_STREAM": "ext://sys.stderr", "VLLM_LOGGING_LEVEL": level.upper(),
                 "TRANSFORMERS_VERBOSITY": level}
+    # transformers: errors only wherever its stderr handler is left, i.e. in vLLM's engine
+    # processes; in this process adopt_library_handlers sends its messages at `level` to the file.
     return {"VLLM_LOGGING_CONFIG_PATH": str(config_file), "HF_HUB_DISABLE_PROGRESS_BARS": "1",
-            "TORCH_CPP_LOG_LEVEL": "ERROR", "TRANSFORMERS_VERBOSITY": level}
+            "TORCH_CPP_LOG_LEVEL": "ERROR", "TRANSFORMERS_VERBOSITY": "error"}
 
 
 def _apply(variables: dict[str, str], environ: MutableMapping[str, str]) -> dict[str, str]:
