@@ -45,11 +45,45 @@ _FORMAT = "%(asctime)s pid=%(process)d %(levelname)s %(name)s: %(message)s"
 
 class FolderMakingFileHandler(logging.FileHandler):
     """A FileHandler (opened at the first message) that makes the file's folder then: a command
-    refused before any engine starts leaves no logs/ folder behind."""
+    refused before any engine starts leaves no logs/ folder behind. Where the file cannot be
+    written (a read-only or full disk), messages go to stderr instead, after one line saying so:
+    a log must never stop an engine, nor bury the command's own error under logging tracebacks."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs["delay"] = True
+        super().__init__(*args, **kwargs)
+        self._failed = False
 
     def _open(self):
         os.makedirs(os.path.dirname(self.baseFilename), exist_ok=True)
         return super()._open()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self.stream is None and not self._failed:
+            try:
+                self.stream = self._open()
+            except OSError as error:
+                self._give_up(error)
+        if self._failed:
+            try:
+                sys.stderr.write(self.format(record) + "\n")
+            except Exception:  # stderr gone too: nothing left to tell
+                pass
+            return
+        super().emit(record)
+
+    def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802 (logging's name)
+        error = sys.exc_info()[1]
+        if isinstance(error, OSError) and not self._failed:
+            self._give_up(error)
+            self.emit(record)
+        elif not isinstance(error, OSError):
+            super().handleError(record)
+
+    def _give_up(self, error: OSError) -> None:
+        self._failed = True
+        sys.stderr.write(f"cannot write the engine log {self.baseFilename} ({error.strerror or error}); "
+                         "engine messages follow on stderr\n")
 
 
 @dataclass

@@ -162,3 +162,22 @@ def test_download_progress_counts_bytes_and_rates_this_run_only():
         advance(2_000_000)
     assert unknown.getvalue().splitlines() == ["download y: started (size unknown)", "download y: 2 MB, 50 kB/s",
                                                "download y: 2 MB done in 40s (50 kB/s)"]
+
+
+def test_an_unwritable_log_folder_sends_messages_to_stderr_with_one_line(tmp_path, capsys):
+    blocked = tmp_path / "out"
+    blocked.write_text("a file where the run folder should be")  # logs/ cannot be made under it
+    handler = engine_log.FolderMakingFileHandler(blocked / "logs" / "engine.log")
+    handler.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
+    logger = logging.getLogger("vllm.test_unwritable")
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        logger.warning("first")  # must not raise into the engine's code
+        logger.warning("second")
+    finally:
+        logger.removeHandler(handler)
+        handler.close()
+    err = capsys.readouterr().err.splitlines()
+    assert err[0].startswith(f"cannot write the engine log {blocked / 'logs' / 'engine.log'} (")
+    assert err[1:] == ["WARNING first", "WARNING second"]
