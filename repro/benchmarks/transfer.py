@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import inspect
 import os
 import shutil
 import sys
@@ -249,10 +250,13 @@ def hub_download(repo: str, revision: str, path: str, destination: Path, *, endp
     staging = destination.parent / f".{destination.name}.hub"
     # On a terminal the client's own bars; without one (where its bars switch themselves off),
     # our progress lines.
-    bars = None if sys.stderr.isatty() else _lines_bar_class(f"download {name}")
+    # (The training image has an older huggingface_hub, whose hf_hub_download may not take one.)
+    options = {}
+    if not sys.stderr.isatty() and "tqdm_class" in inspect.signature(hf_hub_download).parameters:
+        options["tqdm_class"] = _lines_bar_class(f"download {name}")
     try:
         got = Path(hf_hub_download(repo, path, repo_type="dataset", revision=revision,
-                                   local_dir=staging, endpoint=endpoint, tqdm_class=bars))
+                                   local_dir=staging, endpoint=endpoint, **options))
     # The client's errors: its HTTP errors and offline mode are OSErrors; a transport failure past
     # its retries is httpx2's; a file missing at the revision; ValueError for a file too large.
     except (OSError, ValueError, EntryNotFoundError, *_http_client_errors()) as error:
