@@ -41,6 +41,8 @@ TARGETS = ("file", "stderr")
 # Libraries whose Python loggers go to the engine log (vLLM: through its own configuration).
 LIBRARY_LOGGERS = ("vllm", "transformers", "torch", "huggingface_hub", "py.warnings")
 _FORMAT = "%(asctime)s pid=%(process)d %(levelname)s %(name)s: %(message)s"
+# "<level>:<log file>", set by `routed` for the processes the command starts (see `active`).
+INHERITED_ENV = "REPRO_ENGINE_LOG"
 
 
 class FolderMakingFileHandler(logging.FileHandler):
@@ -126,15 +128,17 @@ def vllm_logging_config(path: Path, level: str) -> dict:
     }
 
 
-def environment_for(target: str, level: str, config_file: Path | None) -> dict[str, str]:
+def environment_for(target: str, level: str, config_file: Path | None, path: Path | None = None) -> dict[str, str]:
     """The variables the libraries read for this routing (before the user's own)."""
     if target == "stderr":
         return {"VLLM_LOGGING_STREAM": "ext://sys.stderr", "VLLM_LOGGING_LEVEL": level.upper(),
                 "TRANSFORMERS_VERBOSITY": level}
     # transformers: errors only wherever its stderr handler is left, i.e. in vLLM's engine
     # processes; in this process adopt_library_handlers sends its messages at `level` to the file.
+    # INHERITED_ENV: repro's own child processes (the data-parallel engines) route the same way.
     return {"VLLM_LOGGING_CONFIG_PATH": str(config_file), "HF_HUB_DISABLE_PROGRESS_BARS": "1",
-            "TORCH_CPP_LOG_LEVEL": "ERROR", "TRANSFORMERS_VERBOSITY": "error"}
+            "TORCH_CPP_LOG_LEVEL": "ERROR", "TRANSFORMERS_VERBOSITY": "error",
+            INHERITED_ENV: f"{level}:{path}"}
 
 
 def _apply(variables: dict[str, str], environ: MutableMapping[str, str]) -> dict[str, str]:
@@ -170,7 +174,7 @@ def routed(root: Path, level: str = "info", target: str = "file", *,
     with os.fdopen(handle, "w", encoding="utf-8") as out:
         json.dump(vllm_logging_config(path, level), out, indent=1)
     config_file = Path(name)
-    applied = _apply(environment_for(target, level, config_file), environ)
+    applied = _apply(environment_for(target, level, config_file, path), environ)
     handler = FolderMakingFileHandler(path, mode="a", encoding="utf-8", delay=True)
     handler.setFormatter(logging.Formatter(_FORMAT))
     handler.setLevel(level.upper())
@@ -223,15 +227,32 @@ def adopt_library_handlers() -> None:
     """Called once transformers is imported (by the engines): with the file target, its own
     stderr handler and progress bars are switched off, so its messages reach the file only.
     transformers installs that handler at its first use, after `routed` has run, hence here."""
-    if _active is None or _active.target != "file" or "transformers" not in sys.modules:
+    routing = active()
+    if routing is None or routing.target != "file" or "transformers" not in sys.modules:
         return
     from transformers.utils import logging as transformers_logging
 
     transformers_logging.disable_default_handler()
     transformers_logging.disable_progress_bar()
-    logging.getLogger("transformers").setLevel(_active.level.upper())
+    logging.getLogger("transformers").setLevel(routing.level.upper())
 
 
-def active() -> EngineLog | None:
-    """The routing in force, None outside a command that routes."""
+def active(environ: MutableMapping[str, str] | None = None) -> EngineLog | None:
+    """The routing in force, None outside a command that routes. In a process the command
+    started (a data-parallel engine, `python -m repro.data_parallel`), the routing comes from
+    REPRO_ENGINE_LOG: the first call attaches the same file handler to the libraries' loggers
+    and Python's warnings, for the rest of that process."""
+    global _active
+    if _active is not None:
+        return _active
+    level, _, where = (os.environ if environ is None else environ).get(INHERITED_ENV, "").partition(":")
+    if level not in LEVELS or not where:
+        return None
+    handler = FolderMakingFileHandler(where, mode="a", encoding="utf-8", delay=True)
+    handler.setFormatter(logging.Formatter(_FORMAT))
+    handler.setLevel(level.upper())
+    for name in LIBRARY_LOGGERS:
+        _take_over(logging.getLogger(name), handler, level)
+    logging.captureWarnings(True)
+    _active = EngineLog("file", level, Path(where))
     return _active

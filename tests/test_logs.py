@@ -181,3 +181,31 @@ def test_an_unwritable_log_folder_sends_messages_to_stderr_with_one_line(tmp_pat
     err = capsys.readouterr().err.splitlines()
     assert err[0].startswith(f"cannot write the engine log {blocked / 'logs' / 'engine.log'} (")
     assert err[1:] == ["WARNING first", "WARNING second"]
+
+
+def test_a_process_the_command_starts_routes_the_same_way(tmp_path, monkeypatch):
+    # what a data-parallel engine process finds: the variable routed() sets, nothing else
+    environ: dict[str, str] = {}
+    with engine_log.routed(tmp_path, "info", "file", environ=environ) as routing:
+        inherited = {engine_log.INHERITED_ENV: environ[engine_log.INHERITED_ENV]}
+        parent_path = routing.path
+    assert engine_log.active() is None  # the command ended: nothing routed in this process
+    monkeypatch.setattr(engine_log, "_active", None)
+    try:
+        child = engine_log.active(inherited)
+        assert child.target == "file" and child.level == "info" and child.path == parent_path
+        assert engine_log.active(inherited) is child  # attached once
+        logging.getLogger("vllm.worker").info("from the child")
+    finally:
+        for name in engine_log.LIBRARY_LOGGERS:
+            logger = logging.getLogger(name)
+            for handler in logger.handlers[:]:
+                if isinstance(handler, engine_log.FolderMakingFileHandler):
+                    logger.removeHandler(handler)
+                    handler.close()
+            logger.propagate = True
+            logger.setLevel(logging.NOTSET)
+        logging.captureWarnings(False)
+        monkeypatch.setattr(engine_log, "_active", None)
+    assert "INFO vllm.worker: from the child" in parent_path.read_text(encoding="utf-8")
+    assert engine_log.active({engine_log.INHERITED_ENV: "loud:/x"}) is None  # malformed: ignored
