@@ -1,48 +1,85 @@
-"""One matplotlib figure per paper panel: the paper's curves and the rerun's on the same
-log2-k axis (solid: paper, dashed with markers: rerun)."""
+"""One matplotlib figure per paper panel, on a log2-k axis: each paper curve (solid) inside a
+shaded band of the tolerance the comparison used at each k (repro.compare), the rerun's curve
+(dashed, small markers), and a red X on every rerun point outside its band."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import io
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from repro.compare import FAIL, PointComparison
 from repro.expected import ExpectedPoint, curve_points
 from repro.experiments import Panel
+from repro.files import atomic_write
 from repro.results import RunResult
+
+FAIL_COLOR = "#d62728"
 
 
 def plot_panel(path: Path, panel: Panel, expected: list[ExpectedPoint],
-               reruns: Mapping[str, Mapping[tuple[str, str], RunResult]]) -> Path:
-    """Write a PNG of one panel; `reruns` maps a backend name to its results."""
+               reruns: Mapping[str, Mapping[tuple[str, str], RunResult]],
+               points: Mapping[str, Sequence[PointComparison]]) -> Path:
+    """Write a PNG of one panel (see panel_figure)."""
+    figure = panel_figure(panel, expected, reruns, points)
+    import matplotlib.pyplot as plt  # after panel_figure chose the Agg backend
+
+    image = io.BytesIO()
+    figure.savefig(image, format="png")
+    plt.close(figure)
+    atomic_write(path, image.getvalue())
+    return path
+
+
+def panel_figure(panel: Panel, expected: list[ExpectedPoint], reruns: Mapping[str, Mapping[tuple[str, str], RunResult]],
+                 points: Mapping[str, Sequence[PointComparison]]):
+    """The figure of one panel. `reruns` maps a backend to its results, `points` a backend to
+    its comparisons of this panel. The band is drawn from the first backend that has
+    tolerances (the caller puts the backend that decides the verdict first); failing points
+    are marked for every backend."""
     import matplotlib
 
     matplotlib.use("Agg")  # no display needed (CI, containers)
     import matplotlib.pyplot as plt
+    from matplotlib.colors import to_hex
 
-    figure, axes = plt.subplots(figsize=(5.2, 3.6), dpi=110)
+    figure, axes = plt.subplots(figsize=(5.2, 3.6), dpi=100)
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    colors = [c for c in colors if to_hex(c) != FAIL_COLOR]  # red means "fail" here
     linestyles = ["--", ":", "-."]
+    band_backend = next((b for b, ps in points.items() if any(p.tolerance is not None for p in ps)), None)
     for index, (arm, ref) in enumerate(panel.curves):
         color = colors[index % len(colors)]
-        points = curve_points(expected, ref.figure, ref.panel, ref.family, ref.curve)
-        axes.plot([p.k for p in points], [p.value for p in points], color=color, linewidth=1.8,
+        paper = curve_points(expected, ref.figure, ref.panel, ref.family, ref.curve)
+        axes.plot([p.k for p in paper], [p.value for p in paper], color=color, linewidth=1.6,
                   label=f"paper: {ref.curve}")
+        if band_backend is not None:
+            scored = sorted((p for p in points[band_backend] if p.arm == arm and p.curve == ref.curve
+                             and p.tolerance is not None), key=lambda p: p.k)
+            if scored:
+                axes.fill_between([p.k for p in scored], [p.paper - p.tolerance for p in scored],
+                                  [p.paper + p.tolerance for p in scored], color=color, alpha=0.18, linewidth=0)
         for style, (backend, results) in zip(linestyles, reruns.items()):
             result = results.get((arm, panel.benchmark))
             if result is None:
                 continue
-            ks = [p.k for p in points if p.k <= result.max_k] or [1]
+            ks = [p.k for p in paper if p.k <= result.max_k] or [1]
             curve = result.curve(ks)
-            axes.plot(list(curve), list(curve.values()), linestyle=style, marker="o", markersize=2.5,
-                      color=color, linewidth=1.2, label=f"rerun ({backend}): {ref.curve}")
+            axes.plot(list(curve), list(curve.values()), linestyle=style, marker="o", markersize=2.2,
+                      color=color, linewidth=1.1, label=f"rerun ({backend}): {ref.curve}")
+    failing = [p for ps in points.values() for p in ps if p.verdict == FAIL and p.rerun is not None]
+    if failing:
+        axes.scatter([p.k for p in failing], [p.rerun for p in failing], marker="x", s=36, linewidths=1.6,
+                     color=FAIL_COLOR, zorder=5, label=f"outside tolerance ({len(failing)})")
+    if band_backend is not None:
+        # A proxy artist: one legend entry says what every shaded band is.
+        axes.fill_between([], [], [], color="grey", alpha=0.25, linewidth=0,
+                          label=f"band: paper ± tolerance ({band_backend})")
     axes.set_xscale("log", base=2)
     axes.set_xlabel("k")
     axes.set_ylabel("pass@k")
     axes.set_title(panel.title, fontsize=9)
     axes.grid(True, alpha=0.3)
-    axes.legend(fontsize=6, loc="lower right")
+    axes.legend(fontsize=6.5, loc="lower right")
     figure.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path)
-    plt.close(figure)
-    return path
+    return figure
