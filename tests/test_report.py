@@ -160,3 +160,22 @@ def test_a_run_keeps_the_experiments_run_earlier_in_the_tiers_report(tmp_path):
     again = (tmp_path / "reports" / "smoke" / "report.md").read_text()
     assert "## math-oat-zero: " in again and "## visual-easyr1: " in again
     assert "from results already on disk" not in again  # nothing is earlier than `repro report` itself
+
+
+def test_a_figure_a_stage_drew_beside_its_results_is_copied_and_embedded(tmp_path):
+    from repro.compare import ExperimentComparison
+    from repro.report import ExperimentSection, write_report
+    from repro.tiers import get_tier
+
+    picture = tmp_path / "results" / "perplexity.png"
+    picture.parent.mkdir()
+    picture.write_bytes(b"\x89PNG\r\n\x1a\nbox plots")
+    section = ExperimentSection(get_experiment("perplexity"),
+                                comparisons={"hf": ExperimentComparison("perplexity", "hf", (), ())},
+                                figures={"hf": [picture]})
+    out = tmp_path / "reports" / "smoke"
+    write_report(out, get_tier("smoke"), [section], ("hf",))
+    assert (out / "plots" / "perplexity--hf--perplexity.png").read_bytes() == picture.read_bytes()
+    assert "![perplexity](plots/perplexity--hf--perplexity.png)" in (out / "report.md").read_text()
+    page = (out / "report.html").read_text()
+    assert f'src="data:image/png;base64,{base64.b64encode(picture.read_bytes()).decode()}"' in page

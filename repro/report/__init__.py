@@ -89,7 +89,7 @@ def write_report(out_dir: Path, tier: Tier, sections: list[ExperimentSection],
            "any false alarm in a panel). In the plots the shaded band is the paper's curve ± that tolerance "
            "and a red X marks a rerun point outside it. See docs/statistics.md.", ""]
     md += _summary(sections, counted_backends)
-    md += _failing_points(sections)
+    md += _failing_points(sections, counted_backends)
     md += _claims(sections)
     csv_lines = ["experiment,backend,panel,curve,arm,benchmark,k,paper,paper_error,rerun,sd_rerun,sd_paper,z,tolerance,verdict"]
     for section in sections:
@@ -104,7 +104,11 @@ def write_report(out_dir: Path, tier: Tier, sections: list[ExperimentSection],
     return out_dir / "report.md"
 
 
-def _status(comparison: ExperimentComparison) -> str:
+def _status(comparison: ExperimentComparison, counted: bool) -> str:
+    """PASS / FAIL (coloured in the page) where the backend decides the verdict; an engine
+    check's status is a plain word (its tiny models fail the paper by construction)."""
+    if not counted:
+        return "engine check: " + ("fails" if comparison.failed else "passes")
     return "FAIL" if comparison.failed else "PASS"
 
 
@@ -122,7 +126,7 @@ def _summary(sections: list[ExperimentSection], counted: tuple[str, ...]) -> lis
                                    if claims.count(v))
             role = "verdict" if backend in counted else "engine check only"
             rows.append([link, backend, role, tally["pass"], tally["fail"], tally["not run"],
-                         claim_text or "no claims", _status(comparison)])
+                         claim_text or "no claims", _status(comparison, backend in counted)])
     return ["## Summary", "",
             "Status FAIL: a point outside its tolerance or a claim that fails; an engine check's status does "
             "not decide the exit code.", "",
@@ -133,10 +137,12 @@ def _summary(sections: list[ExperimentSection], counted: tuple[str, ...]) -> lis
 _FAILING_SHOWN = 40  # rows of the failing-points table; all are in points.csv
 
 
-def _failing_points(sections: list[ExperimentSection]) -> list[str]:
-    """Every point outside its tolerance, before the details, so that failures are seen first."""
+def _failing_points(sections: list[ExperimentSection], counted: tuple[str, ...]) -> list[str]:
+    """Every point outside its tolerance of a backend that decides the verdict, before the
+    details, so that failures are seen first (engine checks' are in their sections)."""
     failing = [(section.experiment.id, backend, p) for section in sections
-               for backend, comparison in section.comparisons.items() for p in comparison.points if p.verdict == FAIL]
+               for backend, comparison in section.comparisons.items() if backend in counted
+               for p in comparison.points if p.verdict == FAIL]
     if not failing:
         return []
     rows = [[experiment_id, backend, escape(p.panel), escape(row[0]), *row[1:]]
@@ -185,13 +191,14 @@ def _section(section: ExperimentSection, out_dir: Path, expected, csv_lines: lis
     md += [""]
     if section.skipped:
         return md + [f"Not run: {escape(section.skipped)}.", ""]
-    # The backend that decides the verdict first: its tolerance is the band drawn.
-    backends = sorted(section.comparisons, key=lambda backend: backend not in counted)
     for panel in experiment.panels:
         image = Path("plots") / f"{_slug(experiment.id)}--{_slug(panel.title)}.png"
-        points = {backend: [p for p in section.comparisons[backend].points if p.panel == panel.title]
-                  for backend in backends}
-        plot_panel(out_dir / image, panel, expected, section.results, points)
+        points = {backend: [p for p in comparison.points if p.panel == panel.title]
+                  for backend, comparison in section.comparisons.items()}
+        # Band and failing marks of the backends that decide the verdict only: an engine
+        # check's tiny models would mark every point.
+        plot_panel(out_dir / image, panel, expected, section.results,
+                   {backend: ps for backend, ps in points.items() if backend in counted})
         md += [f"### {panel.title}", "", f"![{panel.title}]({image.as_posix()})", ""]
         for backend in section.comparisons:
             csv_lines += [_csv_line(experiment.id, backend, p) for p in points[backend]]

@@ -33,10 +33,10 @@ def plot_panel(path: Path, panel: Panel, expected: list[ExpectedPoint],
 
 def panel_figure(panel: Panel, expected: list[ExpectedPoint], reruns: Mapping[str, Mapping[tuple[str, str], RunResult]],
                  points: Mapping[str, Sequence[PointComparison]]):
-    """The figure of one panel. `reruns` maps a backend to its results, `points` a backend to
-    its comparisons of this panel. The band is drawn from the first backend that has
-    tolerances (the caller puts the backend that decides the verdict first); failing points
-    are marked for every backend."""
+    """The figure of one panel. `reruns` maps a backend to its results (each drawn), `points`
+    a backend to its comparisons of this panel (the caller gives those of the backends that
+    decide the verdict). The band is the first of these with tolerances; every failing point
+    of each is marked."""
     import matplotlib
 
     matplotlib.use("Agg")  # no display needed (CI, containers)
