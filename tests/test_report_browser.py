@@ -18,7 +18,8 @@ from cli import app
 BROWSERS = ("chromium", "chromium-browser", "google-chrome")
 
 
-def _chromium() -> str:
+@pytest.fixture
+def chromium() -> str:
     for name in BROWSERS:
         path = shutil.which(name)
         if path:
@@ -45,13 +46,12 @@ def smoke_report(tmp_path) -> Path:
     return tmp_path / "reports" / "smoke" / "report.html"
 
 
-def test_the_report_page_shows_every_plot_embedded_and_verdicts_in_colour(smoke_report, tmp_path):
-    browser = _chromium()
+def test_the_report_page_shows_every_plot_embedded_and_verdicts_in_colour(chromium, smoke_report, tmp_path):
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
     options = webdriver.ChromeOptions()
-    options.binary_location = browser
+    options.binary_location = chromium
     for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                      "--window-size=1280,1800", "--hide-scrollbars"):
         options.add_argument(argument)

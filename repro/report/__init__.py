@@ -200,11 +200,12 @@ def _section(section: ExperimentSection, out_dir: Path, expected, csv_lines: lis
         plot_panel(out_dir / image, panel, expected, section.results,
                    {backend: ps for backend, ps in points.items() if backend in counted})
         md += [f"### {panel.title}", "", f"![{panel.title}]({image.as_posix()})", ""]
-        for backend in section.comparisons:
+        for backend in sorted(points, key=lambda backend: backend not in counted):  # the verdict's first
             csv_lines += [_csv_line(experiment.id, backend, p) for p in points[backend]]
             rows = [[escape(row[0]), *row[1:]] for row in _point_rows(points[backend])]
+            role = "" if backend in counted else ", engine check only"
             if rows:
-                md += [f"Backend {backend} (powers of two and every failure; all points in points.csv):", "",
+                md += [f"Backend {backend} (powers of two and every failure{role}; all points in points.csv):", "",
                        tabulate(rows, headers=_POINT_HEADERS, tablefmt="github"), ""]
     md += _printed(section, csv_lines)
     md += _histograms(section, csv_lines)
