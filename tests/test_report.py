@@ -179,3 +179,35 @@ def test_a_figure_a_stage_drew_beside_its_results_is_copied_and_embedded(tmp_pat
     assert "![perplexity](plots/perplexity--hf--perplexity.png)" in (out / "report.md").read_text()
     page = (out / "report.html").read_text()
     assert f'src="data:image/png;base64,{base64.b64encode(picture.read_bytes()).decode()}"' in page
+
+
+def test_a_plot_is_drawn_again_only_when_what_it_shows_changed(tmp_path, monkeypatch):
+    import repro.report.plots as plots
+
+    panel = get_experiment("math-oat-zero").panels[0]
+    (base_arm, _), (rl_arm, _) = panel.curves
+    rng = np.random.default_rng(5)
+    results = {(arm, "aime24"): _result(arm, "aime24", rng.binomial(64, 0.4, 30), 64) for arm in (base_arm, rl_arm)}
+    expected = load_curves()
+    drawn = []
+    real = plots.panel_figure
+    monkeypatch.setattr(plots, "panel_figure", lambda *args: drawn.append(1) or real(*args))
+    path = tmp_path / "panel.png"
+
+    def plot(results):
+        plots.plot_panel(path, panel, expected, {"simulated": results},
+                         {"simulated": compare_panel(panel, results, expected)})
+
+    plot(results)
+    plot(results)
+    assert len(drawn) == 1 and path.stat().st_size > 1000  # the same inputs: the file is kept
+    changed = dict(results)
+    changed[(rl_arm, "aime24")] = _result(rl_arm, "aime24", rng.binomial(64, 0.1, 30), 64)
+    plot(changed)
+    assert len(drawn) == 2
+    monkeypatch.setattr(plots, "PLOT_STYLE", "another style")
+    plot(changed)
+    assert len(drawn) == 3
+    path.write_bytes(b"not a png")  # damaged: drawn again
+    plot(changed)
+    assert len(drawn) == 4 and path.read_bytes().startswith(b"\x89PNG")

@@ -4,9 +4,12 @@ shaded band of the tolerance the comparison used at each k (repro.compare), the 
 
 from __future__ import annotations
 
+import hashlib
 import io
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+
+import numpy as np
 
 from repro.compare import FAIL, PointComparison
 from repro.expected import ExpectedPoint, curve_points
@@ -20,15 +23,55 @@ FAIL_COLOR = "#d62728"
 def plot_panel(path: Path, panel: Panel, expected: list[ExpectedPoint],
                reruns: Mapping[str, Mapping[tuple[str, str], RunResult]],
                points: Mapping[str, Sequence[PointComparison]]) -> Path:
-    """Write a PNG of one panel (see panel_figure)."""
+    """Write a PNG of one panel (see panel_figure), unless the file there was drawn from the
+    same inputs: every report covers every experiment on disk, and drawing is most of its time."""
+    key = _inputs_key(panel, expected, reruns, points)
+    if _drawn_from(path) == key:
+        return path
     figure = panel_figure(panel, expected, reruns, points)
     import matplotlib.pyplot as plt  # after panel_figure chose the Agg backend
 
     image = io.BytesIO()
-    figure.savefig(image, format="png")
+    figure.savefig(image, format="png", metadata={"Comment": key})
     plt.close(figure)
     atomic_write(path, image.getvalue())
     return path
+
+
+# Part of every plot's key: change it when the drawing changes, so that older plots are redrawn.
+PLOT_STYLE = "tolerance-band-1"
+
+
+def _inputs_key(panel: Panel, expected: list[ExpectedPoint], reruns: Mapping[str, Mapping[tuple[str, str], RunResult]],
+                points: Mapping[str, Sequence[PointComparison]]) -> str:
+    """A hash of everything panel_figure draws from: the style, the panel, the paper's curves,
+    each backend's per-problem counts and the comparisons (tolerances and verdicts)."""
+    digest = hashlib.sha256(f"{PLOT_STYLE}\n{panel!r}\n".encode())
+    for _, ref in panel.curves:
+        digest.update(repr([(p.k, p.value) for p in curve_points(expected, ref.figure, ref.panel, ref.family,
+                                                                 ref.curve)]).encode())
+    for backend, results in reruns.items():
+        for arm, _ in panel.curves:
+            result = results.get((arm, panel.benchmark))
+            if result is not None:
+                digest.update(f"{backend}/{arm}".encode())
+                digest.update(np.ascontiguousarray(result.n, dtype=np.int64).tobytes())
+                digest.update(np.ascontiguousarray(result.c, dtype=np.int64).tobytes())
+    for backend, compared in points.items():
+        digest.update(repr((backend, [(p.arm, p.curve, p.k, p.paper, p.rerun, p.tolerance, p.verdict)
+                                      for p in compared])).encode())
+    return "repro plot " + digest.hexdigest()
+
+
+def _drawn_from(path: Path) -> str | None:
+    """The key written into a plot's PNG text (None: no file, or not one of ours)."""
+    from PIL import Image  # matplotlib's own dependency
+
+    try:
+        with Image.open(path) as image:
+            return getattr(image, "text", {}).get("Comment")
+    except (OSError, ValueError, SyntaxError):  # absent, or not a readable PNG: draw it
+        return None
 
 
 def panel_figure(panel: Panel, expected: list[ExpectedPoint], reruns: Mapping[str, Mapping[tuple[str, str], RunResult]],
@@ -81,5 +124,7 @@ def panel_figure(panel: Panel, expected: list[ExpectedPoint], reruns: Mapping[st
     axes.set_title(panel.title, fontsize=9)
     axes.grid(True, alpha=0.3)
     axes.legend(fontsize=6.5, loc="lower right")
-    figure.tight_layout()
+    # Fixed margins: every panel has the same labels, and tight_layout would double the time
+    # a report takes (it measures every text of the figure).
+    figure.subplots_adjust(left=0.12, right=0.98, bottom=0.13, top=0.93)
     return figure
