@@ -39,7 +39,7 @@ def plot_panel(path: Path, panel: Panel, expected: list[ExpectedPoint],
 
 
 # Part of every plot's key: change it when the drawing changes, so that older plots are redrawn.
-PLOT_STYLE = "tolerance-band-1"
+PLOT_STYLE = "tolerance-band-2"
 
 
 def _inputs_key(panel: Panel, expected: list[ExpectedPoint], reruns: Mapping[str, Mapping[tuple[str, str], RunResult]],
@@ -121,10 +121,11 @@ def panel_figure(panel: Panel, expected: list[ExpectedPoint], reruns: Mapping[st
     axes.set_xscale("log", base=2)
     axes.set_xlabel("k")
     axes.set_ylabel("pass@k")
-    axes.set_title(panel.title, fontsize=9)
+    axes.set_title(panel.title, fontsize=8.5)
+    axes.tick_params(labelsize=8)
     axes.grid(True, alpha=0.3)
     axes.legend(fontsize=6.5, loc="lower right")
     # Fixed margins: every panel has the same labels, and tight_layout would double the time
     # a report takes (it measures every text of the figure).
-    figure.subplots_adjust(left=0.12, right=0.98, bottom=0.13, top=0.93)
+    figure.subplots_adjust(left=0.15, right=0.98, bottom=0.13, top=0.93)
     return figure
