@@ -18,8 +18,9 @@
 #   docker buildx imagetools inspect nvidia/cuda:13.0.1-runtime-ubuntu24.04
 # ---------------------------------------------------------------- training image (docs/training.md)
 #   docker build --target train -t repro-train:0.1.0 .
-# A separate stage because VeRL 0.3.0.post1 (the paper's time) needs vllm<=0.8.2 and so
-# torch 2.6 on CUDA 12.4, while the evaluation image below runs vllm 0.32 on torch 2.13.
+# A separate stage because VeRL 0.3.0.post1 (the paper's time) needs vllm<=0.8.2, and the newest
+# installable release in that range, vllm 0.7.3, runs torch 2.5.1 on CUDA 12.4, while the evaluation
+# image below runs vllm 0.32 on torch 2.13 (requirements/train-gpu.txt says why not 0.8.x).
 # It comes first so that a plain `docker build` still builds the evaluation image (the last stage).
 # The base is pinned by digest, sourced like the evaluation image's below (not pulled while
 # writing this file): the multi-platform index digest that public build logs resolve this tag to
@@ -28,14 +29,17 @@
 # before a release: docker buildx imagetools inspect nvidia/cuda:12.4.1-cudnn-devel-ubuntu22.04
 FROM nvidia/cuda:12.4.1-cudnn-devel-ubuntu22.04@sha256:622e78a1d02c0f90ed900e3985d6c975d8e2dc9ee5e61643aed587dcf9129f42 AS train
 ENV DEBIAN_FRONTEND=noninteractive PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+# Python 3.11 (Ubuntu 22.04's python3.11 package): the package needs 3.11 or newer.
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends python3 python3-venv python3-dev build-essential git ca-certificates \
+    && apt-get install -y --no-install-recommends python3.11 python3.11-venv python3.11-dev build-essential git ca-certificates \
     && rm -rf /var/lib/apt/lists/*
-RUN python3 -m venv /opt/venv
+RUN python3.11 -m venv /opt/venv
 ENV VIRTUAL_ENV=/opt/venv PATH=/opt/venv/bin:$PATH
-# vllm 0.8.2 pins torch 2.6.0; transformers 4.49 is the first with Qwen2.5-VL; flash-attn is
-# VeRL's padding-free path (installed after torch, as VeRL's install docs say).
-RUN pip install torch==2.6.0 vllm==0.8.2 transformers==4.49.0 "ray[default]==2.43.0" verl==0.3.0.post1 \
+WORKDIR /opt/repro
+# Every package at the version and hash of the lock (`bash scripts/lock`); flash-attn, VeRL's
+# padding-free path, after torch and against it, as VeRL's install docs say (it builds from source).
+COPY requirements/train-gpu.lock requirements/train-gpu.lock
+RUN pip install --require-hashes -r requirements/train-gpu.lock \
     && pip install --no-build-isolation flash-attn==2.7.4.post1
 # The DAPO recipe is in no wheel: the repository at the pinned commit (repro.training.runs.VERL_DAPO_COMMIT).
 # Its run puts this checkout first on PYTHONPATH (the recipe needs the verl of its own commit).
@@ -43,15 +47,21 @@ ARG VERL_DAPO_COMMIT=3a27a98647536fef2b848c4897aebdcfb0b42110
 RUN git clone https://github.com/volcengine/verl.git /opt/verl-dapo \
     && git -C /opt/verl-dapo checkout "${VERL_DAPO_COMMIT}"
 ENV REPRO_VERL_DAPO_DIR=/opt/verl-dapo REPRO_VERL_DAPO_CONFIG=/opt/verl-dapo/recipe/dapo/src/config
-WORKDIR /opt/repro
 COPY . .
-RUN pip install --no-deps . && pip install hydra-core==1.3.2 omegaconf==2.3.0 pyarrow typer tabulate filelock
+RUN pip install --no-deps .
 # The reward grades in a second interpreter: VeRL's Hydra needs ANTLR 4.9, the math grader 4.11
 # (repro/training_reward.py: REPRO_GRADER_PYTHON; requirements/grader.txt).
-RUN python3 -m venv /opt/grader \
+RUN python3.11 -m venv /opt/grader \
     && /opt/grader/bin/pip install -r requirements/grader.txt \
     && /opt/grader/bin/pip install --no-deps .
 ENV REPRO_GRADER_PYTHON=/opt/grader/bin/python
+# The build record, as in the evaluation image below (docs/provenance.md): each launch records it.
+ARG REPRO_GIT_COMMIT=""
+ARG REPRO_GIT_DIRTY=""
+LABEL org.opencontainers.image.revision="${REPRO_GIT_COMMIT}"
+RUN python -m repro.provenance build-info /opt/repro requirements/train-gpu.lock "${REPRO_GIT_COMMIT}" \
+        "${REPRO_GIT_DIRTY}" > /opt/repro/build-info.json
+ENV REPRO_BUILD_INFO=/opt/repro/build-info.json
 ENV HF_HOME=/data/hf REPRO_HOME=/data/runs XDG_CACHE_HOME=/data/cache
 VOLUME ["/data"]
 WORKDIR /data
@@ -93,12 +103,14 @@ ENV VIRTUAL_ENV=/opt/venv \
 
 WORKDIR /opt/repro
 
-# Same two steps as the CPU install in .ci/run: first the pinned dependencies, then the
-# package itself without dependency resolution, so only requirements/gpu.txt decides
-# versions. Copying the requirements alone first keeps this large layer cached when
-# only the source changes.
-COPY requirements/gpu.txt requirements/gpu.txt
-RUN pip install -r requirements/gpu.txt
+# Same two steps as the CPU install in .ci/run: first the dependencies, then the package itself
+# without dependency resolution. The dependencies come from requirements/gpu.lock: every package
+# (about 220, not only the ~25 pinned in requirements/gpu.txt) at the version the resolver chose
+# for this image's Python and platform, with the sha256 of each file (`bash scripts/lock`; CI
+# checks it is current), so a rebuild next year installs the same files or fails. Copying the
+# lock alone first keeps this large layer cached when only the source changes.
+COPY requirements/gpu.lock requirements/gpu.lock
+RUN pip install --require-hashes -r requirements/gpu.lock
 COPY . .
 RUN pip install --no-deps . \
     && repro --help > /dev/null
@@ -117,6 +129,23 @@ ENV REPRO_EXPECTED_DIR=/opt/repro/expected
 RUN REPRO_CACHE_DIR=/opt/repro/benchmarks python -c "from repro.benchmarks import math_files; math_files.prefetch()"
 ENV REPRO_DATA_DIR=/opt/repro/benchmarks \
     REPRO_CACHE_DIR=/data/cache/repro-benchmarks
+
+# Provenance (docs/provenance.md). The build context has no .git, so the commit is passed in:
+#   docker build --build-arg REPRO_GIT_COMMIT=$(git rev-parse HEAD) \
+#     --build-arg REPRO_GIT_DIRTY=$(test -z "$(git status --porcelain)" && echo false || echo true) -t repro:0.1.0 .
+# The build record holds what is known while building: that commit, the base image with its
+# digest (from the FROM line above), the sha256 of requirements/gpu.lock (every installed file,
+# hashed) and the build time.
+# Every run records it (REPRO_BUILD_INFO). The image's own digest exists only once the image
+# is finished, so it cannot be inside; pass it when starting a container if it should be
+# recorded: -e REPRO_IMAGE_DIGEST=$(docker inspect --format '{{index .RepoDigests 0}}' repro:0.1.0).
+# Declared here, after the large layers, so that a new commit does not rebuild them.
+ARG REPRO_GIT_COMMIT=""
+ARG REPRO_GIT_DIRTY=""
+LABEL org.opencontainers.image.revision="${REPRO_GIT_COMMIT}"
+RUN python -m repro.provenance build-info /opt/repro requirements/gpu.lock "${REPRO_GIT_COMMIT}" "${REPRO_GIT_DIRTY}" \
+        > /opt/repro/build-info.json
+ENV REPRO_BUILD_INFO=/opt/repro/build-info.json
 
 # Everything that grows lives under the /data volume: model weights and datasets are
 # downloaded at run time from the hub into HF_HOME (at the pinned revisions), runs and

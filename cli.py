@@ -43,8 +43,36 @@ CheckpointOption = Annotated[Optional[list[str]], typer.Option(
     "models the paper never released (e.g. qwen2.5-vl-7b-easyr1 after training it) unless one was merged into the "
     "--out folder's checkpoints/MODEL/, which is found without it. DIR must hold config.json and "
     "the weights; its content hash names the samples and the report. Repeatable.")]
+UpdateModelLockOption = Annotated[bool, typer.Option(
+    "--update-model-lock", help="Let the --out folder's models.lock.json move: take the commit the catalogue now pins, "
+    "and ask the hub again for the others. Without it, a run uses the locked commits and refuses another one "
+    "(docs/provenance.md).")]
+ShardOption = Annotated[Optional[str], typer.Option(
+    "--shard", help="Run shard i of N (e.g. 0/4): problems with index % N == i, for Slurm arrays or several nodes "
+    "(docs/cluster.md). Shards share one store; afterwards the same command without --shard grades, compares "
+    "and reports.")]
+DataParallelOption = Annotated[Optional[int], typer.Option(
+    "--data-parallel", min=1, help="Engines of one model sampling at once, each on its own GPUs (its tensor-parallel "
+    "size of them) and its own share of the problems. Default: as many as the visible GPUs (CUDA_VISIBLE_DEVICES) "
+    "hold, e.g. 8 engines of a 7B model or 2 of a 32B model (tensor parallel 4) on 8 GPUs; samples are the same "
+    "whatever the number (docs/cluster.md).")]
 ExperimentsArgument = Annotated[list[str], typer.Argument(help="Experiment ids (see `repro list`).",
                                                           show_default=False)]
+
+
+def _version(value: bool) -> None:
+    if value:
+        from repro.commands import version
+
+        typer.echo(version())
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(version: Annotated[bool, typer.Option(
+        "--version", is_eager=True, callback=_version,
+        help="Print the package version and the git commit it was built from, and exit.")] = False) -> None:
+    """Options of repro itself (before the command)."""
 
 
 def _guard(call, root: Optional[Path] = None):
@@ -126,12 +154,18 @@ def plan(experiments: Annotated[Optional[list[str]], typer.Argument(help="Experi
              "and the throughput its stores measured instead of the assumed ones.")] = None,
          training: Annotated[bool, typer.Option(
              "--training", help="Plan the training runs of `repro train` instead: each run's GPU-hours, the "
-             "assumptions, and the sum.")] = False):
+             "assumptions, and the sum.")] = False,
+         gpus: Annotated[Optional[int], typer.Option(
+             "--gpus", min=0, help="Plan for a node with this many GPUs (engines per model and wall-clock hours). "
+             "Default: the GPUs visible here.")] = None,
+         data_parallel: DataParallelOption = None):
     """List the unique runs a tier needs, before anything starts: every setting decided, the
     experiments sharing each run (counted once), samples, output tokens and GPU-hours.
 
     The GPU-hours are samples x tokens per sample / engine throughput x GPUs per engine, with the
-    assumptions named in the output (docs/performance.md shows the arithmetic). With --training:
+    assumptions named in the output (docs/performance.md shows the arithmetic); the wall-clock
+    hours divide each run by the engines of its model that run at once on this node (--gpus,
+    --data-parallel). With --training:
     the training runs' GPU-hours (docs/training.md, "Cost").
     """
     if training:
@@ -141,20 +175,19 @@ def plan(experiments: Annotated[Optional[list[str]], typer.Argument(help="Experi
     from repro.commands import plan as plan_command
 
     _guard(lambda: typer.echo(plan_command(experiments or [], tier, backend, as_json, calibrate, seed,
-                                           checkpoint or (), _root(out))))
+                                           checkpoint or (), _root(out), gpus=gpus, data_parallel=data_parallel)))
 
 
 @app.command()
 def run(experiments: ExperimentsArgument, tier: TierOption = "full", backend: BackendOption = None,
-        out: OutOption = None,
-        shard: Annotated[Optional[str], typer.Option("--shard", help="Run shard i of N (e.g. 0/4): problems with "
-                                                     "index % N == i. Shards share one store.")] = None,
+        out: OutOption = None, shard: ShardOption = None, data_parallel: DataParallelOption = None,
         seed: SeedOption = 0, keep_dapo_answer: KeepDapoAnswerOption = False,
         checkpoint: CheckpointOption = None,
         responses: Annotated[Optional[Path], typer.Option(
             "--responses", help="perplexity only: a JSONL file of other models' responses to score too (Figure 6's "
             "OpenAI-o1 responses cannot be regenerated), one {\"problem_id\", \"response\", \"source\"} per "
-            "line.")] = None):
+            "line.")] = None,
+        update_model_lock: UpdateModelLockOption = False):
     """Run experiments end to end: sample, grade, compute pass@k, compare with the paper, report.
 
     Interrupted runs resume where they stopped: rerun the same command.
@@ -162,19 +195,27 @@ def run(experiments: ExperimentsArgument, tier: TierOption = "full", backend: Ba
     from repro.commands import run as run_command
 
     _guard(lambda: run_command(experiments, tier, backend, _root(out), shard, seed, _progress(),
-                               keep_dapo_answer=keep_dapo_answer, checkpoints=checkpoint or (), responses=responses),
+                               keep_dapo_answer=keep_dapo_answer, checkpoints=checkpoint or (), responses=responses,
+                               update_model_lock=update_model_lock, data_parallel=data_parallel),
            _root(out))
 
 
 @app.command("all")
 def all_command(tier: TierOption = "full", backend: BackendOption = None, out: OutOption = None,
+                shard: ShardOption = None, data_parallel: DataParallelOption = None,
                 seed: SeedOption = 0, keep_dapo_answer: KeepDapoAnswerOption = False,
-                checkpoint: CheckpointOption = None):
-    """Run every experiment that can run in the tier (the container's main job); list the others."""
+                checkpoint: CheckpointOption = None, update_model_lock: UpdateModelLockOption = False):
+    """Run every experiment that can run in the tier (the container's main job); list the others.
+
+    Every visible GPU is used: each model runs as several engines at once where the GPUs hold
+    them (--data-parallel). Several nodes: --shard i/N on each, then the same command without
+    --shard where all samples are (docs/cluster.md).
+    """
     from repro.commands import run_all
 
     _guard(lambda: run_all(tier, backend, _root(out), seed, _progress(), keep_dapo_answer=keep_dapo_answer,
-                           checkpoints=checkpoint or ()), _root(out))
+                           checkpoints=checkpoint or (), shard_text=shard, data_parallel=data_parallel,
+                           update_model_lock=update_model_lock), _root(out))
 
 
 @app.command()
@@ -347,16 +388,31 @@ def train(run_name: Annotated[str, typer.Argument(metavar="RUN", help="A trainin
 def fetch(kind: Annotated[Optional[list[str]], typer.Option(
               "--kind", help="math, code or visual (repeatable). Default: all three.")] = None,
           livecodebench: Annotated[bool, typer.Option(
-              "--livecodebench/--no-livecodebench", help="Include LiveCodeBench release_v5 (about 4.4 GB).")] = True):
-    """Download every benchmark file now, at its pinned revision, verified by sha256.
+              "--livecodebench/--no-livecodebench", help="Include LiveCodeBench release_v5 (about 4.4 GB).")] = True,
+          benchmarks: Annotated[bool, typer.Option(
+              "--benchmarks/--no-benchmarks", help="Fetch the benchmark files (--no-benchmarks: models only).")] = True,
+          models: Annotated[bool, typer.Option(
+              "--models", help="Also fix the commit of every released model the experiments need in the --out "
+              "folder's models.lock.json, and download each at that commit into the hub cache (HF_HOME).")] = False,
+          experiment: Annotated[Optional[list[str]], typer.Option(
+              "--experiment", "-e", help="With --models: only the models of these experiments (repeatable). "
+              "Default: every experiment.")] = None,
+          lock_only: Annotated[bool, typer.Option(
+              "--lock-only", help="With --models: fix the commits in the lock, download nothing.")] = False,
+          update_model_lock: UpdateModelLockOption = False, out: OutOption = None):
+    """Download every benchmark file now, at its pinned revision, verified by sha256; with
+    --models, the models too, each at the commit the run folder's lock fixes.
 
     For clusters whose compute nodes have no network: run this where there is network, with
-    REPRO_CACHE_DIR on a shared file system; runs then find the files there (and REPRO_OFFLINE=1
-    makes sure they never try to download).
+    REPRO_CACHE_DIR (benchmarks) and HF_HOME (models) on a shared file system and the same --out
+    as the runs; runs then find the files there and use the locked commits (REPRO_OFFLINE=1 and
+    HF_HUB_OFFLINE=1 make sure they never try to download).
     """
     from repro.commands import fetch as fetch_command
 
-    _guard(lambda: fetch_command(kind or [], livecodebench))
+    _guard(lambda: fetch_command(kind or [], livecodebench, benchmarks=benchmarks, models=models,
+                                 experiment_ids=experiment or [], root=_root(out),
+                                 update_model_lock=update_model_lock, lock_only=lock_only), _root(out))
 
 
 def main() -> None:

@@ -58,22 +58,22 @@ def needs_filter(experiment: Experiment) -> bool:
     return any(benchmark == FILTERED for _, benchmark in experiment.runs())
 
 
-def filter_run(tier: Tier, backend: str, *, run_seed: int = 0, checkpoints=None) -> PlannedRun:
+def filter_run(tier: Tier, backend: str, *, run_seed: int = 0, checkpoints=None, revisions=None) -> PlannedRun:
     """The direct-answer run behind the list. Every problem of AIME24 is asked, also in the
     stand-in tiers that otherwise sample a few problems: the list must cover the benchmark."""
     spec = plan_run(FILTER_EXPERIMENT, FILTER_EXPERIMENT.arms[0], PARENT, FILTER_N, tier, get_backend(backend),
-                    run_seed=run_seed, checkpoints=checkpoints)
+                    run_seed=run_seed, checkpoints=checkpoints, revisions=revisions)
     return PlannedRun(FILTER_EXPERIMENT.id, "direct", replace(spec, problem_limit=None))
 
 
 def filter_runs(experiment: Experiment, tier: Tier, backends: tuple[str, ...], *, run_seed: int = 0,
-                checkpoints=None) -> list[PlannedRun]:
+                checkpoints=None, revisions=None) -> list[PlannedRun]:
     """The filter runs an experiment needs (none if it samples no filtered AIME24, or if the
     authors' list is given), for `repro plan`."""
     if not needs_filter(experiment) or aime24_filtered.PUBLISHED_KEPT_IDS is not None:
         return []
     return [PlannedRun(experiment.id, "aime24-filter", filter_run(tier, backend, run_seed=run_seed,
-                                                                   checkpoints=checkpoints).spec)
+                                                                   checkpoints=checkpoints, revisions=revisions).spec)
             for backend in backends]
 
 
@@ -88,7 +88,8 @@ def make_list(context: RunContext, backend: str) -> FilterList:
     if aime24_filtered.PUBLISHED_KEPT_IDS is not None:
         return FilterList(tuple(aime24_filtered.PUBLISHED_KEPT_IDS), "published",
                           {"source": aime24_filtered.PUBLISHED_SOURCE}, paper_kept=paper_kept())
-    planned = filter_run(context.tier, backend, run_seed=context.run_seed, checkpoints=context.checkpoints)
+    planned = filter_run(context.tier, backend, run_seed=context.run_seed, checkpoints=context.checkpoints,
+                         revisions=context.revisions)
     spec = planned.spec
     label = f"{FILTER_EXPERIMENT.id}/direct/{PARENT} [{backend}]"
     result, _, store = run_spec(context, spec, label)

@@ -17,10 +17,12 @@ from repro.errors import InputFileError, ReproError, StoreError
 from repro.files import atomic_write
 from repro.experiments import EXPERIMENTS, Experiment, get_experiment
 from repro.experiments.registry import KEEP_DAPO_ANSWER
+from repro.model_lock import LOCK_FILE, lock_models, locked_revisions, read_lock
 from repro.models import MODELS, get_model
-from repro.pipeline import RunContext, check_environment, results_dir, run_experiment
+from repro.data_parallel import sample_data_parallel
+from repro.pipeline import RunContext, check_environment, plan_for, results_dir, run_experiment
+from repro.provenance import ENVIRONMENT_FILE, environment_record, finished, read_environment, version_line
 from repro.report import ExperimentSection, write_report
-from repro.report.environment import read_environment
 from repro.results import RunResult
 from repro.results_csv import file_name, read_results_csv, write_results_csv
 from repro.sampling import get_backend
@@ -29,6 +31,11 @@ from repro.store import WHOLE, Shard
 from repro.tiers import Tier, get_tier
 
 HOME_ENV = "REPRO_HOME"
+
+
+def version() -> str:
+    """What `repro --version` prints: the package version and its git commit."""
+    return version_line()
 
 
 def default_root() -> Path:
@@ -95,7 +102,8 @@ def list_experiments(show_models: bool = False, root: Path | None = None) -> str
 
     trained = registered_models(root) if root is not None else set()
     if show_models:
-        rows = [[m.key, m.hf_id, m.revision or "(record at download)", m.context_length, m.template,
+        locked = read_lock(root) if root is not None else {}
+        rows = [[m.key, m.hf_id, _revision_shown(m, locked), m.context_length, m.template,
                  m.tensor_parallel_size, "yes" if m.released else ("no: trained here" if m.key in trained else "no: train")]
                 for m in MODELS.values()]
         return tabulate(rows, headers=["model", "hub id", "revision", "context", "template", "TP", "released"],
@@ -115,6 +123,15 @@ def list_experiments(show_models: bool = False, root: Path | None = None) -> str
     return f"{table}\n\nMissing stages:\n{legend}"
 
 
+def _revision_shown(model, locked: dict[str, dict]) -> str:
+    entry = locked.get(model.hf_id)
+    if entry is not None and entry["commit"] != model.revision:
+        return f"{entry['commit']} ({LOCK_FILE})"
+    if model.revision:
+        return model.revision
+    return "(locked at first download)" if model.released else "-"
+
+
 def _template_verified(name: str) -> bool:
     from repro.code_prompts import CODE_TEMPLATES
     from repro.prompts import TEMPLATES
@@ -126,9 +143,12 @@ def _template_verified(name: str) -> bool:
 # ----------------------------------------------------------------------------- plan
 
 def plan(experiment_ids: list[str], tier_name: str, backend: str | None = None, as_json: bool = False,
-         calibrate_from: Path | None = None, seed: int = 0, checkpoints=(), root: Path | None = None) -> str:
+         calibrate_from: Path | None = None, seed: int = 0, checkpoints=(), root: Path | None = None,
+         gpus: int | None = None, data_parallel: int | None = None) -> str:
     """Every unique run the experiments need, with the experiments that share it, its samples,
-    output tokens and GPU-hours (repro.costs); as a table, or as JSON."""
+    output tokens and GPU-hours (repro.costs), and the engines of its model that run at once on
+    a node of `gpus` GPUs (default: those visible here) with its wall-clock hours; as a table,
+    or as JSON."""
     from repro.costs import calibrate, run_cost
     from repro.plan import plan_experiment, unique_runs
 
@@ -139,24 +159,68 @@ def plan(experiment_ids: list[str], tier_name: str, backend: str | None = None, 
     if root is not None:
         checkpoint_dirs = with_trained(checkpoint_dirs, experiments, root)
     calibration = calibrate(calibrate_from) if calibrate_from is not None else None
+    revisions = locked_revisions(root)  # planning never asks the hub: unlocked models show "resolved at download"
     planned, blocked = [], {}
     for experiment in experiments:
         missing = missing_stages(experiment, tier, checkpoint_dirs)
         if missing:
             blocked[experiment.id] = missing
             continue
-        planned += filter_runs(experiment, tier, backends, run_seed=seed, checkpoints=checkpoint_dirs)
+        planned += filter_runs(experiment, tier, backends, run_seed=seed, checkpoints=checkpoint_dirs,
+                               revisions=revisions)
         for name in backends:
-            planned += plan_experiment(experiment, tier, get_backend(name), run_seed=seed, checkpoints=checkpoint_dirs)
+            planned += plan_experiment(experiment, tier, get_backend(name), run_seed=seed, checkpoints=checkpoint_dirs,
+                                       revisions=revisions)
     costs = [run_cost(run, calibration) for run in unique_runs(planned)]
     # GPU-hours only where real models run on GPUs: stand-ins cost minutes of CPU.
     real = not any(get_backend(name).simulated for name in backends) and not tier.uses_stand_ins
+    node = _node(costs, gpus, data_parallel) if real else None
     if as_json:
-        return _plan_json(tier, backends, costs, blocked, real)
-    return _plan_table(tier, costs, blocked, real, calibration)
+        return _plan_json(tier, backends, costs, blocked, real, node)
+    return _plan_table(tier, costs, blocked, real, calibration, node)
 
 
-def _plan_json(tier: Tier, backends: tuple[str, ...], costs, blocked: dict[str, list[str]], real: bool) -> str:
+class _Node:
+    """The engines of each tensor-parallel size on one node (repro.gpu_layout): a layout, or
+    the one line saying why none fits."""
+
+    def __init__(self, gpus: tuple[str, ...], source: str, layouts: dict[int, object]):
+        self.gpus, self.source, self.layouts = gpus, source, layouts
+
+    def engines(self, cost) -> int | None:
+        from repro.gpu_layout import Layout
+
+        layout = self.layouts[cost.gpus]
+        return layout.data_parallel if isinstance(layout, Layout) else None
+
+    def wall_hours(self, cost) -> float | None:
+        """Hours of the run with its engines working at once (each on its share of the problems)."""
+        engines = self.engines(cost)
+        return None if engines is None else cost.output_tokens / cost.throughput / 3600 / engines
+
+    def lines(self) -> list[str]:
+        from repro.gpu_layout import Layout
+
+        return [f"tensor parallel {size}: " + (layout.describe() if isinstance(layout, Layout) else f"none ({layout})")
+                for size, layout in sorted(self.layouts.items())]
+
+
+def _node(costs, gpus: int | None, data_parallel: int | None) -> _Node:
+    from repro.gpu_layout import LayoutError, gpu_layout, nvidia_smi_count, visible_gpus
+
+    ids = tuple(str(index) for index in range(gpus)) if gpus is not None else visible_gpus(count=nvidia_smi_count)
+    source = f"--gpus {gpus}" if gpus is not None else "visible here"
+    layouts: dict[int, object] = {}
+    for size in sorted({cost.gpus for cost in costs}):
+        try:
+            layouts[size] = gpu_layout(ids, size, data_parallel)
+        except LayoutError as error:
+            layouts[size] = str(error)
+    return _Node(ids, source, layouts)
+
+
+def _plan_json(tier: Tier, backends: tuple[str, ...], costs, blocked: dict[str, list[str]], real: bool,
+               node: _Node | None = None) -> str:
     runs = [{
         "model": c.run.spec.model, "weights": c.run.spec.weights.describe(), "benchmark": c.run.spec.benchmark,
         "backend": c.run.spec.backend, "temperature": c.run.spec.temperature, "n": c.run.spec.n,
@@ -165,23 +229,37 @@ def _plan_json(tier: Tier, backends: tuple[str, ...], costs, blocked: dict[str, 
         "output_tokens": c.output_tokens, "engine_tokens_per_s": c.throughput, "gpus": c.gpus,
         "gpu_hours": c.gpu_hours if real else None, "measured": c.measured, "key_sha256": c.run.spec.key_sha256(),
         "experiments": list(c.run.use_names),
+        "engines": node.engines(c) if node else None, "wall_hours": node.wall_hours(c) if node else None,
     } for c in costs]
+    walls = [node.wall_hours(c) for c in costs] if node else [None]
     total = {"runs": len(costs), "samples": sum(c.samples for c in costs),
              "output_tokens": sum(c.output_tokens for c in costs),
-             "gpu_hours": sum(c.gpu_hours for c in costs) if real else None}
+             "gpu_hours": sum(c.gpu_hours for c in costs) if real else None,
+             # Only where every run fits the node.
+             "wall_hours": sum(walls) if None not in walls else None}
+    layout = {"gpus": list(node.gpus), "source": node.source, "by_tensor_parallel": node.lines()} if node else None
     return json.dumps({"tier": tier.name, "backends": list(backends), "runs": runs, "blocked": blocked,
-                       "total": total}, indent=2)
+                       "layout": layout, "total": total}, indent=2)
 
 
-def _plan_table(tier: Tier, costs, blocked: dict[str, list[str]], real: bool, calibration) -> str:
+def _plan_table(tier: Tier, costs, blocked: dict[str, list[str]], real: bool, calibration,
+                node: _Node | None = None) -> str:
     from repro.costs import OUTPUT_TOKENS_SOURCE, THROUGHPUT
+
+    def engines(c) -> str:
+        count = node.engines(c) if node else None
+        return "-" if count is None else str(count)
+
+    def wall(c) -> str:
+        hours = node.wall_hours(c) if node else None
+        return "-" if hours is None else f"{hours:,.1f}"
 
     rows = [[i + 1, c.run.spec.model, c.run.spec.benchmark, f"{c.run.spec.temperature:g}", c.run.spec.n,
              f"{c.samples:,}", f"{c.mean_tokens:,.0f}", f"{c.output_tokens / 1e6:,.1f}", c.gpus,
-             f"{c.gpu_hours:,.1f}" if real else "-", ", ".join(c.run.use_names)]
+             f"{c.gpu_hours:,.1f}" if real else "-", engines(c), wall(c), ", ".join(c.run.use_names)]
             for i, c in enumerate(costs)]
     table = tabulate(rows, headers=["#", "model", "benchmark", "T", "n", "samples", "tokens/sample", "Mtokens", "GPUs",
-                                    "GPU-h", "used by"], tablefmt="simple")
+                                    "GPU-h", "engines", "wall-h", "used by"], tablefmt="simple")
     lines = [table, ""]
     lines += [f"{experiment_id}: blocked, needs {', '.join(missing)}" for experiment_id, missing in blocked.items()]
     shared = sum(1 for c in costs if len(c.run.experiments) > 1)
@@ -195,6 +273,17 @@ def _plan_table(tier: Tier, costs, blocked: dict[str, list[str]], real: bool, ca
     shown = f"{hours:,.0f}" if hours >= 10 else f"{hours:.2f}"
     lines.append(f"Total: about {shown} GPU-hours (H100) = samples x tokens/sample / engine throughput x GPUs "
                  "per engine.")
+    if node is not None:
+        lines.append(f"Engines at once on {len(node.gpus)} GPUs ({node.source}; repro.gpu_layout): "
+                     + "; ".join(node.lines()) + ".")
+        walls = [node.wall_hours(c) for c in costs]
+        if costs and None not in walls:
+            lines.append(f"Wall-clock: about {sum(walls):,.1f} hours on this node = each run's output tokens / "
+                         "engine throughput / its engines at once, runs one after another (engine starts, grading "
+                         "and the scoring stages not counted).")
+        else:
+            lines.append("Wall-clock: not estimated: some runs' models do not fit these GPUs (engines \"-\"); give "
+                         "--gpus N to plan for a node of N GPUs.")
     if calibration:
         lines.append(f"Tokens and throughput {calibration.source} where that run had the model; assumed elsewhere.")
     lines.append("Assumed: " + OUTPUT_TOKENS_SOURCE + "; engine throughput (output tokens/s, one engine) by size: "
@@ -232,9 +321,13 @@ def with_trained(given: dict[str, Checkpoint], experiments: list[Experiment], ro
 
 def run(experiment_ids: list[str], tier_name: str, backend: str | None, root: Path, shard_text: str | None,
         seed: int, progress, explicit: bool = True, regrade: bool = False, generate_missing: bool = True,
-        keep_dapo_answer: bool = KEEP_DAPO_ANSWER, checkpoints=(), responses: Path | None = None) -> int:
+        keep_dapo_answer: bool = KEEP_DAPO_ANSWER, checkpoints=(), responses: Path | None = None,
+        update_model_lock: bool = False, data_parallel: int | None = None) -> int:
     """Run experiments and, unless sharded, compare and report. Returns the exit code.
-    `responses`: a JSONL file of other models' responses for the perplexity experiment."""
+    `responses`: a JSONL file of other models' responses for the perplexity experiment.
+    `update_model_lock`: let the run folder's model lock move (repro.model_lock).
+    `data_parallel`: engines of one model at once (None: as many as the visible GPUs hold)."""
+    environment = environment_record()  # first: its start time is the command's
     if responses is not None and "perplexity" not in experiment_ids:
         raise ReproError("--responses gives other models' responses to the perplexity experiment: run `repro run "
                          "perplexity --responses FILE`")
@@ -254,11 +347,22 @@ def run(experiment_ids: list[str], tier_name: str, backend: str | None, root: Pa
             skipped[experiment.id] = "needs " + ", ".join(blocked)
         else:
             runnable.append(experiment)
-    if runnable and generate_missing:  # re-grading reads the store: no GPU, no model
+    if runnable and generate_missing and not _holds_samples(root, backends):
+        # Refused early where nothing was sampled yet. Where samples are (the run that merges the
+        # shards of several nodes: docs/cluster.md), a machine without GPU grades, compares and
+        # reports; an engine start it cannot do is refused there (repro.pipeline.engine_for).
         check_environment(tier, backends)
+    if runnable and generate_missing:
+        revisions = lock_models(root, _hub_models(runnable, tier, backends, checkpoint_dirs), update=update_model_lock,
+                                say=_say)
+    else:  # re-grading finds the stores by the commits the sampling run locked; it never asks the hub
+        revisions = locked_revisions(root)
+    if data_parallel is not None and data_parallel < 1:
+        raise ReproError(f"--data-parallel must be at least 1, not {data_parallel}")
     context = RunContext(root, tier, backends, run_seed=seed, shard=shard, progress=progress,
                          regrade=regrade, generate_missing=generate_missing, keep_dapo_answer=keep_dapo_answer,
-                         checkpoints=checkpoint_dirs)
+                         checkpoints=checkpoint_dirs, revisions=revisions, environment=environment,
+                         data_parallel=data_parallel)
     sections = []
     errors = 0
     try:
@@ -266,6 +370,8 @@ def run(experiment_ids: list[str], tier_name: str, backend: str | None, root: Pa
             _say(f"== {experiment.id}: {experiment.title}")
             try:
                 prepare_aime_filter(context, experiment, _say)  # Fig 12's problem list, made by this run
+                if generate_missing:  # several engines of a model at once, where the GPUs hold them
+                    sample_data_parallel(context, plan_for(context, experiment))
                 outcomes = run_experiment(context, experiment)
             except ReproError as error:
                 # Several experiments: one that cannot run (data refused, a model missing) must
@@ -276,13 +382,22 @@ def run(experiment_ids: list[str], tier_name: str, backend: str | None, root: Pa
                 _say(f"error: {experiment.id}: {error}")
                 sections.append(ExperimentSection(experiment, skipped=f"error: {error}"))
                 continue
-            sections.append(_section_from_outcomes(experiment, outcomes, root, tier.name))
+            sections.append(_section_from_outcomes(experiment, outcomes, root, tier.name, environment))
             if "manual-check" in experiment.needs and shard == WHOLE:  # the review sheet of the chains
                 _export_review(experiment, outcomes, root, tier)
             if shard == WHOLE:  # scoring reads every sample of its problems
                 from repro.analysis.stage import run_scoring_stage
 
-                run_scoring_stage(context, experiment, sections[-1], external_responses=responses)
+                try:
+                    run_scoring_stage(context, experiment, sections[-1], external_responses=responses)
+                except ReproError as error:
+                    # E.g. the merge of several nodes' samples on a machine without GPU: the
+                    # other experiments are still graded, compared and reported.
+                    if len(runnable) == 1:
+                        raise
+                    errors += 1
+                    _say(f"error: {experiment.id}: {error}")
+                    sections[-1].notes.append(f"scoring stage not run: {error}")
     finally:
         context.close()
     if shard != WHOLE:
@@ -297,6 +412,11 @@ def run(experiment_ids: list[str], tier_name: str, backend: str | None, root: Pa
     return status
 
 
+def _holds_samples(root: Path, backends: tuple[str, ...]) -> bool:
+    return any((root / "samples" / backend).is_dir() and any((root / "samples" / backend).iterdir())
+               for backend in backends)
+
+
 def _export_review(experiment: Experiment, outcomes, root: Path, tier: Tier) -> None:
     from repro.review import export_line
 
@@ -305,15 +425,29 @@ def _export_review(experiment: Experiment, outcomes, root: Path, tier: Tier) -> 
 
 
 def run_all(tier_name: str, backend: str | None, root: Path, seed: int, progress,
-            keep_dapo_answer: bool = KEEP_DAPO_ANSWER, checkpoints=()) -> int:
-    return run([e.id for e in EXPERIMENTS], tier_name, backend, root, None, seed, progress, explicit=False,
-               keep_dapo_answer=keep_dapo_answer, checkpoints=checkpoints)
+            keep_dapo_answer: bool = KEEP_DAPO_ANSWER, checkpoints=(), shard_text: str | None = None,
+            data_parallel: int | None = None, update_model_lock: bool = False) -> int:
+    return run([e.id for e in EXPERIMENTS], tier_name, backend, root, shard_text, seed, progress, explicit=False,
+               keep_dapo_answer=keep_dapo_answer, checkpoints=checkpoints, data_parallel=data_parallel,
+               update_model_lock=update_model_lock)
 
 
 SPECS_FILE = "specs.json"  # beside the result CSVs: the spec of every run, as planned
 
 
-def _section_from_outcomes(experiment: Experiment, outcomes, root: Path, tier: str) -> ExperimentSection:
+def _hub_models(experiments: list[Experiment], tier: Tier, backends: tuple[str, ...], checkpoints):
+    """The catalogue models these experiments load from the hub (the AIME24 filter's included)."""
+    from repro.aime_filter import FILTER_EXPERIMENT, needs_filter
+    from repro.plan import hub_models
+
+    with_filter = experiments + ([FILTER_EXPERIMENT] if any(needs_filter(e) for e in experiments) else [])
+    return hub_models(with_filter, tier, [get_backend(name) for name in backends], checkpoints)
+
+
+def _section_from_outcomes(experiment: Experiment, outcomes, root: Path, tier: str,
+                           environment: dict | None = None) -> ExperimentSection:
+    """`environment`: the command's record (repro.provenance), written beside each specs.json
+    with the time the results were."""
     section = ExperimentSection(experiment)
     not_run: dict[str, list[str]] = {}  # one line per reason, naming every run it stopped
     specs: dict[str, dict[str, dict]] = {}  # backend -> result file -> spec
@@ -328,8 +462,12 @@ def _section_from_outcomes(experiment: Experiment, outcomes, root: Path, tier: s
         if outcome.note and outcome.note not in section.notes:
             section.notes.append(outcome.note)
     for backend, records in specs.items():
-        atomic_write(results_dir(root, experiment.id, tier, backend) / SPECS_FILE,
-                     (json.dumps(records, indent=2, sort_keys=True) + "\n").encode())
+        folder = results_dir(root, experiment.id, tier, backend)
+        atomic_write(folder / SPECS_FILE, (json.dumps(records, indent=2, sort_keys=True) + "\n").encode())
+        if environment is not None:
+            section.environments[backend] = finished(environment)
+            atomic_write(folder / ENVIRONMENT_FILE,
+                         (json.dumps(section.environments[backend], indent=2, sort_keys=True) + "\n").encode())
         section.notes += _weights_notes(records)
     section.notes += [f"{', '.join(runs)}: {note}" for note, runs in not_run.items()]
     for backend, results in section.results.items():
@@ -428,7 +566,7 @@ def _attach_records(section: ExperimentSection, root: Path, tier: Tier) -> None:
         return
     for backend_dir in sorted(p for p in base.iterdir() if p.is_dir()):
         folder = backend_dir / "results"
-        record = read_environment(folder)
+        record = None if backend_dir.name in section.environments else read_environment(folder)
         if record is not None:
             section.environments[backend_dir.name] = record
         figures = sorted(folder.glob("*.png")) if folder.is_dir() else []
@@ -601,6 +739,9 @@ def _sections_on_disk(root: Path, tier: Tier, experiments: list[Experiment]) -> 
                 specs_path = backend_dir / "results" / SPECS_FILE
                 if results and specs_path.is_file():
                     section.notes += _weights_notes(json.loads(specs_path.read_text()))
+                    recorded = read_environment(backend_dir / "results")
+                    if recorded is not None:
+                        section.environments[backend_dir.name] = recorded
                 if results:
                     section.results[backend_dir.name] = results
                     section.comparisons[backend_dir.name] = compare_experiment(experiment, results, backend_dir.name)
@@ -616,13 +757,23 @@ def _sections_on_disk(root: Path, tier: Tier, experiments: list[Experiment]) -> 
 BENCHMARK_KINDS = ("math", "code", "visual")
 
 
-def fetch(kinds: list[str], livecodebench: bool = True) -> int:
-    """Resolve (find or download, then verify) every pinned file of these benchmark kinds."""
+def fetch(kinds: list[str], livecodebench: bool = True, *, benchmarks: bool = True, models: bool = False,
+          experiment_ids=(), root: Path | None = None, update_model_lock: bool = False, lock_only: bool = False) -> int:
+    """Resolve (find or download, then verify) every pinned file of these benchmark kinds;
+    with `models`, fix the commit of every released model the experiments need in the run
+    folder's lock (repro.model_lock) and download each at that commit."""
     from repro.benchmarks import code_files, math_files, visual_files
 
     unknown = sorted(set(kinds) - set(BENCHMARK_KINDS))
     if unknown:
         raise ReproError(f"unknown benchmark kind {', '.join(map(repr, unknown))}; choose from {', '.join(BENCHMARK_KINDS)}")
+    experiments = [get_experiment(i) for i in experiment_ids] if experiment_ids else list(EXPERIMENTS)
+    if not benchmarks and not models:
+        raise ReproError("--no-benchmarks without --models fetches nothing")
+    if models:
+        fetch_models(experiments, root or default_root(), update_model_lock, lock_only)
+    if not benchmarks:
+        return 0
     fetchers = {
         "math": math_files.prefetch,
         "code": lambda: code_files.prefetch(livecodebench=livecodebench),
@@ -635,3 +786,26 @@ def fetch(kinds: list[str], livecodebench: bool = True) -> int:
             rows.append([kind, name, origin, str(path)])
     _say(tabulate(rows, headers=["kind", "file", "found in", "path"], tablefmt="simple"))
     return 0
+
+
+def fetch_models(experiments: list[Experiment], root: Path, update: bool = False, lock_only: bool = False) -> None:
+    """Lock the commit of every released model these experiments load from the hub (their full
+    tier), then download each at its locked commit unless `lock_only`."""
+    from repro.model_lock import download_model, lock_path
+
+    needed = _hub_models(experiments, get_tier("full"), ("vllm",), {})
+    revisions = lock_models(root, needed, update=update, say=_say)
+    entries = read_lock(root)
+    rows = []
+    for hub_id in sorted({model.hf_id for model in needed}):
+        commit = revisions[hub_id]
+        where = "-"
+        if not lock_only:
+            _say(f"downloading {hub_id} at {commit[:12]} ...")
+            snapshot = download_model(hub_id, commit)
+            if snapshot.name != commit:  # the hub cache names a snapshot folder by its commit
+                raise ReproError(f"{hub_id}: the download is at {snapshot.name}, not the locked commit {commit}")
+            where = str(snapshot)
+        rows.append([", ".join(entries[hub_id]["models"]), hub_id, commit, entries[hub_id]["source"], where])
+    _say(tabulate(rows, headers=["models", "hub id", "commit", "locked from", "files"], tablefmt="simple"))
+    _say(f"model lock: {lock_path(root)}")

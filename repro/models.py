@@ -1,8 +1,8 @@
 """Catalogue of every model the paper evaluates.
 
 Revisions are pinned where a source pins them (see docs/models.md for the sources); where
-no public source records the revision the paper used, `revision` is None and the commit
-that the hub resolves at download time is written into the run manifest instead.
+no public source records the revision the paper used, `revision` is None and the commit is
+fixed in the run folder's models.lock.json when it is first needed (repro.model_lock).
 
 Stop strings are declared per model, explicitly: the paper's evaluator's list for the
 model's prompt template. That evaluator also added Qwen's stop token ids (151645, 151643)
@@ -38,7 +38,7 @@ R1_STOPS = _BASE_STOPS + ("\nProblem", "User:", "Assistant:", "</answer>")
 class Model:
     key: str
     hf_id: str
-    revision: str | None  # None: record the resolved commit at download time
+    revision: str | None  # None: locked at first use in the run folder (repro.model_lock)
     context_length: int  # the model's max_position_embeddings
     template: str  # prompt template name (repro.prompts)
     stop: tuple[str, ...]  # the paper's behaviour

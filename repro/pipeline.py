@@ -40,6 +40,7 @@ from repro.plan import (UNKNOWN_RANK, EngineGroup, PlannedRun, RunSpec, engine_g
 from repro.problems import Problem
 from repro.progress import no_progress
 from repro.prompts import render_prompt
+from repro.provenance import compact as compact_environment
 from repro.results import RunResult
 from repro.sampling import get_backend
 from repro.sampling.base import Backend, Request, SamplingParams
@@ -72,7 +73,15 @@ class RunContext:
     # released (trained here or elsewhere), or a local copy of a released one.
     checkpoints: dict[str, Checkpoint] = field(default_factory=dict)
     keep_dapo_answer: bool = KEEP_DAPO_ANSWER  # False: stop at "Answer:" as the paper did
+    # Hub id -> commit fixed in the run folder's lock (repro.model_lock): the revision runs plan with.
+    revisions: dict[str, str] = field(default_factory=dict)
+    # The environment of this command (repro.provenance.environment_record): recorded in each
+    # sample store it creates, and as a compact entry in those it adds samples to.
+    environment: dict[str, Any] | None = None
     grading_workers: int | None = None  # None: one per core
+    # Engines of one model sampling at once, each on its own GPUs (repro.data_parallel); None:
+    # as many as the visible GPUs hold (repro.gpu_layout).
+    data_parallel: int | None = None
     warn: Callable[[str], None] = field(default=lambda line: print(f"warning: {line}", file=sys.stderr, flush=True))
     _engines: dict[EngineGroup, Backend] = field(default_factory=dict)
     _pools: dict[str, GradingPool] = field(default_factory=dict)
@@ -182,6 +191,7 @@ def engine_for(context: RunContext, spec: RunSpec) -> Backend:
     tiny stand-in models stay open beside another engine: a real model holds most of a GPU."""
     group = engine_group(spec)
     if group not in context._engines:
+        check_environment(context.tier, (spec.backend,))  # where an engine must start, a GPU must be here
         if spec.kind == "visual":
             _require_vision_stack(spec.backend)  # before building a tiny vision model, which needs it too
         model_path, revision = _weights_path(context, spec)
@@ -451,14 +461,31 @@ def counts(problems: list[Problem], verdicts: dict[tuple[str, int], list[bool]],
     return n_arr, c_arr
 
 
+def open_store(context: RunContext, spec: RunSpec) -> tuple[LoadedBenchmark, list[Problem], SampleStore]:
+    """A spec's problems (as loaded, and the ones it runs) and its store, opened."""
+    loaded = context.load_for(spec)
+    problems = loaded.problems[:spec.problem_limit] if spec.problem_limit else loaded.problems
+    key = store_key(spec, loaded)
+    return loaded, problems, SampleStore.open(store_path(context.root, spec, key), key, context.environment)
+
+
+def sample_missing(context: RunContext, spec: RunSpec, store: SampleStore, problems: list[Problem],
+                   label: str) -> int:
+    """Start the spec's engine and sample what this shard misses (call while holding the
+    shard's writer lock); returns units made."""
+    backend = simulated_backend(spec, problems) if get_backend(spec.backend).simulated else engine_for(context, spec)
+    store.bind_engine_facts(engine_facts(backend))
+    if context.environment is not None:
+        store.record_writer(context.environment, compact_environment(context.environment))
+    return generate(store, backend, problems, spec.template, spec.sampling_params(), spec.samples_per_round,
+                    spec.rounds, context, label, spec.benchmark)
+
+
 def run_spec(context: RunContext, spec: RunSpec, label: str) -> tuple[RunResult | None, str, Path]:
     """Execute one spec: top up its store (starting an engine only if samples are missing),
     grade, count. Returns (per-problem result, or None while other shards still run; note;
     the store's folder)."""
-    loaded = context.load_for(spec)
-    problems = loaded.problems[:spec.problem_limit] if spec.problem_limit else loaded.problems
-    key = store_key(spec, loaded)
-    store = SampleStore.open(store_path(context.root, spec, key), key)
+    loaded, problems, store = open_store(context, spec)
     missing = missing_units(store, problems, spec.rounds, context.shard)
     if missing and not context.generate_missing:
         raise ReproError(f"{label}: {len(missing)} of {len(problems) * spec.rounds} sample rounds are not in the "
@@ -473,11 +500,7 @@ def run_spec(context: RunContext, spec: RunSpec, label: str) -> tuple[RunResult 
             context._code_verdicts.clear()
             context._regraded.add(store.root)
         if missing:
-            backend = (simulated_backend(spec, problems) if get_backend(spec.backend).simulated
-                       else engine_for(context, spec))
-            store.bind_engine_facts(engine_facts(backend))
-            generate(store, backend, problems, spec.template, spec.sampling_params(), spec.samples_per_round,
-                     spec.rounds, context, label, spec.benchmark)
+            sample_missing(context, spec, store, problems, label)
         verdicts = grade_store(store, {p.problem_id: p for p in problems}, context, label, spec.benchmark,
                                spec.template)
     table = counts(problems, verdicts, spec.n, spec.samples_per_round)
@@ -532,7 +555,8 @@ def plan_for(context: RunContext, experiment: Experiment) -> list[PlannedRun]:
         raise ReproError(f"{experiment.id} cannot run in the {context.tier.name} tier yet: needs {', '.join(blocked)}")
     return [run for name in context.backends
             for run in plan_experiment(experiment, context.tier, get_backend(name), run_seed=context.run_seed,
-                                       checkpoints=context.checkpoints, keep_dapo_answer=context.keep_dapo_answer)]
+                                       checkpoints=context.checkpoints, keep_dapo_answer=context.keep_dapo_answer,
+                                       revisions=context.revisions)]
 
 
 def run_experiment(context: RunContext, experiment: Experiment) -> list[RunOutcome]:

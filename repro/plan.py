@@ -45,7 +45,7 @@ class Weights:
 
     source: str  # "hub", "checkpoint", "tiny" (a stand-in tier's random model) or "none" (simulated)
     name: str  # hub id, tiny model name, or ""
-    revision: str | None = None  # hub revision; None: the commit the hub resolves, recorded at first use
+    revision: str | None = None  # hub commit (catalogue pin or run folder lock); None: not fixed yet
     sha256: str | None = None  # content hash of a checkpoint
     path: str | None = None  # a checkpoint's folder (not part of the key: a moved folder keeps its samples)
     # A checkpoint trained by the package: sha256 of its resolved training configuration (repro.trained).
@@ -217,15 +217,35 @@ def tiny_model_for(arm: Arm, vision: bool = False) -> str:
     return f"tiny-vl-{role}" if vision else f"tiny-{role}"
 
 
-def _weights(arm: Arm, model: Model, tier: Tier, backend: BackendKind, vision: bool,
-             checkpoints: Mapping[str, Checkpoint]) -> tuple[Weights, int]:
-    """(weights, their context) of an arm's run."""
-    if backend.simulated:
-        return Weights("none", ""), model.context_length
+def _runs_tiny_model(model: Model, tier: Tier, checkpoints: Mapping[str, Checkpoint]) -> bool:
     # A stand-in tier runs the checkpoint of a model the paper never released when there is one
     # (given, or trained here): the smoke tier then checks that checkpoint end to end.
-    stand_in = tier.engine_stand_in is not None and (model.released or model.key not in checkpoints)
-    if stand_in:
+    return tier.engine_stand_in is not None and (model.released or model.key not in checkpoints)
+
+
+def uses_hub(model: Model, tier: Tier, backend: BackendKind, checkpoints: Mapping[str, Checkpoint]) -> bool:
+    """Whether a run of `model` loads its weights from the hub (so needs a locked commit)."""
+    return (not backend.simulated and not _runs_tiny_model(model, tier, checkpoints) and model.key not in checkpoints
+            and model.released)
+
+
+def hub_models(experiments: Iterable[Experiment], tier: Tier, backends: Iterable[BackendKind],
+               checkpoints: Mapping[str, Checkpoint] | None = None) -> list[Model]:
+    """The catalogue models whose weights these experiments' runs load from the hub."""
+    keys = {arm.model for experiment in experiments for arm in experiment.arms}
+    backends = list(backends)
+    return [get_model(key) for key in sorted(keys)
+            if any(uses_hub(get_model(key), tier, backend, checkpoints or {}) for backend in backends)]
+
+
+def _weights(arm: Arm, model: Model, tier: Tier, backend: BackendKind, vision: bool,
+             checkpoints: Mapping[str, Checkpoint], revisions: Mapping[str, str]) -> tuple[Weights, int]:
+    """(weights, their context) of an arm's run. `revisions`: hub id -> commit fixed in the run
+    folder's lock (repro.model_lock), which wins over the catalogue (a disagreement between
+    the two is refused before planning)."""
+    if backend.simulated:
+        return Weights("none", ""), model.context_length
+    if _runs_tiny_model(model, tier, checkpoints):
         # Both builders give the tiny models this context (the vision one reuses the text one's).
         return Weights("tiny", tiny_model_for(arm, vision)), tiny_models.MAX_POSITION_EMBEDDINGS
     if model.key in checkpoints:
@@ -235,7 +255,7 @@ def _weights(arm: Arm, model: Model, tier: Tier, backend: BackendKind, vision: b
     if not model.released:
         raise ReproError(f"{model.key} was never released: train it first, then give its folder with "
                          f"--checkpoint {model.key}=DIR")
-    return Weights("hub", model.hf_id, model.revision), model.context_length
+    return Weights("hub", model.hf_id, revisions.get(model.hf_id) or model.revision), model.context_length
 
 
 def calibration_source(experiment: Experiment, arm: Arm, benchmark: str) -> dict[str, Any]:
@@ -300,14 +320,15 @@ def paper_values_sha256(source: dict[str, Any]) -> str:
 
 def plan_run(experiment: Experiment, arm: Arm, benchmark: str, paper_n: int, tier: Tier, backend: BackendKind, *,
              run_seed: int = DEFAULT_RUN_SEED, checkpoints: Mapping[str, Checkpoint] | None = None,
-             keep_dapo_answer: bool = KEEP_DAPO_ANSWER) -> RunSpec:
-    """The spec of one (arm, benchmark) run of an experiment."""
+             keep_dapo_answer: bool = KEEP_DAPO_ANSWER, revisions: Mapping[str, str] | None = None) -> RunSpec:
+    """The spec of one (arm, benchmark) run of an experiment. `revisions`: hub id -> locked
+    commit (repro.model_lock.locked_revisions)."""
     tier.check_backend(backend)
     model = get_model(arm.model)
     declared = get_benchmark(benchmark)
     kind = declared.kind
     vision = kind == "visual"
-    weights, context = _weights(arm, model, tier, backend, vision, checkpoints or {})
+    weights, context = _weights(arm, model, tier, backend, vision, checkpoints or {}, revisions or {})
     stand_in = tier.engine_stand_in if not backend.simulated else None
     if stand_in is not None:
         max_new, model_len = stand_in.max_new_tokens, stand_in.max_model_len
@@ -347,14 +368,16 @@ def plan_run(experiment: Experiment, arm: Arm, benchmark: str, paper_n: int, tie
 
 def plan_experiment(experiment: Experiment, tier: Tier, backend: BackendKind, *, run_seed: int = DEFAULT_RUN_SEED,
                     checkpoints: Mapping[str, Checkpoint] | None = None,
-                    keep_dapo_answer: bool = KEEP_DAPO_ANSWER) -> list[PlannedRun]:
+                    keep_dapo_answer: bool = KEEP_DAPO_ANSWER,
+                    revisions: Mapping[str, str] | None = None) -> list[PlannedRun]:
     """Every run an experiment needs on one backend, in an order that keeps each model's runs
     together (an engine is started once per model, not once per benchmark)."""
     benchmarks = runnable_benchmarks(experiment)
     planned = [
         PlannedRun(experiment.id, arm_name,
                    plan_run(experiment, experiment.arm(arm_name), benchmark, paper_n, tier, backend,
-                            run_seed=run_seed, checkpoints=checkpoints, keep_dapo_answer=keep_dapo_answer))
+                            run_seed=run_seed, checkpoints=checkpoints, keep_dapo_answer=keep_dapo_answer,
+                            revisions=revisions))
         for (arm_name, benchmark), paper_n in experiment.runs().items() if benchmark in benchmarks
     ]
     first_seen: dict[EngineGroup, int] = {}

@@ -3,12 +3,17 @@
 Layout of one store (one model x benchmark x configuration):
 
     manifest.json            the key (everything that changes samples) and its sha256; once an
-                             engine has sampled, what that engine said of itself ("engine_facts")
+                             engine has sampled, what that engine said of itself ("engine_facts");
+                             the environment of the command that created the store ("environment",
+                             repro.provenance) and one short entry per later command that added
+                             samples ("writers": when, host hash, package commit, GPUs)
     chunks/<shard>-<seq>.jsonl.gz samples, one JSON line per unit (problem, round), gzipped
     index-<shard>.json       chunk file -> sha256, the units it holds, and the output tokens and
                              seconds it took (for `repro plan --calibrate`), one per shard
     grades/<grader>/<chunk>.json  verdicts of one chunk by one grader
     writer-<shard>.lock, .owner   the shard's writer lock (`SampleStore.writing`) and its holder
+    manifest.lock            held while a writer's entry is added to the manifest (shards of
+                             one store may start at once)
 
 Every file is written to a temporary name and renamed, so a killed run leaves either the
 old or the new file, never half of one. A shard's index exists (empty) before its first chunk,
@@ -111,8 +116,11 @@ class SampleStore:
 
     # ----- manifest -------------------------------------------------------------------
     @classmethod
-    def open(cls, root: Path, key: dict[str, Any]) -> SampleStore:
-        """Open (creating if needed) the store for `key`; refuse a store made for another key."""
+    def open(cls, root: Path, key: dict[str, Any], environment: dict[str, Any] | None = None) -> SampleStore:
+        """Open (creating if needed) the store for `key`; refuse a store made for another key.
+        `environment`: what the calling command runs in (repro.provenance), kept in the manifest
+        of a store it creates. Not part of the key: it changes no sample by itself (what of the
+        engine does is bound by `bind_engine_facts`)."""
         store = cls(root)
         digest = key_digest(key)
         manifest_path = store.root / MANIFEST
@@ -130,6 +138,8 @@ class SampleStore:
                              "that folder away (or restore its manifest) and rerun to sample it again")
         else:
             manifest = {"format": FORMAT_VERSION, "key": key, "key_sha256": digest}
+            if environment is not None:
+                manifest["environment"] = environment
             atomic_write(manifest_path, (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode())
         return store
 
@@ -147,17 +157,37 @@ class SampleStore:
 
     def bind_engine_facts(self, facts: dict[str, Any]) -> None:
         """Record what the first engine said of itself; refuse an engine that says otherwise."""
-        manifest = self.manifest()
-        recorded = manifest.get("engine_facts")
-        if recorded is None:
-            manifest["engine_facts"] = facts
-            atomic_write(self.root / MANIFEST, (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode())
-            return
+        from filelock import FileLock
+
+        with FileLock(self.root / "manifest.lock"):  # beside record_writer's read-modify-write
+            manifest = self.manifest()
+            recorded = manifest.get("engine_facts")
+            if recorded is None:
+                manifest["engine_facts"] = facts
+                atomic_write(self.root / MANIFEST, (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode())
+                return
         if canonical_json(recorded) != canonical_json(facts):
             changed = sorted(name for name in set(recorded) | set(facts) if recorded.get(name) != facts.get(name))
             detail = "; ".join(f"{name}: {recorded.get(name)!r} then, {facts.get(name)!r} now" for name in changed[:3])
             raise StoreError(f"{self.root}: its samples came from another engine ({detail}); samples are never "
                              "mixed: move that folder away to sample again")
+
+    def record_writer(self, environment: dict[str, Any], entry: dict[str, Any]) -> None:
+        """Note in the manifest that another command adds samples: `entry` (a compact form of
+        its `environment`) is appended to "writers", unless this command created the store (its
+        full record is there already) or its entry is the last one. Held under a short lock of
+        its own: shards of one store may start at once, and none may lose another's entry."""
+        from filelock import FileLock
+
+        with FileLock(self.root / "manifest.lock"):
+            manifest = self.manifest()
+            if canonical_json(manifest.get("environment")) == canonical_json(environment):
+                return
+            writers = manifest.setdefault("writers", [])
+            if writers and canonical_json(writers[-1]) == canonical_json(entry):
+                return
+            writers.append(entry)
+            atomic_write(self.root / MANIFEST, (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode())
 
     # ----- writers ----------------------------------------------------------------------
     @contextmanager
@@ -185,7 +215,7 @@ class SampleStore:
                              "stop it, then rerun") from None
         try:
             owner.write_text(f"pid {os.getpid()} on {socket.gethostname()} since "
-                             f"{time.strftime('%Y-%m-%d %H:%M:%S')}\n")
+                             f"{time.strftime('%Y-%m-%d %H:%M:%S')}{'' if sampling else GRADING_ONLY}\n")
             if sampling:
                 # After the owner file is written: of two splits starting at once, the later
                 # check sees the other's owner file, so they cannot both pass.
@@ -225,16 +255,23 @@ class SampleStore:
     def _check_split(self, shard: Shard) -> None:
         """Refuse to write shard i/N where shards of another N were written (an index with chunks)
         or are being written (a held lock)."""
-        tags = {shard_tag_of(path.name) for path in self.root.glob("index-*.json")
-                if not index_problem(path) and json.loads(path.read_text())["chunks"]}
-        tags |= {tag for path in self.root.glob("writer-*.owner")
-                 if (tag := shard_tag_of(path.name)) and tag != shard.tag and self.holds_lock(tag)}
-        splits = {int(tag.split("of")[1]) for tag in tags if tag}
+        # A writer that only grades adds no units, so it overlaps nothing: a grading pass of one
+        # split (the run after a node's engines finished) never blocks another split's sampling.
+        tags = {tag for path in self.root.glob("writer-*.owner")
+                if (tag := shard_tag_of(path.name)) and tag != shard.tag and self.holds_lock(tag)
+                and not _grading_only(path)}
+        splits = self.sampled_splits() | {int(tag.split("of")[1]) for tag in tags}
         others = sorted(splits - {shard.count})
         if others:
             raise StoreError(f"{self.root} holds shards of a {others[0]}-way split; --shard {shard.index}/{shard.count} "
                              f"would overlap them: use the same split (--shard i/{others[0]}), or move the store "
                              "away to start over")
+
+    def sampled_splits(self) -> set[int]:
+        """N of every split (--shard i/N) with chunks in this store."""
+        tags = {shard_tag_of(path.name) for path in self.root.glob("index-*.json")
+                if not index_problem(path) and json.loads(path.read_text())["chunks"]}
+        return {int(tag.split("of")[1]) for tag in tags if tag}
 
     # ----- index ----------------------------------------------------------------------
     def _index_path(self, shard: Shard) -> Path:
@@ -397,6 +434,16 @@ class SampleStore:
         content["grades_sha256"] = _grades_digest(content)
         atomic_write(self.grades_path(grader, chunk_name), (canonical_json(content) + "\n").encode())
 
+
+
+GRADING_ONLY = " (grading only)"  # the end of a writer's owner line when it adds no samples
+
+
+def _grading_only(owner: Path) -> bool:
+    try:
+        return owner.read_text().rstrip("\n").endswith(GRADING_ONLY)
+    except FileNotFoundError:  # its writer finished meanwhile
+        return True
 
 
 def index_problem(path: Path) -> str | None:

@@ -43,7 +43,9 @@ from pathlib import Path
 from repro.errors import EnvironmentNotSupportedError, ReproError
 from repro.files import atomic_write
 from repro.merging import VERL, merge_checkpoint, start_overrides
+from repro.model_lock import download_model, lock_models
 from repro.models import get_model
+from repro.provenance import environment_record
 from repro.trained import model_home
 from repro.training import cost
 from repro.training.data import write_training_set
@@ -271,13 +273,14 @@ def _launch(layout: Layout, *, nodes: int, gpus_per_node: int, resume: bool, say
     run = layout.run
     _, command, config_path, digest, written = _prepare(layout, nodes=nodes, gpus_per_node=gpus_per_node,
                                                         resume=resume, dry_run=False, say=say)
-    _fetch_base_model(run, layout.base_model, say)
+    _fetch_base_model(layout, say)
     tokenizer_from = None
     if needs_pass_through(run):
         prepare_pass_through(layout.base_model, layout.engine_model)
         tokenizer_from = layout.base_model
     record_launch(layout, "launch", command=command, config_sha256=digest, resume=resume, nodes=nodes,
-                  gpus_per_node=gpus_per_node, data_sha256={part: sha for part, (_, sha) in written.items()})
+                  gpus_per_node=gpus_per_node, data_sha256={part: sha for part, (_, sha) in written.items()},
+                  environment=environment_record())  # where it was launched from (docs/provenance.md)
     code = runner(command, gpus_per_node=gpus_per_node, say=say, extra_env=extra_env)
     record_launch(layout, "end", exit_status=code, config_sha256=digest)
     if code != 0:
@@ -305,16 +308,22 @@ def engine_environment(run: Run) -> dict[str, str]:
     return {"PYTHONPATH": os.pathsep.join(filter(None, [folder, os.environ.get("PYTHONPATH", "")]))}
 
 
-def _fetch_base_model(run: Run, folder: Path, say: Callable[[str], None]) -> None:
-    """The base model at its pinned revision, in a local folder (VeRL 0.3.0.post1 reads
-    model.path with from_pretrained and has no revision key)."""
-    if (folder / "config.json").is_file():
-        return
-    from huggingface_hub import snapshot_download
-
-    model = get_model(run.base_model)
-    say(f"downloading {model.hf_id}@{model.revision or 'main'} to {folder}")
-    snapshot_download(model.hf_id, revision=model.revision, local_dir=str(folder))
+def _fetch_base_model(layout: Layout, say: Callable[[str], None]) -> None:
+    """The base model at the run folder's locked commit (repro.model_lock: the catalogue's pin,
+    else the commit fixed on first use), in the hub cache, and training/models/<base> a link to
+    that snapshot: VeRL 0.3.0.post1 reads model.path with from_pretrained and has no revision key."""
+    model = get_model(layout.run.base_model)
+    commit = lock_models(layout.root, [model], say=say)[model.hf_id]
+    say(f"base model {model.hf_id} at {commit}")
+    snapshot = download_model(model.hf_id, commit)
+    link = layout.base_model
+    if link.exists() and not link.is_symlink():
+        raise ReproError(f"{link} is a folder, not a link to the locked snapshot of {model.hf_id}; move it away")
+    link.parent.mkdir(parents=True, exist_ok=True)
+    staging = link.with_name(f".{link.name}.link-{os.getpid()}")
+    staging.unlink(missing_ok=True)
+    staging.symlink_to(snapshot, target_is_directory=True)
+    os.replace(staging, link)
 
 
 def run_on_ray(command: list[str], *, gpus_per_node: int, say: Callable[[str], None],

@@ -181,7 +181,8 @@ def test_run_compare_grade_report_on_the_simulated_backend(tmp_path):
     result = invoke("run", "math-oat-zero", "--tier", "smoke", "--backend", "simulated", "--out", out)
     assert result.exit_code == 0, result.output
     results = tmp_path / "experiments" / "math-oat-zero" / "smoke" / "simulated" / "results"
-    assert sorted(p.name for p in results.iterdir()) == ["base__aime24.csv", "rl__aime24.csv", "specs.json"]
+    assert sorted(p.name for p in results.iterdir()) == ["base__aime24.csv", "environment.json", "rl__aime24.csv",
+                                                         "specs.json"]
     specs = json.loads((results / "specs.json").read_text())
     assert specs["rl__aime24.csv"]["key"]["model"]["key"] == "oat-zero-7b" and specs["rl__aime24.csv"]["n"] == 2048
     report = tmp_path / "reports" / "smoke"

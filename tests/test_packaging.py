@@ -313,9 +313,95 @@ def test_entrypoint_is_the_cli(dockerfile):
     assert commands and commands[-1] == ["--help"]
 
 
-def test_dockerfile_installs_pins_then_package_without_deps(dockerfile):
-    steps = pip_install_steps([a for k, a in dockerfile if k == "RUN"])
-    assert installs_in_two_steps(steps, "requirements/gpu.txt"), steps
+def test_dockerfile_installs_the_lock_with_hashes_then_package_without_deps(dockerfile):
+    runs = [a for k, a in dockerfile if k == "RUN"]
+    steps = pip_install_steps(runs)
+    assert installs_in_two_steps(steps, "requirements/gpu.lock"), steps
+    assert installs_in_two_steps(steps, "requirements/train-gpu.lock"), steps
+    for lock in ("requirements/gpu.lock", "requirements/train-gpu.lock"):
+        installs = [r for r in runs if f"-r {lock}" in r]
+        assert installs and all("--require-hashes" in r for r in installs), lock
+        assert any(k == "COPY" and a.split()[0] == lock for k, a in dockerfile), f"{lock} is not copied in"
+
+
+# ------------------------------------------------------------------ the locks
+
+
+def lock_entries(text: str) -> dict[str, tuple[str, int]]:
+    """name -> (version, number of --hash options) of a `uv pip compile --generate-hashes` lock."""
+    entries: dict[str, tuple[str, int]] = {}
+    current = None
+    for raw in text.splitlines():
+        line = raw.strip().rstrip("\\").strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("--hash=sha256:"):
+            if current is None or not re.fullmatch(r"--hash=sha256:[0-9a-f]{64}", line):
+                raise ValueError(f"stray or malformed hash line: {raw!r}")
+            version, hashes = entries[current]
+            entries[current] = (version, hashes + 1)
+            continue
+        match = PIN_RE.match(line)
+        if not match:
+            raise ValueError(f"not an exact pin: {raw!r}")
+        current = match["name"].lower().replace("_", "-")
+        entries[current] = (match["version"], 0)
+    return entries
+
+
+def pins(text: str) -> dict[str, str]:
+    result = {}
+    for raw in text.splitlines():
+        match = PIN_RE.match(re.sub(r"(^|\s)#.*$", "", raw).strip())
+        if match:
+            result[match["name"].lower().replace("_", "-")] = match["version"]
+    return result
+
+
+def test_lock_reader_rejects_loose_and_unhashed_entries():
+    good = "a==1.0 \\\n    --hash=sha256:" + "0" * 64 + "\n    # via b\n"
+    assert lock_entries(good) == {"a": ("1.0", 1)}
+    assert lock_entries("a==1.0\n") == {"a": ("1.0", 0)}
+    with pytest.raises(ValueError):
+        lock_entries("a>=1.0 \\\n    --hash=sha256:" + "0" * 64 + "\n")
+    with pytest.raises(ValueError):
+        lock_entries("a==1.0 \\\n    --hash=sha256:abc\n")
+
+
+@pytest.mark.parametrize("pinned, lock", [("gpu.txt", "gpu.lock"), ("train-gpu.txt", "train-gpu.lock")])
+def test_every_locked_package_has_hashes_and_agrees_with_the_pins(pinned, lock):
+    entries = lock_entries((ROOT / "requirements" / lock).read_text(encoding="utf-8"))
+    assert len(entries) > 100  # the whole environment, not only the direct pins
+    assert [name for name, (_, hashes) in entries.items() if hashes == 0] == []
+    wanted = pins((ROOT / "requirements" / pinned).read_text(encoding="utf-8"))
+    assert wanted
+    assert {name: (version, entries.get(name, ("absent",))[0]) for name, version in wanted.items()
+            if entries.get(name, ("absent",))[0] != version} == {}
+
+
+def test_license_is_the_apache_license_the_package_declares():
+    text = (ROOT / "LICENSE").read_text(encoding="utf-8")
+    assert "Apache License" in text and "Version 2.0, January 2004" in text
+    assert "END OF TERMS AND CONDITIONS" in text
+    pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    assert 'license = "Apache-2.0"' in pyproject and 'license-files = ["LICENSE"]' in pyproject
+
+
+def _tool(name: str) -> str:
+    exe = ROOT / ".venv-tools" / "bin" / name
+    if not exe.exists():
+        pytest.skip(f"{exe.relative_to(ROOT)} absent (scripts/install-cpu installs it)")
+    return str(exe)
+
+
+def test_hadolint_passes_the_dockerfile_and_would_catch_an_unpinned_pip_install(tmp_path):
+    hadolint = _tool("hadolint")
+    result = subprocess.run([hadolint, "Dockerfile"], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    bad = tmp_path / "Dockerfile"
+    bad.write_text("FROM busybox@sha256:" + "0" * 64 + "\nRUN pip install requests\n", encoding="utf-8")
+    result = subprocess.run([hadolint, str(bad)], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert result.returncode != 0 and "DL3013" in result.stdout
 
 
 def test_dockerfile_puts_caches_and_runs_under_data(dockerfile):

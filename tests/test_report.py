@@ -17,14 +17,15 @@ from cli import app
 from repro.compare import FAIL, compare_panel
 from repro.expected import load_curves
 from repro.experiments import get_experiment
-from repro.report.environment import ENVIRONMENT_FILE, environment_section, read_environment
+from repro.provenance import ENVIRONMENT_FILE, read_environment
+from repro.report.environment import environment_section
 from repro.report.page import markdown_to_html
 from repro.report.plots import panel_figure
 from repro.results import RunResult
 
 runner = CliRunner()
 
-# The shape of the environment.json that runs write beside specs.json.
+# The shape of the environment.json that runs write beside specs.json (repro.provenance).
 ENVIRONMENT = {
     "package": {"version": "0.4.0", "git_commit": "3268724abc"},
     "python": "3.11.2",
@@ -121,7 +122,7 @@ def test_environment_records_are_shown_once_per_distinct_environment(tmp_path):
     assert re.search(r"math-dapo / vllm\s*\| 2026-12-02T09:00:00Z .*\|\s*A\s*\|", md)
     assert re.search(r"code-r1 / vllm .*\|\s*B\s*\|", md)
     (bare / ENVIRONMENT_FILE).write_text("{not json")
-    assert "unreadable" in read_environment(bare)
+    assert "error" in read_environment(bare)
 
 
 def _write(path: Path, rows: list[str]) -> None:
@@ -146,7 +147,7 @@ def test_a_run_keeps_the_experiments_run_earlier_in_the_tiers_report(tmp_path):
     assert "## math-oat-zero: " in report and "## visual-easyr1: " in report
     assert "from results already on disk (an earlier command)" in report
     assert "## Points outside tolerance" in report and "| visual-easyr1 " in report.split("## Claims")[0]
-    assert "## Environment" in report and "visual-easyr1 / simulated" in report
+    assert "## Environment" in report and "visual-easyr1 [simulated]" in report
     assert "### Claim 1: RL beats its base model at pass@1" in report
     page = (tmp_path / "reports" / "smoke" / "report.html").read_text()
     sources = re.findall(r'<img src="([^"]*)"', page)

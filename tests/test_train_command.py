@@ -204,6 +204,7 @@ def test_a_launch_runs_the_printed_command_then_merges_each_kept_step(tmp_path, 
     assert [entry["event"] for entry in launches] == ["launch", "end"]
     digest = hashlib.sha256((folder / "config.yaml").read_bytes()).hexdigest()
     assert launches[0]["config_sha256"] == digest and launches[0]["command"] == calls[0]
+    assert launches[0]["environment"]["package"]["name"] == "repro-limit-of-rlvr"  # where it was launched from
     assert launches[1]["exit_status"] == 0
 
     # a failed engine is one line that says how to continue, and nothing is merged
@@ -214,8 +215,9 @@ def test_a_launch_runs_the_printed_command_then_merges_each_kept_step(tmp_path, 
     assert merged == []
 
 
-def fake_download(run, folder, say):
+def fake_download(layout, say):
     """The base model's download, as far as the launch reads it: its tokenizer_config.json."""
+    folder = layout.base_model
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "tokenizer_config.json").write_text('{"chat_template": "ChatML"}')
     (folder / "config.json").write_text("{}")
@@ -349,3 +351,34 @@ def test_a_local_ray_head_is_started_and_the_engine_connects_to_it(monkeypatch, 
     assert out.read_text().split() == ["GPUs", "2.0", address]
     import ray
     assert not ray.is_initialized()  # the head started here is stopped again
+
+
+@pytest.mark.parametrize("run_id", ["grpo", "visual-grpo-geo3k"])
+def test_the_base_model_is_the_run_folders_locked_snapshot(run_id, tmp_path, monkeypatch):
+    from repro import model_lock
+    from repro.model_lock import locked_revisions
+    from repro.models import get_model
+
+    moved = "b" * 40
+    monkeypatch.setattr(model_lock, "hub_commit", lambda hub_id, fresh=False: (moved, "hub"))
+
+    def download(hub_id, commit):
+        folder = tmp_path / "hub" / hub_id.replace("/", "--") / commit
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "config.json").write_text("{}")
+        return folder
+    monkeypatch.setattr(train_command, "download_model", download)
+    run = get_run(run_id)
+    layout = train_command.Layout(tmp_path / "out", run)
+    train_command._fetch_base_model(layout, say=lambda line: None)
+    model = get_model(run.base_model)
+    commit = locked_revisions(tmp_path / "out")[model.hf_id]
+    assert commit == (model.revision or moved)  # the catalogue's pin, else the commit fixed on first use
+    assert layout.base_model.is_symlink() and (layout.base_model / "config.json").is_file()
+    assert layout.base_model.resolve() == (tmp_path / "hub" / model.hf_id.replace("/", "--") / commit).resolve()
+    train_command._fetch_base_model(layout, say=lambda line: None)  # again: the same link
+    assert layout.base_model.resolve().name == commit
+    layout.base_model.unlink()
+    layout.base_model.mkdir()
+    with pytest.raises(train_command.ReproError, match="not a link"):
+        train_command._fetch_base_model(layout, say=lambda line: None)

@@ -114,7 +114,7 @@ def run_entropy(context: RunContext, experiment: Experiment, backend: str,
         def plan(arm: Arm, backend_name: str = backend) -> RunSpec:
             return plan_run(experiment, arm, bench, panel.n, context.tier, get_backend(backend_name),
                             run_seed=context.run_seed, checkpoints=context.checkpoints,
-                            keep_dapo_answer=context.keep_dapo_answer)
+                            keep_dapo_answer=context.keep_dapo_answer, revisions=context.revisions)
 
         loaded = context.load(bench)
         base_spec = plan(base_arm)

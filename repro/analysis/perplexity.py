@@ -102,7 +102,8 @@ def run_perplexity(context: RunContext, experiment: Experiment, backend: str,
         outcome.notes.append(f"perplexity [{backend}]: not measured, the simulated backend has no model to score with")
         return outcome
     specs = {arm.name: plan_run(experiment, arm, BENCHMARK, RESPONSES, context.tier, kind, run_seed=context.run_seed,
-                                checkpoints=context.checkpoints, keep_dapo_answer=context.keep_dapo_answer)
+                                checkpoints=context.checkpoints, keep_dapo_answer=context.keep_dapo_answer,
+                                revisions=context.revisions)
              for arm in experiment.arms}
     loaded = context.load(BENCHMARK)
     limit = specs["base"].problem_limit

@@ -42,7 +42,8 @@ class ExperimentSection:
     results: dict[str, dict[tuple[str, str], RunResult]] = field(default_factory=dict)  # backend -> results
     skipped: str = ""  # why the experiment did not run
     notes: list[str] = field(default_factory=list)
-    environments: dict[str, dict] = field(default_factory=dict)  # backend -> its environment.json
+    # backend -> the environment record of the command that wrote its results (repro.provenance)
+    environments: dict[str, dict] = field(default_factory=dict)
     figures: dict[str, list[Path]] = field(default_factory=dict)  # backend -> images a stage drew beside results
 
 
@@ -94,7 +95,7 @@ def write_report(out_dir: Path, tier: Tier, sections: list[ExperimentSection],
     csv_lines = ["experiment,backend,panel,curve,arm,benchmark,k,paper,paper_error,rerun,sd_rerun,sd_paper,z,tolerance,verdict"]
     for section in sections:
         md += _section(section, out_dir, expected, csv_lines, counted_backends)
-    md += environment_section({f"{section.experiment.id} / {backend}": record for section in sections
+    md += environment_section({f"{section.experiment.id} [{backend}]": record for section in sections
                                for backend, record in section.environments.items()})
     atomic_write(out_dir / "points.csv", ("\n".join(csv_lines) + "\n").encode())
     markdown = "\n".join(md) + "\n"

@@ -7,33 +7,19 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from pathlib import Path
 
 from tabulate import tabulate
 
+from repro.provenance import ENVIRONMENT_FILE
 from repro.report.escape import escape
-
-ENVIRONMENT_FILE = "environment.json"  # beside specs.json in a results folder
 
 # Per run, not per environment: shown in the table of runs.
 _PER_RUN = ("started_at", "ended_at", "command")
 
 
-def read_environment(results_folder: Path) -> dict | None:
-    """The folder's environment record; None when it has none. A record that cannot be read
-    is shown as such (the report must not die of it)."""
-    path = results_folder / ENVIRONMENT_FILE
-    if not path.is_file():
-        return None
-    try:
-        record = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        return {"unreadable": f"{ENVIRONMENT_FILE}: {error}"}
-    return record if isinstance(record, dict) else {"unreadable": f"{ENVIRONMENT_FILE} is not a JSON object"}
-
-
 def environment_section(records: Mapping[str, dict]) -> list[str]:
-    """Markdown lines for `records` (a label such as "math-qwen / vllm" -> its record)."""
+    """Markdown lines for `records` (a label such as "math-qwen [vllm]" -> its record, as
+    repro.provenance writes it beside the results; nothing when there is none)."""
     if not records:
         return []
     environments: dict[str, str] = {}  # canonical JSON of the shared part -> its name (A, B, ...)
@@ -66,6 +52,8 @@ def _text(value) -> str:
         return "-"
     if isinstance(value, Mapping):
         return ", ".join(f"{key} {_text(item)}" for key, item in value.items()) or "-"
+    if isinstance(value, (list, tuple)) and all(isinstance(item, str) for item in value):
+        return " ".join(value) or "-"  # a command line
     if isinstance(value, (list, tuple)):
         items = [_text(item) for item in value]
         counted = {item: items.count(item) for item in items}
