@@ -302,7 +302,10 @@ def sandbox(solution: Annotated[Path, typer.Argument(help="A Python program (the
 
 @app.command()
 def report(tier: TierOption = "full", out: OutOption = None):
-    """Rebuild the Markdown/HTML report (with plots) from results on disk."""
+    """Rebuild the tier's report from the results on disk (every experiment of the tier; no
+    sampling, no grading): OUT/reports/TIER/report.html (one self-contained page, plots
+    embedded), report.md (plots linked), points.csv and plots/. Exit 1 if a point or claim fails.
+    How to read it: docs/report.md."""
     from repro.commands import report as report_command
 
     _guard(lambda: report_command(tier, _root(out)), _root(out))

@@ -550,16 +550,46 @@ def _weights_notes(records: dict[str, dict]) -> list[str]:
 
 
 def _finish(sections: list[ExperimentSection], root: Path, tier: Tier, backends: tuple[str, ...]) -> int:
+    """Write the tier's report and print this command's summary; returns the exit code. The
+    report covers every experiment with results on disk in this tier, not only this command's
+    (`repro run B` after `repro run A` keeps A's section); the exit code is this command's."""
     counted = _counted(tier, backends)
-    report = write_report(root / "reports" / tier.name, tier, sections, counted)
+    done = {section.experiment.id for section in sections}
+    earlier = [section for section in _sections_on_disk(root, tier, [e for e in EXPERIMENTS if e.id not in done])
+               if section.comparisons]
+    for section in earlier:
+        section.notes.append("from results already on disk (an earlier command); not rerun by this one")
+    order = {experiment.id: index for index, experiment in enumerate(EXPERIMENTS)}
+    everything = sorted([*sections, *earlier], key=lambda section: order.get(section.experiment.id, len(order)))
+    for section in everything:
+        _attach_records(section, root, tier)
+    report_counted = _counted(tier, tuple(sorted({b for s in everything for b in s.comparisons} | set(backends))))
+    report = write_report(root / "reports" / tier.name, tier, everything, report_counted)
     _say()
     _say(summary_table(sections, counted))
     _say()
-    _say(f"report: {report} (and report.html, points.csv, plots/ beside it)")
+    also = f"; it also covers {len(earlier)} experiment(s) run earlier" if earlier else ""
+    _say(f"report: {report} (and report.html, points.csv, plots/ beside it{also})")
     failed = any(section.comparisons[b].failed for section in sections for b in counted if b in section.comparisons)
     if tier.uses_stand_ins:
         _say(f"{tier.name} tier: this checks the machinery, not the paper (see the report's first paragraph).")
     return 1 if failed else 0
+
+
+def _attach_records(section: ExperimentSection, root: Path, tier: Tier) -> None:
+    """What the report shows from each results folder beyond the results: the environment
+    record (repro.report.environment) and images a stage drew there (Figure 6's box plots)."""
+    base = root / "experiments" / section.experiment.id / tier.name
+    if section.skipped or not base.is_dir():
+        return
+    for backend_dir in sorted(p for p in base.iterdir() if p.is_dir()):
+        folder = backend_dir / "results"
+        record = None if backend_dir.name in section.environments else read_environment(folder)
+        if record is not None:
+            section.environments[backend_dir.name] = record
+        figures = sorted(folder.glob("*.png")) if folder.is_dir() else []
+        if figures:
+            section.figures[backend_dir.name] = figures
 
 
 def summary_table(sections: list[ExperimentSection], counted: tuple[str, ...]) -> str:
@@ -715,8 +745,18 @@ def report(tier_name: str, root: Path) -> int:
                                if (root / "experiments" / experiment.id / tier.name).is_dir()
                                for backend_dir in sorted((root / "experiments" / experiment.id / tier.name).iterdir())],
                         tier.name)
+    sections = _sections_on_disk(root, tier, list(EXPERIMENTS))
+    if all(s.skipped for s in sections):
+        raise ReproError(f"no results for tier {tier.name} under {root}; run `repro run` or `repro all` first")
+    backends = tuple(sorted({b for s in sections for b in s.comparisons}))
+    return _finish(sections, root, tier, backends)
+
+
+def _sections_on_disk(root: Path, tier: Tier, experiments: list[Experiment]) -> list[ExperimentSection]:
+    """A report section for each experiment, compared from its results files in this tier
+    (every backend folder); one without results says why."""
     sections = []
-    for experiment in EXPERIMENTS:
+    for experiment in experiments:
         base = root / "experiments" / experiment.id / tier.name
         section = ExperimentSection(experiment)
         if base.is_dir():
@@ -735,10 +775,7 @@ def report(tier_name: str, root: Path) -> int:
             blocked = missing_stages(experiment, tier)
             section.skipped = ("needs " + ", ".join(blocked)) if blocked else "no results yet"
         sections.append(section)
-    if all(s.skipped for s in sections):
-        raise ReproError(f"no results for tier {tier.name} under {root}; run `repro run` or `repro all` first")
-    backends = tuple(sorted({b for s in sections for b in s.comparisons}))
-    return _finish(sections, root, tier, backends)
+    return sections
 
 
 # ----------------------------------------------------------------------------- fetch

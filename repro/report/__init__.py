@@ -1,10 +1,10 @@
-"""The reproduction report: Markdown and HTML with summary, claims, and for every panel a
-plot of the rerun over the paper plus a table of differences and tolerances."""
+"""The reproduction report: Markdown (report.md, plots linked) and one self-contained HTML
+page (report.html, plots embedded) with a summary, the failing points, the claims under their
+statements, for every panel a plot of the rerun over the paper's tolerance band plus a table of
+differences and tolerances, and the environment each result was made in."""
 
 from __future__ import annotations
 
-import html
-import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,10 +15,12 @@ from repro.claims import claim_heading
 from repro.compare import FAIL, NOT_RUN, ExperimentComparison, PointComparison
 from repro.expected import histogram_series, load_curves, load_histograms, load_solved_sets
 from repro.experiments import Experiment
+from repro.report.environment import environment_section
+from repro.report.escape import escape
+from repro.report.page import heading_id, markdown_to_html
 from repro.report.plots import plot_panel
 from repro.results import RunResult
 from repro.files import atomic_write
-from repro.provenance import environment_summary
 from repro.tiers import Tier
 
 SMOKE_BANNER = (
@@ -42,6 +44,7 @@ class ExperimentSection:
     notes: list[str] = field(default_factory=list)
     # backend -> the environment record of the command that wrote its results (repro.provenance)
     environments: dict[str, dict] = field(default_factory=dict)
+    figures: dict[str, list[Path]] = field(default_factory=dict)  # backend -> images a stage drew beside results
 
 
 def _pct(value: float | None, signed: bool = False, scale: float = 100.0) -> str:
@@ -72,36 +75,50 @@ _POINT_HEADERS = ["curve", "k", "paper %", "rerun %", "diff (pts)", "tolerance (
 
 def write_report(out_dir: Path, tier: Tier, sections: list[ExperimentSection],
                  counted_backends: tuple[str, ...]) -> Path:
-    """Write report.md, report.html, points.csv and plots/; returns the Markdown path."""
+    """Write report.md (linking plots/), report.html (one self-contained page, plots embedded),
+    points.csv and plots/; returns the Markdown path."""
     out_dir.mkdir(parents=True, exist_ok=True)
     expected = load_curves()
     md: list[str] = [f"# Reproduction report (tier: {tier.name})", ""]
     md += ["Paper: Yue et al., *Does Reinforcement Learning Really Incentivize Reasoning Capacity in LLMs "
            "Beyond the Base Model?*, arXiv 2504.13837.", ""]
     if tier.uses_stand_ins:
-        md += [SMOKE_BANNER, ""]
+        md += ["> " + SMOKE_BANNER, ""]
     md += ["How to read it: each paper point is compared with the rerun at the same k. The tolerance is "
            "z × sqrt(Var rerun + Var paper) + the paper value's own rounding error, where both variances "
            "are sampling variances on the same problems and z is a per-panel Bonferroni z (5% chance of "
-           "any false alarm in a panel). See docs/statistics.md.", ""]
+           "any false alarm in a panel). In the plots the shaded band is the paper's curve ± that tolerance "
+           "and a red X marks a rerun point outside it. See docs/statistics.md.", ""]
     md += _summary(sections, counted_backends)
+    md += _failing_points(sections, counted_backends)
     md += _claims(sections)
     csv_lines = ["experiment,backend,panel,curve,arm,benchmark,k,paper,paper_error,rerun,sd_rerun,sd_paper,z,tolerance,verdict"]
     for section in sections:
-        md += _section(section, out_dir, expected, csv_lines)
-    md += _environments(sections)
+        md += _section(section, out_dir, expected, csv_lines, counted_backends)
+    md += environment_section({f"{section.experiment.id} [{backend}]": record for section in sections
+                               for backend, record in section.environments.items()})
     atomic_write(out_dir / "points.csv", ("\n".join(csv_lines) + "\n").encode())
     markdown = "\n".join(md) + "\n"
     atomic_write(out_dir / "report.md", markdown.encode())
-    atomic_write(out_dir / "report.html", _to_html(markdown, tier.name).encode())
+    atomic_write(out_dir / "report.html",
+                 markdown_to_html(markdown, f"Reproduction report ({tier.name})", out_dir).encode())
     return out_dir / "report.md"
+
+
+def _status(comparison: ExperimentComparison, counted: bool) -> str:
+    """PASS / FAIL (coloured in the page) where the backend decides the verdict; an engine
+    check's status is a plain word (its tiny models fail the paper by construction)."""
+    if not counted:
+        return "engine check: " + ("fails" if comparison.failed else "passes")
+    return "FAIL" if comparison.failed else "PASS"
 
 
 def _summary(sections: list[ExperimentSection], counted: tuple[str, ...]) -> list[str]:
     rows = []
     for section in sections:
+        link = f"[{section.experiment.id}](#{heading_id(_heading(section.experiment))})"
         if section.skipped:
-            rows.append([section.experiment.id, "-", "-", "-", "-", "not run: " + section.skipped])
+            rows.append([link, "-", "-", "-", "-", "-", "not run: " + escape(section.skipped), "not run"])
             continue
         for backend, comparison in section.comparisons.items():
             tally = comparison.counts()
@@ -109,73 +126,105 @@ def _summary(sections: list[ExperimentSection], counted: tuple[str, ...]) -> lis
             claim_text = ", ".join(f"{claims.count(v)} {v}" for v in ("holds", "fails", "inconclusive", "not run")
                                    if claims.count(v))
             role = "verdict" if backend in counted else "engine check only"
-            rows.append([section.experiment.id, backend, tally["pass"], tally["fail"], tally["not run"],
-                         f"{claim_text or 'no claims'} ({role})"])
+            rows.append([link, backend, role, tally["pass"], tally["fail"], tally["not run"],
+                         claim_text or "no claims", _status(comparison, backend in counted)])
     return ["## Summary", "",
-            tabulate(rows, headers=["experiment", "backend", "points pass", "fail", "not run", "claims"],
-                     tablefmt="github"), ""]
+            "Status FAIL: a point outside its tolerance or a claim that fails; an engine check's status does "
+            "not decide the exit code.", "",
+            tabulate(rows, headers=["experiment", "backend", "role", "points pass", "fail", "not run", "claims",
+                                    "status"], tablefmt="github"), ""]
+
+
+_FAILING_SHOWN = 40  # rows of the failing-points table; all are in points.csv
+
+
+def _failing_points(sections: list[ExperimentSection], counted: tuple[str, ...]) -> list[str]:
+    """Every point outside its tolerance of a backend that decides the verdict, before the
+    details, so that failures are seen first (engine checks' are in their sections)."""
+    failing = [(section.experiment.id, backend, p) for section in sections
+               for backend, comparison in section.comparisons.items() if backend in counted
+               for p in comparison.points if p.verdict == FAIL]
+    if not failing:
+        return []
+    rows = [[experiment_id, backend, escape(p.panel), escape(row[0]), *row[1:]]
+            for experiment_id, backend, p in failing[:_FAILING_SHOWN] for row in _point_rows([p], True)]
+    more = len(failing) - len(rows)
+    return ["## Points outside tolerance", "",
+            f"{len(failing)} point(s) fail" + (f"; the first {len(rows)} are shown (all in points.csv)" if more else "")
+            + ".", "",
+            tabulate(rows, headers=["experiment", "backend", "panel", *_POINT_HEADERS], tablefmt="github"), ""]
 
 
 def _claims(sections: list[ExperimentSection]) -> list[str]:
-    rows = []
+    """One table per claim of the paper, under its statement; failing verdicts first."""
+    by_claim: dict[int, list[list[str]]] = {}
+    order = {"fails": 0, "inconclusive": 1, "holds": 2}
     for section in sections:
         for backend, comparison in section.comparisons.items():
             for claim in comparison.claims:
-                rows.append([claim.paper_claim, section.experiment.id, backend, claim.scope, claim.verdict,
-                             claim.evidence])
-    if not rows:
+                by_claim.setdefault(claim.paper_claim, []).append(
+                    [section.experiment.id, backend, escape(claim.scope), claim.verdict, escape(claim.evidence)])
+    if not by_claim:
         return []
-    numbers = sorted({row[0] for row in rows})
-    return ["## Claims", "",
-            "Verdicts answer: on these problems, do the samples show the stated direction beyond sampling "
-            "noise (difference beyond 2.58 sd)? *holds* / *fails* (the opposite is shown) / *inconclusive*.", "",
-            *[f"- {claim_heading(number)}" for number in numbers], "",
-            tabulate(rows, headers=["claim", "experiment", "backend", "scope", "verdict", "evidence"],
-                     tablefmt="github"), ""]
+    md = ["## Claims", "",
+          "Verdicts answer: on these problems, do the samples show the stated direction beyond sampling "
+          "noise (difference beyond 2.58 sd)? *holds* / *fails* (the opposite is shown) / *inconclusive*.", ""]
+    for number in sorted(by_claim):
+        rows = sorted(by_claim[number], key=lambda row: order.get(row[3], 3))
+        md += [f"### {escape(claim_heading(number))}", "",
+               tabulate(rows, headers=["experiment", "backend", "scope", "verdict", "evidence"], tablefmt="github"),
+               ""]
+    return md
 
 
-def _section(section: ExperimentSection, out_dir: Path, expected, csv_lines: list[str]) -> list[str]:
+def _heading(experiment: Experiment) -> str:
+    return f"{experiment.id}: {experiment.title}"
+
+
+def _section(section: ExperimentSection, out_dir: Path, expected, csv_lines: list[str],
+             counted: tuple[str, ...]) -> list[str]:
     experiment = section.experiment
-    md = [f"## {experiment.id}: {experiment.title}", "",
+    md = [f"## {_heading(experiment)}", "",
           f"Figures: {', '.join(experiment.figures)}. Models: "
           + ", ".join(f"{arm.name} = {arm.model} (T={arm.temperature:g})" for arm in experiment.arms) + ".", ""]
     for note in (*experiment.notes, *section.notes):
         md += [f"- {note}"]
     md += [""]
     if section.skipped:
-        return md + [f"Not run: {section.skipped}.", ""]
+        return md + [f"Not run: {escape(section.skipped)}.", ""]
     for panel in experiment.panels:
         image = Path("plots") / f"{_slug(experiment.id)}--{_slug(panel.title)}.png"
-        plot_panel(out_dir / image, panel, expected, section.results)
+        points = {backend: [p for p in comparison.points if p.panel == panel.title]
+                  for backend, comparison in section.comparisons.items()}
+        # Band and failing marks of the backends that decide the verdict only: an engine
+        # check's tiny models would mark every point.
+        plot_panel(out_dir / image, panel, expected, section.results,
+                   {backend: ps for backend, ps in points.items() if backend in counted})
         md += [f"### {panel.title}", "", f"![{panel.title}]({image.as_posix()})", ""]
-        for backend, comparison in section.comparisons.items():
-            points = [p for p in comparison.points if p.panel == panel.title]
-            csv_lines += [_csv_line(experiment.id, backend, p) for p in points]
-            rows = _point_rows(points)
+        for backend in sorted(points, key=lambda backend: backend not in counted):  # the verdict's first
+            csv_lines += [_csv_line(experiment.id, backend, p) for p in points[backend]]
+            rows = [[escape(row[0]), *row[1:]] for row in _point_rows(points[backend])]
+            role = "" if backend in counted else ", engine check only"
             if rows:
-                md += [f"Backend {backend} (powers of two and every failure; all points in points.csv):", "",
+                md += [f"Backend {backend} (powers of two and every failure{role}; all points in points.csv):", "",
                        tabulate(rows, headers=_POINT_HEADERS, tablefmt="github"), ""]
     md += _printed(section, csv_lines)
     md += _histograms(section, csv_lines)
     md += _solved_sets(section)
+    md += _stage_figures(section, out_dir)
     return md
 
 
-def _environments(sections: list[ExperimentSection]) -> list[str]:
-    """Where the results were made: each distinct environment record once, with the results
-    folders (experiment [backend]) it wrote (the records: environment.json beside them)."""
-    groups: dict[str, tuple[dict, list[str]]] = {}
-    for section in sections:
-        for backend, record in section.environments.items():
-            text = json.dumps(record, sort_keys=True)
-            groups.setdefault(text, (record, []))[1].append(f"{section.experiment.id} [{backend}]")
-    if not groups:
-        return []
-    md = ["## Environment", "", "The command that wrote each results folder, and where it ran (in full: "
-          "environment.json beside the results).", ""]
-    for record, folders in groups.values():
-        md += [f"- {', '.join(folders)}: " + "; ".join(environment_summary(record))]
-    return md + [""]
+def _stage_figures(section: ExperimentSection, out_dir: Path) -> list[str]:
+    """Figures a stage drew beside its results (Figure 6's box plots), copied into plots/ so
+    that the report's folder holds every image it shows."""
+    md = []
+    for backend, figures in section.figures.items():
+        for figure in figures:
+            image = Path("plots") / f"{_slug(section.experiment.id)}--{_slug(backend)}--{figure.name}"
+            atomic_write(out_dir / image, figure.read_bytes())
+            md += [f"### {escape(figure.stem)} ({backend})", "", f"![{figure.stem}]({image.as_posix()})", ""]
+    return md
 
 
 def _csv_line(experiment_id: str, backend: str, p: PointComparison) -> str:
@@ -198,7 +247,7 @@ def _printed(section: ExperimentSection, csv_lines: list[str]) -> list[str]:
         for backend, comparison in section.comparisons.items():
             points = [p for p in comparison.points if p.panel == title]
             csv_lines += [_csv_line(section.experiment.id, backend, p) for p in points]
-            rows = [[p.curve, p.arm, p.benchmark, *row[2:]] for p, row in zip(points, _point_rows(points, True))]
+            rows = [[escape(p.curve), p.arm, p.benchmark, *row[2:]] for p, row in zip(points, _point_rows(points, True))]
             md += [f"Backend {backend} (in % for fractions and shares of problems; entropies in nats):", "",
                    tabulate(rows, headers=["printed", "rerun statistic", "benchmark", "paper", "rerun", "diff",
                                            "tolerance", "verdict"], tablefmt="github"), ""]
@@ -231,7 +280,8 @@ def _histograms(section: ExperimentSection, csv_lines: list[str]) -> list[str]:
         md += [f"Backend {backend}: {len(scored) - len(outside)} of {len(scored)} bars within tolerance "
                "(shares of the problems; multinomial sampling variance at both n, Bonferroni per histogram)."]
         if outside:
-            md += ["", tabulate([[p.panel, *row] for p, row in zip(outside, _point_rows(outside, True))],
+            md += ["", tabulate([[escape(p.panel), escape(row[0]), *row[1:]]
+                                 for p, row in zip(outside, _point_rows(outside, True))],
                                 headers=["histogram", *_POINT_HEADERS], tablefmt="github")]
         md += [""]
     return md
@@ -255,52 +305,3 @@ def _solved_sets(section: ExperimentSection) -> list[str]:
             rows.append([ref.source, ref.model, backend, len(solved), " ".join(map(str, solved))])
     md += [tabulate(rows, headers=["table", "model", "source", "count", "problem indices"], tablefmt="github"), ""]
     return md
-
-
-def _to_html(markdown: str, tier: str) -> str:
-    """A small Markdown-to-HTML conversion for the report's own subset (headings, lists,
-    images, GitHub tables, bold/italic/code spans)."""
-    body: list[str] = []
-    lines = markdown.splitlines()
-    i = 0
-    while i < len(lines):
-        line = lines[i]
-        if line.startswith("|"):
-            table = []
-            while i < len(lines) and lines[i].startswith("|"):
-                table.append(lines[i])
-                i += 1
-            body.append(_html_table(table))
-            continue
-        if line.startswith("#"):
-            level = len(line) - len(line.lstrip("#"))
-            body.append(f"<h{level}>{_inline(line[level:].strip())}</h{level}>")
-        elif line.startswith("!["):
-            match = re.match(r"!\[(.*)\]\((.*)\)", line)
-            if match:
-                body.append(f'<p><img alt="{html.escape(match.group(1))}" src="{html.escape(match.group(2))}"></p>')
-        elif line.startswith("- "):
-            body.append(f"<ul><li>{_inline(line[2:])}</li></ul>")
-        elif line.strip():
-            body.append(f"<p>{_inline(line)}</p>")
-        i += 1
-    style = ("body{font-family:sans-serif;max-width:1100px;margin:auto;padding:1em}"
-             "table{border-collapse:collapse;font-size:12px;margin:0.5em 0}td,th{border:1px solid #ccc;padding:2px 6px}"
-             "img{max-width:520px}")
-    return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>Reproduction report ({tier})</title>"
-            f"<style>{style}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n")
-
-
-def _inline(text: str) -> str:
-    text = html.escape(text)
-    text = re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", text)
-    text = re.sub(r"\*(.+?)\*", r"<em>\1</em>", text)
-    return re.sub(r"`(.+?)`", r"<code>\1</code>", text)
-
-
-def _html_table(lines: list[str]) -> str:
-    rows = [[cell.strip() for cell in line.strip().strip("|").split("|")] for line in lines]
-    header, body = rows[0], [r for r in rows[2:]]
-    head = "".join(f"<th>{_inline(c)}</th>" for c in header)
-    cells = "".join("<tr>" + "".join(f"<td>{_inline(c)}</td>" for c in row) + "</tr>" for row in body)
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{cells}</tbody></table>"
