@@ -453,15 +453,10 @@ def _compare_comparisons(top: Path, run: Path, tier: str, specs: list[_Spec],
 
 POINT_COLUMNS = ("experiment", "backend", "panel", "curve", "arm", "benchmark", "k", "paper", "paper_error", "rerun",
                  "sd_rerun", "sd_paper", "z", "tolerance", "verdict")
-_ARM = POINT_COLUMNS.index("arm")
-_AFTER_ARM = len(POINT_COLUMNS) - _ARM - 1
 
 
 def _points_csv(path: Path) -> dict[tuple[str, ...], dict[str, str]] | None:
-    """The report's points.csv, keyed by (experiment, backend, panel, curve, arm, benchmark, k).
-    The report quotes the panel and the curve but not the arm, which for a printed statistic can
-    hold commas ("min over grpo, ppo, ..."): a row with more cells than columns is read with the
-    arm taking the extra ones, since every column after it is a number or a verdict."""
+    """The report's points.csv, keyed by (experiment, backend, panel, curve, arm, benchmark, k)."""
     if not path.is_file():
         return None
     with path.open(newline="", encoding="utf-8") as stream:
@@ -470,10 +465,8 @@ def _points_csv(path: Path) -> dict[tuple[str, ...], dict[str, str]] | None:
         raise BundleError(f"{path.name}: its header is not {','.join(POINT_COLUMNS)}")
     points = {}
     for number, cells in enumerate(rows[1:], start=2):
-        if len(cells) < len(POINT_COLUMNS):
+        if len(cells) != len(POINT_COLUMNS):
             raise BundleError(f"{path.name} line {number}: {len(cells)} cells, {len(POINT_COLUMNS)} columns")
-        extra = len(cells) - len(POINT_COLUMNS)
-        cells = [*cells[:_ARM], ",".join(cells[_ARM:_ARM + extra + 1]), *cells[len(cells) - _AFTER_ARM:]]
         row = dict(zip(POINT_COLUMNS, cells))
         points[tuple(row[name] for name in POINT_COLUMNS[:7])] = row
     return points

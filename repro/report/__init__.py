@@ -5,6 +5,8 @@ differences and tolerances, and the environment each result was made in."""
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -228,11 +230,15 @@ def _stage_figures(section: ExperimentSection, out_dir: Path) -> list[str]:
 
 
 def _csv_line(experiment_id: str, backend: str, p: PointComparison) -> str:
-    return ",".join(str(x) for x in (
-        experiment_id, backend, f'"{p.panel}"', f'"{p.curve}"', p.arm, p.benchmark, p.k, p.paper,
+    """One row of points.csv, quoted by the csv module: panels, curves and the arms of printed
+    statistics ("min over grpo, ppo, ...") hold commas."""
+    row = io.StringIO()
+    csv.writer(row, lineterminator="").writerow([
+        experiment_id, backend, p.panel, p.curve, p.arm, p.benchmark, p.k, p.paper,
         p.paper_error, "" if p.rerun is None else p.rerun, "" if p.sd_rerun is None else p.sd_rerun,
         "" if p.sd_paper is None else p.sd_paper, "" if p.z is None else p.z,
-        "" if p.tolerance is None else p.tolerance, p.verdict))
+        "" if p.tolerance is None else p.tolerance, p.verdict])
+    return row.getvalue()
 
 
 def _printed(section: ExperimentSection, csv_lines: list[str]) -> list[str]:
