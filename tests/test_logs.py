@@ -81,6 +81,8 @@ def test_the_interval_comes_from_the_environment_and_bad_values_are_refused():
 def test_engine_messages_go_to_a_file_under_the_run_folder(tmp_path):
     environ: dict[str, str] = {}
     said: list[str] = []
+    # the loggers' state before (vLLM, once imported by another test, turns its propagation off)
+    before = (logging.getLogger("vllm").propagate, list(logging.getLogger("torch").handlers))
     with engine_log.routed(tmp_path, "info", "file", environ=environ, announce=said.append) as routing:
         assert routing.path.parent == tmp_path / "logs" and routing.path.name.startswith("engine-")
         config = json.loads(open(environ["VLLM_LOGGING_CONFIG_PATH"], encoding="utf-8").read())
@@ -98,7 +100,7 @@ def test_engine_messages_go_to_a_file_under_the_run_folder(tmp_path):
     assert said == [f"engine messages: {path}"]
     assert environ == {}  # the variables are gone again, and so is vLLM's configuration file
     assert [p.name for p in (tmp_path / "logs").iterdir()] == [path.name]
-    assert logging.getLogger("vllm").propagate and not logging.getLogger("torch").handlers
+    assert (logging.getLogger("vllm").propagate, list(logging.getLogger("torch").handlers)) == before  # restored
 
 
 def test_nothing_written_means_no_file_and_no_announcement(tmp_path):
