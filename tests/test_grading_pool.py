@@ -163,7 +163,7 @@ def test_memoized_math_verdicts_equal_grading_every_pair_on_the_golden_cases():
         compared = pool.comparisons
     assert verdicts == expected
     assert sum(v.correct for v in verdicts) > 0 and sum(not v.correct for v in verdicts) > 0
-    assert compared <= len(cases) < len(corpus) / 3
+    assert compared <= len(cases) and compared < len(corpus) / 2
 
 
 def test_memoized_visual_verdicts_equal_grading_every_pair_on_the_golden_cases():

@@ -1,8 +1,14 @@
 """First code of every sandboxed run, executed by the sandbox interpreter before the program.
 
 Started by `repro.sandbox.execution` (directly, or under `unshare` when namespaces are
-available) with one JSON argument; standard library only, because it runs under the system
-interpreter, not the project's virtual environment. It never imports the project.
+available) with one argument, its configuration (marshal, in hexadecimal); standard library
+only, because it runs under the system interpreter, not the project's virtual environment. It
+never imports the project.
+
+Its start-up is paid by every run, so it imports little: `marshal` (built in) rather than
+`json`, `_signal` rather than `signal` (both pull in `re`, `enum` and `functools`: about half
+of this interpreter's start-up), and it is imported as a module, so its bytecode is cached.
+Status records go to the parent as marshal frames (`write_record` / `read_records`).
 
 It runs as root (or as root of a user namespace) and does, in order:
 1. join the run's cgroups (so every later process is counted);
@@ -16,11 +22,11 @@ It runs as root (or as root of a user namespace) and does, in order:
    private pipe the program never sees.
 """
 
+import _signal as signal  # the C module: `signal` imports enum, re and functools
 import ctypes
-import json
+import marshal
 import os
 import resource
-import signal
 import sys
 
 _MS_RDONLY = 1
@@ -64,10 +70,39 @@ def _prctl(option, value):
     _check(_libc.prctl(option, ctypes.c_ulong(value), 0, 0, 0), f"prctl {option}")
 
 
+# marshal format 2 is read by every Python 3, whichever of the two interpreters writes it.
+MARSHAL_VERSION = 2
+_FRAME_LENGTH_BYTES = 4
+
+
 def _write_record(fd, record):
-    data = (json.dumps(record) + "\n").encode()
+    body = marshal.dumps(record, MARSHAL_VERSION)
+    data = len(body).to_bytes(_FRAME_LENGTH_BYTES, "big") + body
     while data:
         data = data[os.write(fd, data):]
+
+
+def read_records(data):
+    """The records of a status stream (the parent's side); a truncated last frame is dropped."""
+    records, position = [], 0
+    while position + _FRAME_LENGTH_BYTES <= len(data):
+        length = int.from_bytes(data[position:position + _FRAME_LENGTH_BYTES], "big")
+        frame = data[position + _FRAME_LENGTH_BYTES:position + _FRAME_LENGTH_BYTES + length]
+        if len(frame) < length:
+            break
+        try:
+            record = marshal.loads(frame)
+        except (EOFError, ValueError, TypeError):
+            break
+        if isinstance(record, dict):
+            records.append(record)
+        position += _FRAME_LENGTH_BYTES + length
+    return records
+
+
+def encode_config(config):
+    """The command-line form of a configuration (the parent's side)."""
+    return marshal.dumps(config, MARSHAL_VERSION).hex()
 
 
 def _join_cgroups(procs_files):
@@ -291,7 +326,7 @@ def _on_terminate(signum, frame):
 
 
 def main():
-    config = json.loads(sys.argv[1])
+    config = marshal.loads(bytes.fromhex(sys.argv[1]))
     status_fd = config["status_fd"]
     try:
         _join_cgroups(config["cgroup_procs"])
