@@ -25,8 +25,9 @@ are side by side on a noisy machine (absolute numbers are not meaningful here):
 - ours, memoized (each distinct (prediction, reference) compared once).
 Both pools are started before the clock (the pipeline keeps one per command); the official
 forks its pools from an interpreter that has imported its code, inside its timing.
-The verdicts of the two runs of ours must be identical (the script stops otherwise); the
-agreement with the official is printed.
+The verdicts of the two runs of ours must be identical, but for pairs whose comparison runs
+near the 3 s limit and times out in one run only (machine noise; the script says how many,
+and stops on any other difference); the agreement with the official is printed.
 """
 
 from __future__ import annotations
@@ -120,9 +121,9 @@ def compare(label: str, pairs: list[dict], args) -> None:
     print(f"\n### {label}: {len(pairs):,} pairs ({distinct_texts:,} distinct texts), {args.workers} workers\n", flush=True)
     plain_s, plain, compared_plain = ours(pairs, args.workers, memoize=False)
     memo_s, memo, compared_memo = ours(pairs, args.workers, memoize=True)
-    if memo != plain:
-        differing = sum(a != b for a, b in zip(memo, plain))
-        raise SystemExit(f"{label}: memoized verdicts differ from grading every pair on {differing} pairs")
+    differing = [(a, b) for a, b in zip(memo, plain) if a != b]
+    if any(not (a.detail.startswith("timeout") or b.detail.startswith("timeout")) for a, b in differing):
+        raise SystemExit(f"{label}: memoized verdicts differ from grading every pair on {len(differing)} pairs")
     rows = [("ours, every pair compared", plain_s, compared_plain, plain),
             ("ours, memoized", memo_s, compared_memo, memo)]
     official_s = None
@@ -141,7 +142,13 @@ def compare(label: str, pairs: list[dict], args) -> None:
         versus_official = f"{official_s / seconds:.1f}x" if official_s else "-"
         print(f"| {name} | {seconds:.1f} | {len(pairs) / seconds:,.0f} | {comparisons:,} | {correct} | {timeouts} | "
               f"{versus_official} | {plain_s / seconds:.1f}x |")
-    print(f"\nmemoized and every-pair verdicts identical on all {len(pairs):,} pairs", flush=True)
+    if differing:
+        # A comparison that runs near the 3 s limit times out in one run and not in the other
+        # on a busy machine; two runs without memoization differ the same way.
+        print(f"\nmemoized and every-pair verdicts identical on {len(pairs) - len(differing):,} of {len(pairs):,} "
+              f"pairs; the {len(differing)} others differ by a time-limit outcome only (one run timed out)", flush=True)
+    else:
+        print(f"\nmemoized and every-pair verdicts identical on all {len(pairs):,} pairs", flush=True)
 
 
 def main() -> None:
@@ -153,12 +160,15 @@ def main() -> None:
     parser.add_argument("--official-python", help="interpreter of the official evaluator's scratch venv")
     parser.add_argument("--data-dir", help="folder with math/<benchmark>/test.jsonl (for the parity corpus)")
     parser.add_argument("--parity-pairs", type=int, default=2000)
+    parser.add_argument("--workloads", default="large,parity", help="which workloads to run (comma-separated)")
     args = parser.parse_args()
     if bool(args.official_checkout) != bool(args.official_python):
         parser.error("--official-checkout and --official-python go together")
-    compare(f"large n ({args.problems} problems x {args.outputs} outputs)",
-            large_n_pairs(args.problems, args.outputs), args)
-    if args.data_dir:
+    workloads = args.workloads.split(",")
+    if "large" in workloads:
+        compare(f"large n ({args.problems} problems x {args.outputs} outputs)",
+                large_n_pairs(args.problems, args.outputs), args)
+    if "parity" in workloads and args.data_dir:
         compare("parity corpus", parity_pairs(Path(args.data_dir), args.parity_pairs), args)
 
 

@@ -23,7 +23,6 @@ It runs as root (or as root of a user namespace) and does, in order:
 """
 
 import _signal as signal  # the C module: `signal` imports enum, re and functools
-import ctypes
 import marshal
 import os
 import resource
@@ -48,7 +47,19 @@ _PR_SET_NO_NEW_PRIVS = 38
 _KEEP_WRITABLE_PREFIXES = ("/proc", "/sys", "/dev")
 SETUP_FAILED_EXIT = 125
 
-_libc = ctypes.CDLL(None, use_errno=True)
+
+
+_loaded = []
+
+
+def _c():
+    """(ctypes, the C library), loaded on first use: the parent imports this module for
+    `children_of` and the record format, and never needs them."""
+    if not _loaded:
+        import ctypes
+
+        _loaded.extend((ctypes, ctypes.CDLL(None, use_errno=True)))
+    return _loaded[0], _loaded[1]
 
 
 class SetupError(Exception):
@@ -57,17 +68,19 @@ class SetupError(Exception):
 
 def _check(result, what):
     if result != 0:
-        error = ctypes.get_errno()
+        error = _c()[0].get_errno()
         raise SetupError(f"{what}: {os.strerror(error)}")
 
 
 def _mount(source, target, fstype, flags, data):
-    _check(_libc.mount(source and source.encode(), target.encode(), fstype and fstype.encode(),
-                       ctypes.c_ulong(flags), data and data.encode()), f"mount {target}")
+    ctypes, libc = _c()
+    _check(libc.mount(source and source.encode(), target.encode(), fstype and fstype.encode(),
+                      ctypes.c_ulong(flags), data and data.encode()), f"mount {target}")
 
 
 def _prctl(option, value):
-    _check(_libc.prctl(option, ctypes.c_ulong(value), 0, 0, 0), f"prctl {option}")
+    ctypes, libc = _c()
+    _check(libc.prctl(option, ctypes.c_ulong(value), 0, 0, 0), f"prctl {option}")
 
 
 # marshal format 2 is read by every Python 3, whichever of the two interpreters writes it.
@@ -153,7 +166,8 @@ def _private_filesystem(config):
             flags |= _PER_MOUNT_FLAGS.get(option, 0)
         # Keep going on failure: a locked mount (user namespaces) stays as it was, and the
         # probe in detect_protections() reports whether writes outside the work dir are stopped.
-        _libc.mount(None, point.encode(), None, ctypes.c_ulong(flags), None)
+        ctypes, libc = _c()
+        libc.mount(None, point.encode(), None, ctypes.c_ulong(flags), None)
     return workdir
 
 
