@@ -11,19 +11,19 @@ counted a timeout as wrong). Here every pair gets the same limit, twice enforced
 
 Pairs travel in batches to keep the cost of inter-process messages low for cheap pairs.
 
-Memoization. At large n most outputs of a problem end in a few answers (30,720 AIME outputs at
-n = 1,024 held 136 distinct (answer, reference) pairs), and the comparison -- sympy -- is the
-costly part. A grader module that splits its `grade` in two (see `SplitGrader`) is graded in
-two passes: every output is read (`answer_key`: extraction and normalization, cheap, per
-output), then each distinct key is compared once (`judge_key`, a pure function of the key)
-and its result is remembered by the pool for the rest of the command; each pair's verdict is
-then `verdict_of(key, note, result)`, exactly what `grade` returns for it. Both passes run in
-the workers, each call under the per-pair limit (the paper's evaluator limited only the
-comparison: its extraction ran unlimited). A comparison that overran its limit (or was
-killed, or took its worker down) is remembered as such: every pair with that key gets the
-timeout verdict, as grading it again would most likely give -- a 3 s overrun is a property of
-the answer far more than of the moment (documented in docs/performance.md). Math and visual
-graders are split; the code grader is not (its per-command cache is the pipeline's).
+Memoization. At large n most outputs of a problem end in a few answers (30 problems at
+n = 1,024: 30,720 outputs, 136 distinct (answer, reference) pairs), and the comparison --
+sympy -- is the costly part. A grader module that splits its `grade` in two (`SplitGrader`)
+is graded in two passes: every output is read (`answer_key`: extraction and normalization,
+cheap, per output), then each distinct key is compared once (`judge_key`, a pure function of
+the key) and the result is remembered by the pool for the rest of the command; each pair's
+verdict is then `verdict_of(key, note, result)`, exactly what `grade` returns for it. Both
+passes run in the workers, each call under the per-pair limit (the paper's evaluator limited
+only the comparison; its extraction ran unlimited). A comparison that overran its limit, was
+killed or took its worker down is remembered as such: every pair with that key gets that
+verdict, as grading it again would most likely give -- a 3 s overrun comes from the answer far
+more than from the moment (docs/performance.md). Math and visual graders are split; the code
+grader is not (its per-command cache is the pipeline's).
 
 Workers are spawned, not forked: the parent may hold vLLM and torch threads. Spawned
 workers import the parent's main module, so a script that grades must keep its work under
@@ -40,8 +40,8 @@ import signal
 import time
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
-from typing import Any
 from multiprocessing.connection import Connection, wait
+from typing import Any
 
 from repro.errors import ReproError
 from repro.grading import Verdict
@@ -234,7 +234,8 @@ class GradingPool:
         self._context = multiprocessing.get_context("spawn")
         self._workers: list[_Worker] = []
         self.timeouts = 0
-        self.split = split_grader(self.spec) is not None
+        self._split = split_grader(self.spec)
+        self.split = self._split is not None
         self.memoize = memoize and self.split
         # Key of a split grader -> the outcome of comparing it (value, or timeout/error verdict).
         self._judged: dict[Hashable, _Outcome] = {}
@@ -265,7 +266,7 @@ class GradingPool:
         return verdicts
 
     def _grade_split(self, pairs: Sequence[tuple[Problem, str]]) -> list[Verdict]:
-        split = split_grader(self.spec)
+        split = self._split
         read = self._run("key", list(pairs))
         keyed = [o.value for o in read]  # (key, note) where reading worked
         if self.memoize:
