@@ -384,7 +384,8 @@ def _grade_pairs(context: RunContext, grader: str, benchmark: str, pairs: list[t
     """Verdicts of (problem, completion) pairs. Code completions are run once per distinct
     (benchmark, template, problem, text) per command; math and visual pairs once per distinct
     (problem, text) per call (graders are pure functions of the pair; simulated runs and easy
-    problems repeat the same few texts thousands of times)."""
+    problems repeat the same few texts thousands of times), and the pool compares each distinct
+    (answer, reference) once per command (repro.grading.pool, "Memoization")."""
     if grader != CODE_GRADER:
         # The pairs of one call come from one store, so a problem id names one problem.
         distinct: dict[tuple[str, str], tuple[Problem, str]] = {}

@@ -11,14 +11,28 @@
    test's stdin, against `run_program` (sandbox, no test harness): the per-program overhead of
    the isolation layers alone.
 
-Prints Markdown tables. Absolute numbers depend on the machine and its load; compare rows of
-one run.
+3. Per-test cost for 1, 10 and 50 tests (`--tests`), a sandboxed check against a bare judge
+   that runs the same solution in one plain `subprocess.run` per test and compares the output
+   (no isolation at all): once through the command line (`repro sandbox SOLUTION --problem
+   PROBLEM`, a whole process, against the bare judge run as a process too) and once through
+   the grading path (`check_program` in a warm process, as a grading worker calls it, against
+   the bare judge as a function). Each pair of measurements alternates, `--repeats` times, and
+   the table gives medians, so the ratio is measured side by side. The command-line rows are
+   given with the safety checks already cached (every command after the first on a machine)
+   and for the first command (an empty cache folder: the protection probe and the self-check
+   run).
+
+`--only per-test` skips 1 and 2. Prints Markdown tables. Absolute numbers depend on the
+machine and its load; compare rows of one run.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -26,7 +40,8 @@ import time
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+PROJECT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(PROJECT))
 
 from repro.code_tests import TestSuite  # noqa: E402
 from repro.grading.code import check_program  # noqa: E402
@@ -103,16 +118,133 @@ def overhead(programs, interpreter: str) -> tuple[float, float]:
     return bare, sandboxed
 
 
+# ------------------------------------------------------------------ per-test cost
+
+# The solution every per-test measurement judges: sum the numbers of the test's input.
+SUM_SOLUTION = "import sys\ndata = sys.stdin.read().split()\nprint(sum(map(int, data[1:])))\n"
+
+# A judge without any isolation: one plain subprocess per test, LiveCodeBench's line
+# comparison. Written to a file and run as a process for the command-line comparison, and
+# imported for the in-process one. Standard library only.
+BARE_JUDGE = """import json, subprocess, sys
+
+
+def lines(text):
+    return [line.strip() for line in text.strip().split("\\n")]
+
+
+def judge(python, solution, tests):
+    for test in tests:
+        done = subprocess.run([python, solution], input=test["input"], capture_output=True, text=True,
+                              timeout=60)
+        if done.returncode != 0 or lines(done.stdout) != lines(test["output"]):
+            return False
+    return True
+
+
+if __name__ == "__main__":
+    with open(sys.argv[3]) as handle:
+        passed = judge(sys.argv[1], sys.argv[2], json.load(handle)["tests"])
+    print(json.dumps({"status": "pass" if passed else "fail"}))
+    sys.exit(0 if passed else 1)
+"""
+
+
+def sum_tests(count: int) -> list[dict]:
+    tests = []
+    for number in range(count):
+        values = list(range(number, number + 20))
+        tests.append({"input": f"{len(values)}\n{' '.join(map(str, values))}\n", "output": f"{sum(values)}\n",
+                      "testtype": "stdin"})
+    return tests
+
+
+def _children_cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _timed(call) -> tuple[float, float]:
+    """(wall seconds, CPU seconds of this process and its children) of call()."""
+    wall, cpu = time.perf_counter(), _children_cpu_s() + time.process_time()
+    call()
+    return time.perf_counter() - wall, _children_cpu_s() + time.process_time() - cpu
+
+
+def _run_ok(argv: list[str], env: dict[str, str]) -> None:
+    done = subprocess.run(argv, capture_output=True, text=True, env=env, cwd=PROJECT, check=False)
+    if done.returncode != 0 or json.loads(done.stdout)["status"] != "pass":
+        raise SystemExit(f"{argv[1]} did not pass: exit {done.returncode}: {done.stdout[-300:]} {done.stderr[-300:]}")
+
+
+def per_test_costs(test_counts: list[int], repeats: int, interpreter: str) -> None:
+    """Markdown tables: ms per test, sandbox against a bare judge, through the command line
+    and through the grading path."""
+    import importlib.util
+
+    with tempfile.TemporaryDirectory() as directory:
+        folder = Path(directory)
+        solution = folder / "solution.py"
+        solution.write_text(SUM_SOLUTION)
+        judge_path = folder / "bare_judge.py"
+        judge_path.write_text(BARE_JUDGE)
+        spec = importlib.util.spec_from_file_location("bare_judge", judge_path)
+        bare = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(bare)
+        cache = folder / "cache"
+        env = dict(os.environ, REPRO_CACHE_DIR=str(cache))
+        cli_rows, grading_rows = [], []
+        for count in test_counts:
+            tests = sum_tests(count)
+            problem = folder / f"problem-{count}.json"
+            problem.write_text(json.dumps({"tests": tests, "metadata": {}}))
+            suite = TestSuite.livecodebench(tests, None)
+            bare_argv = [sys.executable, str(judge_path), interpreter, str(solution), str(problem)]
+            repro_argv = [sys.executable, str(PROJECT / "cli.py"), "sandbox", str(solution), "--problem", str(problem)]
+            samples: dict[str, list[tuple[float, float]]] = {name: [] for name in
+                                                             ("bare-cli", "repro", "repro-cold", "bare", "check")}
+            _run_ok(repro_argv, env)  # fills the cache of the safety checks
+            for _ in range(repeats):
+                samples["bare-cli"].append(_timed(lambda: _run_ok(bare_argv, env)))
+                samples["repro"].append(_timed(lambda: _run_ok(repro_argv, env)))
+                cold_env = dict(env, REPRO_CACHE_DIR=str(folder / f"cold-{count}-{len(samples['repro'])}"))
+                samples["repro-cold"].append(_timed(lambda: _run_ok(repro_argv, cold_env)))
+                samples["bare"].append(_timed(lambda: bare.judge(interpreter, str(solution), tests)))
+                samples["check"].append(_timed(lambda: check_program(SUM_SOLUTION, suite)))
+            per_test = {name: (statistics.median(w for w, _ in values) * 1000 / count,
+                               statistics.median(c for _, c in values) * 1000 / count)
+                        for name, values in samples.items()}
+            cli_rows.append((count, per_test["bare-cli"], per_test["repro"], per_test["repro-cold"]))
+            grading_rows.append((count, per_test["bare"], per_test["check"]))
+    print(f"\nPer-test cost, ms (median of {repeats}; wall time, and CPU time of all processes in brackets)\n")
+    print("| tests | bare judge (process) | `repro sandbox` | ratio | `repro sandbox`, first command (empty cache) |")
+    print("|---|---|---|---|---|")
+    for count, (bare_wall, bare_cpu), (wall, cpu), (cold_wall, cold_cpu) in cli_rows:
+        print(f"| {count} | {bare_wall:.1f} ({bare_cpu:.1f}) | {wall:.1f} ({cpu:.1f}) | {wall / bare_wall:.2f}x "
+              f"({cpu / bare_cpu:.2f}x) | {cold_wall:.1f} ({cold_cpu:.1f}) |")
+    print("\n| tests | bare judge (function) | `check_program` in a warm process | ratio |")
+    print("|---|---|---|---|")
+    for count, (bare_wall, bare_cpu), (wall, cpu) in grading_rows:
+        print(f"| {count} | {bare_wall:.1f} ({bare_cpu:.1f}) | {wall:.1f} ({cpu:.1f}) | {wall / bare_wall:.2f}x "
+              f"({cpu / bare_cpu:.2f}x) |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--programs", type=int, default=120)
     parser.add_argument("--workers", type=int, default=len(os.sched_getaffinity(0)))
     parser.add_argument("--timeout-share", type=float, default=0.1, help="share of programs that time out")
     parser.add_argument("--pool", choices=("thread", "process"), default="thread")
+    parser.add_argument("--tests", default="1,10,50", help="test counts of the per-test comparison")
+    parser.add_argument("--repeats", type=int, default=5, help="measurements per cell of the per-test comparison")
+    parser.add_argument("--only", choices=("all", "per-test"), default="all")
     args = parser.parse_args()
 
     protections = detect_protections()
     print(f"protections: {protections.summary()}\n")
+    if args.only == "per-test":
+        per_test_costs([int(n) for n in args.tests.split(",")], args.repeats, choose_interpreter())
+        return
     programs = corpus(args.programs, args.timeout_share)
     judge(programs[0])  # warm-up: probe, imports
 
@@ -130,6 +262,7 @@ def main() -> None:
     print(f"| bare `subprocess.run([python, file])` | {bare * 1000:.0f} |")
     print(f"| `run_program` (sandbox) | {sandboxed * 1000:.0f} |")
     print(f"| overhead | {(sandboxed - bare) * 1000:.0f} |")
+    per_test_costs([int(n) for n in args.tests.split(",")], args.repeats, choose_interpreter())
 
 
 if __name__ == "__main__":

@@ -877,7 +877,9 @@ DELIBERATE = """\
 - Cost caps: no string over 600 characters, no power tower, no exponent over 100000, no factorial
   of a power reaches sympy (the official spends its 3 s on them and counts them wrong).
 - Time limit: `grade` is pure; the 3 s per-pair limit is the grading pool's
-  (`repro.grading.pool`), as the official's was its pebble pool's."""
+  (`repro.grading.pool`), as the official's was its pebble pool's. The pool reads each output
+  and compares each distinct (prediction, reference) once, each step under the limit (the
+  official limited only the comparison)."""
 
 
 def _rate(numerator: int, denominator: int) -> str:

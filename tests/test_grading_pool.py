@@ -78,3 +78,110 @@ def test_without_a_pair_timer_slow_pairs_finish_and_the_backstop_still_kills():
 def test_a_pool_without_timer_or_backstop_is_refused():
     with pytest.raises(ValueError, match="backstop"):
         GradingPool(SPEC, timeout_s=None)
+
+
+# ------------------------------------------------------------------ memoization
+
+SPLIT = "split_graders_for_tests:grade"
+
+
+def test_a_compared_key_is_remembered_and_each_pair_keeps_its_own_verdict():
+    problem = Problem("p", 0, "q", "7")
+    outputs = ["a:7", "b:7", "a:8", "c:7", "none", "b:8"] * 5
+    with GradingPool(SPLIT, workers=2, timeout_s=2) as pool:
+        verdicts = pool.grade([(problem, output) for output in outputs])
+        assert pool.comparisons == 2  # "7" and "8"
+        again = pool.grade([(problem, "d:7"), (Problem("p2", 1, "q", "8"), "e:8")])
+        assert pool.comparisons == 3  # ("7", "7") remembered; ("8", "8") is a new key
+    assert [v.correct for v in verdicts] == [o.endswith(":7") for o in outputs]
+    assert [v.detail for v in verdicts[:6]] == ["route=a", "route=b", "route=a", "route=c", "no answer", "route=b"]
+    assert [(v.correct, v.detail) for v in again] == [(True, "route=d"), (True, "route=e")]
+
+
+def test_a_timeout_is_remembered_as_a_timeout_for_every_pair_of_its_key():
+    problem = Problem("p", 0, "q", "7")
+    outputs = ["a:hang", "a:7", "b:hang", "c:8", "d:hang"]
+    started = time.monotonic()
+    with GradingPool(SPLIT, workers=1, timeout_s=0.5) as pool:
+        verdicts = pool.grade([(problem, output) for output in outputs])
+        assert pool.comparisons == 3 and pool.timeouts == 3
+        later = pool.grade([(problem, "e:hang")])
+        assert pool.comparisons == 3 and pool.timeouts == 4
+    assert time.monotonic() - started < 15  # one overrun, not four
+    assert [v.correct for v in verdicts] == [False, True, False, False, False]
+    assert all(verdicts[i].detail.startswith("timeout after 0.5 s") for i in (0, 2, 4))
+    assert later[0].detail.startswith("timeout") and not verdicts[3].detail.startswith("timeout")
+
+
+def test_a_killed_or_crashing_comparison_is_remembered_and_charged_to_its_pairs_only():
+    problem = Problem("p", 0, "q", "7")
+    outputs = ["a:stuck", "b:7", "c:die", "d:stuck", "e:die", "f:7"]
+    with GradingPool(SPLIT, workers=1, timeout_s=0.3, backstop_slack_s=0.5) as pool:
+        verdicts = pool.grade([(problem, output) for output in outputs])
+        assert pool.comparisons == 3
+    assert [v.correct for v in verdicts] == [False, True, False, False, False, True]
+    assert "killed" in verdicts[0].detail and "killed" in verdicts[3].detail
+    assert "died" in verdicts[2].detail and "died" in verdicts[4].detail
+
+
+def test_without_memoization_every_pair_is_compared_with_the_same_verdicts():
+    problem = Problem("p", 0, "q", "7")
+    pairs = [(problem, output) for output in ["a:7", "b:7", "a:8", "none"] * 3]
+    with GradingPool(SPLIT, workers=2, timeout_s=2, memoize=False) as pool:
+        plain = pool.grade(pairs)
+        assert pool.comparisons == 9
+    with GradingPool(SPLIT, workers=2, timeout_s=2) as pool:
+        assert pool.grade(pairs) == plain
+
+
+def _shuffled_repeats(pairs: list, copies: int) -> list:
+    import random
+
+    repeated = [pair for pair in pairs for _ in range(copies)]
+    random.Random(14).shuffle(repeated)
+    return repeated
+
+
+def test_memoized_math_verdicts_equal_grading_every_pair_on_the_golden_cases():
+    import json
+    from pathlib import Path
+
+    from repro.grading.math_paper import grade
+
+    golden = Path(__file__).parent / "golden" / "math_grading_cases.jsonl"
+    cases = [json.loads(line) for line in golden.read_text(encoding="utf-8").splitlines() if line.strip()]
+    # Distinct texts of one answer too (a problem's outputs differ in their reasoning), then
+    # every pair twice, shuffled. `grade` is a pure function: each distinct pair is graded once.
+    pairs = [(Problem(f"{c['benchmark']}/0000", 0, "", c["answer"], {"benchmark": c["benchmark"]}),
+              prefix + c["output"]) for i, c in enumerate(cases) for prefix in ("", "Let us think.\n")[:1 + (i % 3 == 0)]]
+    graded = {id(pair): grade(*pair) for pair in pairs}
+    corpus = _shuffled_repeats(pairs, 2)
+    expected = [graded[id(pair)] for pair in corpus]
+    # A generous limit: a pair must not time out on a busy machine in one run and not the other.
+    with GradingPool("math-paper-v2", workers=2, timeout_s=60) as pool:
+        verdicts = pool.grade(corpus)
+        compared = pool.comparisons
+    assert verdicts == expected
+    assert sum(v.correct for v in verdicts) > 0 and sum(not v.correct for v in verdicts) > 0
+    assert compared <= len(cases) and compared < len(corpus) / 2
+
+
+def test_memoized_visual_verdicts_equal_grading_every_pair_on_the_golden_cases():
+    import json
+    from pathlib import Path
+
+    pytest.importorskip("mathruler")
+    from repro.grading.visual import grade
+
+    golden = Path(__file__).parent / "golden" / "visual_grading_cases.jsonl"
+    cases = [json.loads(line) for line in golden.read_text(encoding="utf-8").splitlines() if line.strip()]
+    pairs = [(Problem(f"{c['benchmark']}/1", 0, "", c["answer"], {"answer_type": c["answer_type"],
+                                                                   "precision": c["precision"], "unit": c["unit"]}),
+              prefix + c["output"]) for c in cases for prefix in ("", "Looking again. ")]
+    corpus = _shuffled_repeats(pairs, 4)
+    expected = [grade(problem, output) for problem, output in corpus]
+    with GradingPool("visual-v1", workers=2, timeout_s=60) as pool:
+        verdicts = pool.grade(corpus)
+        compared = pool.comparisons
+    assert verdicts == expected
+    assert compared <= len(cases) < len(corpus) / 5

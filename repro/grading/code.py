@@ -37,6 +37,7 @@ from repro.code_tests import HARNESS, MBPP_NOT_NONE, TestSuite, read_suite
 from repro.grading import Verdict
 from repro.grading.code_extraction import extract_program
 from repro.sandbox import limits
+from repro.sandbox.detect import detect_protections, remember, remembered
 from repro.sandbox.execution import ExecutionResult, SandboxSetupError
 from repro.sandbox.harness import decode_value
 from repro.sandbox.runner import run_program
@@ -257,6 +258,7 @@ class _Judge:
 
 _self_check_lock = threading.Lock()
 _self_checked = False
+SELF_CHECK = "code-harness-self-check"  # its name in the checks cache
 
 
 def _self_check() -> None:
@@ -266,6 +268,12 @@ def _self_check() -> None:
     global _self_checked
     with _self_check_lock:
         if _self_checked:
+            return
+        # Once per machine and configuration: a pass is remembered with the protections
+        # (repro.sandbox.checks_cache), under the layers it passed with.
+        passed_under = detect_protections().summary()
+        if remembered(SELF_CHECK) == passed_under:
+            _self_checked = True
             return
         cases = [
             ("print(2 * int(input()))", TestSuite("stdin", ("2\n",), ("4\n",), (10.0,))),
@@ -279,6 +287,7 @@ def _self_check() -> None:
                 protections = verdict.execution.protections.summary() if verdict.execution else "?"
                 raise SandboxSetupError(f"the code harness fails a known-correct {suite.mode} program "
                                         f"({verdict.status}: {verdict.detail}) under [{protections}]")
+        remember(SELF_CHECK, passed_under)
         _self_checked = True
 
 

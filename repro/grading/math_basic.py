@@ -54,7 +54,24 @@ def equivalent(predicted: str, truth: str) -> bool:
 
 
 def grade(problem: Problem, completion: str) -> Verdict:
+    key, note = answer_key(problem, completion)
+    return note if key is None else verdict_of(key, note, judge_key(key))
+
+
+# The grader in two steps (repro.grading.pool.SplitGrader): the comparison reads the boxed
+# answer and the ground truth only.
+
+
+def answer_key(problem: Problem, completion: str) -> tuple[tuple[str, str] | None, Verdict | None]:
     extracted = last_boxed(completion)
     if extracted is None:
-        return Verdict(False, None, "no \\boxed{} answer")
-    return Verdict(equivalent(extracted, problem.answer), extracted)
+        return None, Verdict(False, None, "no \\boxed{} answer")
+    return (extracted, problem.answer), None
+
+
+def judge_key(key: tuple[str, str]) -> bool:
+    return equivalent(*key)
+
+
+def verdict_of(key: tuple[str, str], note: None, equal: bool) -> Verdict:
+    return Verdict(equal, key[0])

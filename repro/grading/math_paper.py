@@ -810,12 +810,32 @@ def grade(problem: Problem, output: str, benchmark: str | None = None) -> Verdic
     from their `<answer>` tag when they have one (repro.grading.answer_tag); the evaluator
     has no such rule, everything else is its own.
     """
+    key, route = answer_key(problem, output, benchmark)
+    return verdict_of(key, route, judge_key(key))
+
+
+# The grader in two steps (repro.grading.pool.SplitGrader), so that the grading pool compares
+# each distinct (prediction, reference) once: `_math_equal` reads nothing else.
+
+
+def answer_key(problem: Problem, output: str, benchmark: str | None = None) -> tuple[tuple[str, str], str]:
+    """((prediction, reference) exactly as the evaluator compares them, extraction route)."""
     key = canonical_benchmark(benchmark) if benchmark else benchmark_of(problem)
     reference = normalize_ground_truth(problem.answer, key)
     # The template a completion was made with (repro.pipeline._for_grading puts it there).
     route, prediction = _extract_for_template(output, key, problem.meta.get("template", ""))
+    # The multiple-choice rule reads the whole output: done here, so the key holds its result.
     prediction = _apply_choice_key(prediction, reference, output)
-    how = _math_equal(prediction, reference)
+    return (prediction, reference), route
+
+
+def judge_key(key: tuple[str, str]) -> str | None:
+    """How the prediction equals the reference ('string', 'symbolic', ...), or None."""
+    return _math_equal(*key)
+
+
+def verdict_of(key: tuple[str, str], route: str, how: str | None) -> Verdict:
+    prediction, reference = key
     detail = f"route={route}; " + (f"equal by {how}" if how else f"not equal to {reference!r}")
     return Verdict(how is not None, prediction or None, detail)
 

@@ -10,6 +10,21 @@ counted a timeout as wrong). Here every pair gets the same limit, twice enforced
   only the pair at fault is charged.
 
 Pairs travel in batches to keep the cost of inter-process messages low for cheap pairs.
+
+Memoization. At large n most outputs of a problem end in a few answers (30 problems at
+n = 1,024: 30,720 outputs, 136 distinct (answer, reference) pairs), and the comparison --
+sympy -- is the costly part. A grader module that splits its `grade` in two (`SplitGrader`)
+is graded in two passes: every output is read (`answer_key`: extraction and normalization,
+cheap, per output), then each distinct key is compared once (`judge_key`, a pure function of
+the key) and the result is remembered by the pool for the rest of the command; each pair's
+verdict is then `verdict_of(key, note, result)`, exactly what `grade` returns for it. Both
+passes run in the workers, each call under the per-pair limit (the paper's evaluator limited
+only the comparison; its extraction ran unlimited). A comparison that overran its limit, was
+killed or took its worker down is remembered as such: every pair with that key gets that
+verdict, as grading it again would most likely give -- a 3 s overrun comes from the answer far
+more than from the moment (docs/performance.md). Math and visual graders are split; the code
+grader is not (its per-command cache is the pipeline's).
+
 Workers are spawned, not forked: the parent may hold vLLM and torch threads. Spawned
 workers import the parent's main module, so a script that grades must keep its work under
 `if __name__ == "__main__":` (the `repro` command does).
@@ -18,13 +33,15 @@ workers import the parent's main module, so a script that grades must keep its w
 from __future__ import annotations
 
 import importlib
+import math
 import multiprocessing
 import os
 import signal
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
+from typing import Any
 
 from repro.errors import ReproError
 from repro.grading import Verdict
@@ -34,7 +51,13 @@ PAIR_TIMEOUT_S = 3.0  # the paper's evaluator: 3 s per pair, a timeout counts as
 BATCH_SIZE = 64
 # The parent's deadline for a batch: every pair at its limit, plus start-up slack.
 _BACKSTOP_SLACK_S = 5.0
+# ... plus, for the first batch of a new worker, the time to start it (spawn, import the
+# grader, warm sympy up: seconds, more on a busy machine), which a small batch would not cover.
+_WORKER_START_S = 120.0
 TIMEOUT_DETAIL = "timeout"
+# Compared keys a pool remembers; past this it starts afresh (a bound on memory, never reached
+# by the paper's runs: a few hundred thousand distinct answers at most).
+MEMO_MAX_KEYS = 2_000_000
 
 # Grader name -> "module:function"; the function is (problem, output) -> Verdict.
 GRADERS = {
@@ -69,6 +92,34 @@ def resolve_grader(name: str):
     return getattr(importlib.import_module(module_name), function_name)
 
 
+@dataclass(frozen=True)
+class SplitGrader:
+    """A grader in two steps, for memoization. Its module defines, beside `grade`:
+
+    - answer_key(problem, output) -> (key, note): what the comparison depends on (hashable;
+      for math, the normalized answer and reference) and what the verdict needs besides (the
+      extraction route); key None means the verdict is known without comparing: it is `note`;
+    - judge_key(key) -> result: the comparison, a pure function of the key;
+    - verdict_of(key, note, result) -> Verdict.
+
+    and `grade(problem, output)` must equal `verdict_of(key, note, judge_key(key))`.
+    """
+
+    answer_key: Callable[[Problem, str], tuple[Hashable | None, Any]]
+    judge_key: Callable[[Hashable], Any]
+    verdict_of: Callable[[Hashable, Any, Any], Verdict]
+
+
+def split_grader(name: str) -> SplitGrader | None:
+    """The two-step form of a grader whose module provides one (its function must be `grade`)."""
+    module_name, function_name = grader_spec(name).split(":")
+    module = importlib.import_module(module_name)
+    parts = [getattr(module, part, None) for part in ("answer_key", "judge_key", "verdict_of")]
+    if function_name != "grade" or not all(callable(part) for part in parts):
+        return None
+    return SplitGrader(*parts)
+
+
 def default_workers() -> int:
     if hasattr(os, "sched_getaffinity"):
         return max(1, len(os.sched_getaffinity(0)))
@@ -90,35 +141,58 @@ def _on_alarm(signum, frame):
 
 def grade_with_limit(grade, problem: Problem, output: str, timeout_s: float | None) -> Verdict:
     """One pair under an interval timer (main thread of a process only); None: no timer."""
+    outcome = call_with_limit(grade, (problem, output), timeout_s)
+    return outcome.verdict if outcome.verdict is not None else outcome.value
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    """What one limited call gave: a value, or the verdict it ends in (timeout, grader error)."""
+
+    value: Any = None
+    verdict: Verdict | None = None
+
+
+def call_with_limit(function, args: tuple, timeout_s: float | None) -> _Outcome:
+    """function(*args) under an interval timer (main thread of a process only); None: no timer.
+    An overrun or a grader exception becomes a wrong verdict; a ReproError propagates."""
     if timeout_s is not None:
         signal.setitimer(signal.ITIMER_REAL, timeout_s)
     try:
-        return grade(problem, output)
+        return _Outcome(value=function(*args))
     except _PairTimeout:
-        return Verdict(False, None, f"{TIMEOUT_DETAIL} after {timeout_s:g} s")
+        return _Outcome(verdict=Verdict(False, None, f"{TIMEOUT_DETAIL} after {timeout_s:g} s"))
     except ReproError:
         # The grader's environment is broken (e.g. a sandbox that cannot start programs, a
         # test suite changed on disk): never the sample's fault, so never a wrong verdict.
         raise
     except Exception as error:  # a grader bug on one pair must not stop the run
-        return Verdict(False, None, f"grader error: {type(error).__name__}: {error}"[:200])
+        return _Outcome(verdict=Verdict(False, None, f"grader error: {type(error).__name__}: {error}"[:200]))
     finally:
         if timeout_s is not None:
             signal.setitimer(signal.ITIMER_REAL, 0)
 
 
 def _worker_main(spec: str, timeout_s: float | None, connection: Connection) -> None:
-    grade = resolve_grader(spec)
+    split = split_grader(spec)
+    # What a worker does with each item of a batch, by the batch's step: "grade" a (problem,
+    # output) pair at once, read its "key" (split graders), or "judge" a key.
+    functions = {"grade": resolve_grader(spec)}
+    if split is not None:
+        functions.update(key=split.answer_key, judge=split.judge_key)
     signal.signal(signal.SIGALRM, _on_alarm)
     while True:
         try:
-            batch = connection.recv()
+            message = connection.recv()
         except EOFError:
             return
-        if batch is None:
+        if message is None:
             return
+        step, batch = message
+        function = functions[step]
         try:
-            connection.send([grade_with_limit(grade, problem, output, timeout_s) for problem, output in batch])
+            arguments = batch if step != "judge" else [(key,) for key in batch]
+            connection.send([call_with_limit(function, args, timeout_s) for args in arguments])
         except ReproError as error:
             connection.send(_Broken(f"{type(error).__name__}: {error}"))
             return
@@ -137,15 +211,17 @@ class _Worker:
     connection: Connection
     job: tuple[int, int] | None = None  # (first index, count) of the batch in flight
     deadline: float = 0.0
+    started: bool = False  # has answered once (so it is past its start-up)
 
 
 class GradingPool:
     def __init__(self, grader: str, workers: int | None = None, timeout_s: float | None = PAIR_TIMEOUT_S,
                  batch_size: int = BATCH_SIZE, backstop_slack_s: float = _BACKSTOP_SLACK_S,
-                 backstop_per_pair_s: float | None = None):
+                 backstop_per_pair_s: float | None = None, memoize: bool = True):
         """`timeout_s`: the limit of one pair (None: the grader enforces its own limits);
         the parent kills a worker whose batch takes longer than backstop_per_pair_s (default
-        timeout_s) per pair plus backstop_slack_s."""
+        timeout_s) per pair plus backstop_slack_s. `memoize`: compare each distinct key of a
+        split grader once per pool (False: once per pair, same verdicts; for measurements)."""
         self.grader = grader
         self.backstop_slack_s = backstop_slack_s
         self.spec = grader_spec(grader)
@@ -158,6 +234,12 @@ class GradingPool:
         self._context = multiprocessing.get_context("spawn")
         self._workers: list[_Worker] = []
         self.timeouts = 0
+        self._split = split_grader(self.spec)
+        self.split = self._split is not None
+        self.memoize = memoize and self.split
+        # Key of a split grader -> the outcome of comparing it (value, or timeout/error verdict).
+        self._judged: dict[Hashable, _Outcome] = {}
+        self.comparisons = 0  # keys compared by workers (the rest came from memory)
 
     def _start_worker(self) -> _Worker:
         parent, child = self._context.Pipe()
@@ -175,17 +257,62 @@ class GradingPool:
 
     def grade(self, pairs: Sequence[tuple[Problem, str]]) -> list[Verdict]:
         """Verdicts in the order of `pairs`."""
-        results: list[Verdict | None] = [None] * len(pairs)
-        queue = [(start, min(self.batch_size, len(pairs) - start)) for start in range(0, len(pairs), self.batch_size)]
-        while len(self._workers) < self.size:
+        if not self.split:
+            outcomes = self._run("grade", list(pairs))
+            verdicts = [o.verdict if o.verdict is not None else o.value for o in outcomes]
+        else:
+            verdicts = self._grade_split(pairs)
+        self.timeouts += sum(v.detail.startswith(TIMEOUT_DETAIL) for v in verdicts)
+        return verdicts
+
+    def _grade_split(self, pairs: Sequence[tuple[Problem, str]]) -> list[Verdict]:
+        split = self._split
+        read = self._run("key", list(pairs))
+        keyed = [o.value for o in read]  # (key, note) where reading worked
+        if self.memoize:
+            if len(self._judged) > MEMO_MAX_KEYS:
+                self._judged.clear()
+            todo = list(dict.fromkeys(value[0] for o, value in zip(read, keyed)
+                                      if o.verdict is None and value[0] is not None and value[0] not in self._judged))
+            self._judged.update(zip(todo, self._run("judge", todo)))
+            self.comparisons += len(todo)
+            judged = [self._judged.get(value[0]) if o.verdict is None and value[0] is not None else None
+                      for o, value in zip(read, keyed)]
+        else:
+            positions = [i for i, (o, value) in enumerate(zip(read, keyed)) if o.verdict is None and value[0] is not None]
+            results = self._run("judge", [keyed[i][0] for i in positions])
+            self.comparisons += len(positions)
+            judged = [None] * len(pairs)
+            for i, result in zip(positions, results):
+                judged[i] = result
+        verdicts = []
+        for outcome, value, result in zip(read, keyed, judged):
+            if outcome.verdict is not None:  # reading the output timed out or failed
+                verdicts.append(outcome.verdict)
+            elif value[0] is None:  # decided without comparing (e.g. no answer found)
+                verdicts.append(value[1])
+            elif result.verdict is not None:  # the comparison timed out or failed
+                verdicts.append(result.verdict)
+            else:
+                verdicts.append(split.verdict_of(value[0], value[1], result.value))
+        return verdicts
+
+    def _run(self, step: str, items: list) -> list[_Outcome]:
+        """Outcomes of one step on every item, in order, each item under the per-pair limit."""
+        results: list[_Outcome | None] = [None] * len(items)
+        # Small batches when items are few, so that every worker gets some.
+        size = max(1, min(self.batch_size, math.ceil(len(items) / (self.size * 4)))) if items else 1
+        queue = [(start, min(size, len(items) - start)) for start in range(0, len(items), size)]
+        while queue and len(self._workers) < self.size:
             self._workers.append(self._start_worker())
         while queue or any(w.job for w in self._workers):
             for worker in self._workers:
                 if worker.job is None and queue:
                     start, count = queue.pop(0)
-                    worker.connection.send(list(pairs[start:start + count]))
+                    worker.connection.send((step, items[start:start + count]))
                     worker.job = (start, count)
-                    worker.deadline = time.monotonic() + self.backstop_per_pair_s * count + self.backstop_slack_s
+                    worker.deadline = time.monotonic() + self.backstop_per_pair_s * count + self.backstop_slack_s \
+                        + (0.0 if worker.started else _WORKER_START_S)
             busy = [w for w in self._workers if w.job]
             nearest = min(w.deadline for w in busy)
             ready = wait([w.connection for w in busy], timeout=max(0.0, nearest - time.monotonic()))
@@ -194,29 +321,28 @@ class GradingPool:
                 died = False
                 if worker.connection in ready:
                     try:
-                        verdicts = worker.connection.recv()
+                        outcomes = worker.connection.recv()
                     except EOFError:  # the worker died (e.g. the grader crashed the interpreter)
                         died = True
                     else:
-                        if isinstance(verdicts, _Broken):
-                            raise GraderBrokenError(f"grader {self.grader} cannot grade: {verdicts.message}")
-                        results[start:start + count] = verdicts
-                        self.timeouts += sum(v.detail.startswith(TIMEOUT_DETAIL) for v in verdicts)
+                        if isinstance(outcomes, _Broken):
+                            raise GraderBrokenError(f"grader {self.grader} cannot grade: {outcomes.message}")
+                        results[start:start + count] = outcomes
                         worker.job = None
+                        worker.started = True
                         continue
                 elif time.monotonic() < worker.deadline:
                     continue
-                # Past the backstop deadline, or died: replace the worker; retry a batch pair
-                # by pair, or charge the single pair at fault.
+                # Past the backstop deadline, or died: replace the worker; retry a batch item
+                # by item, or charge the single item at fault.
                 self._replace(worker)
                 if count > 1:
                     queue[:0] = [(start + i, 1) for i in range(count)]
                 elif died:
-                    results[start] = Verdict(False, None, "the grader process died on this pair")
+                    results[start] = _Outcome(verdict=Verdict(False, None, "the grader process died on this pair"))
                 else:
-                    self.timeouts += 1
-                    results[start] = Verdict(False, None,
-                                             f"{TIMEOUT_DETAIL} after {self.backstop_per_pair_s:g} s (killed)")
+                    results[start] = _Outcome(verdict=Verdict(
+                        False, None, f"{TIMEOUT_DETAIL} after {self.backstop_per_pair_s:g} s (killed)"))
         return list(results)  # type: ignore[arg-type]
 
     @classmethod

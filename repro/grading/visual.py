@@ -93,23 +93,42 @@ def easyr1_accuracy(output: str, ground_truth: str) -> bool:
 
 
 def grade(problem: Problem, output: str) -> Verdict:
+    key, note = answer_key(problem, output)
+    return note if key is None else verdict_of(key, note, judge_key(key))
+
+
+# The grader in two steps (repro.grading.pool.SplitGrader), so that the grading pool judges
+# each distinct key once. The rules read the extracted answer, the ground truth and three
+# fields of the problem's metadata; the key holds exactly those.
+
+
+def answer_key(problem: Problem, output: str) -> tuple[tuple | None, Verdict | None]:
+    """((extracted, ground truth, unit, answer type, precision), None), or (None, the verdict)
+    when the output has no answer."""
     extracted = extract(output)
     if extracted is None:
-        return Verdict(False, None, NO_ANSWER)
-    truth = problem.answer
+        return None, Verdict(False, None, NO_ANSWER)
+    meta = problem.meta
+    return (extracted, problem.answer, meta.get("unit"), meta.get("answer_type"), meta.get("precision")), None
+
+
+def verdict_of(key: tuple, note: None, judged: Verdict) -> Verdict:
+    return judged
+
+
+def judge_key(key: tuple) -> Verdict:
+    """Rules 1-4 on an extracted answer (the verdict depends on nothing else)."""
+    _require_mathruler()
+    extracted, truth, unit, answer_type, precision = key
     if grade_answer(extracted, truth):
         return Verdict(True, extracted, "mathruler")
-    meta = problem.meta
     candidate = extracted
-    unit = meta.get("unit")
     if unit:
         stripped = strip_unit(extracted, unit)
         if stripped != extracted:
             candidate = stripped
             if grade_answer(candidate, truth):
                 return Verdict(True, extracted, f"mathruler after removing the unit {unit!r}")
-    answer_type = meta.get("answer_type")
-    precision = meta.get("precision")
     if answer_type == "float" and precision is not None:
         places = int(precision)
         given, wanted = plain_number(candidate), plain_number(truth)

@@ -1,8 +1,14 @@
 """First code of every sandboxed run, executed by the sandbox interpreter before the program.
 
 Started by `repro.sandbox.execution` (directly, or under `unshare` when namespaces are
-available) with one JSON argument; standard library only, because it runs under the system
-interpreter, not the project's virtual environment. It never imports the project.
+available) with one argument, its configuration (marshal, in hexadecimal); standard library
+only, because it runs under the system interpreter, not the project's virtual environment. It
+never imports the project.
+
+Its start-up is paid by every run, so it imports little: `marshal` (built in) rather than
+`json`, `_signal` rather than `signal` (both pull in `re`, `enum` and `functools`: about half
+of this interpreter's start-up), and it is imported as a module, so its bytecode is cached.
+Status records go to the parent as marshal frames (`write_record` / `read_records`).
 
 It runs as root (or as root of a user namespace) and does, in order:
 1. join the run's cgroups (so every later process is counted);
@@ -16,11 +22,10 @@ It runs as root (or as root of a user namespace) and does, in order:
    private pipe the program never sees.
 """
 
-import ctypes
-import json
+import _signal as signal  # the C module: `signal` imports enum, re and functools
+import marshal
 import os
 import resource
-import signal
 import sys
 
 _MS_RDONLY = 1
@@ -42,7 +47,19 @@ _PR_SET_NO_NEW_PRIVS = 38
 _KEEP_WRITABLE_PREFIXES = ("/proc", "/sys", "/dev")
 SETUP_FAILED_EXIT = 125
 
-_libc = ctypes.CDLL(None, use_errno=True)
+
+
+_loaded = []
+
+
+def _c():
+    """(ctypes, the C library), loaded on first use: the parent imports this module for
+    `children_of` and the record format, and never needs them."""
+    if not _loaded:
+        import ctypes
+
+        _loaded.extend((ctypes, ctypes.CDLL(None, use_errno=True)))
+    return _loaded[0], _loaded[1]
 
 
 class SetupError(Exception):
@@ -51,23 +68,54 @@ class SetupError(Exception):
 
 def _check(result, what):
     if result != 0:
-        error = ctypes.get_errno()
+        error = _c()[0].get_errno()
         raise SetupError(f"{what}: {os.strerror(error)}")
 
 
 def _mount(source, target, fstype, flags, data):
-    _check(_libc.mount(source and source.encode(), target.encode(), fstype and fstype.encode(),
-                       ctypes.c_ulong(flags), data and data.encode()), f"mount {target}")
+    ctypes, libc = _c()
+    _check(libc.mount(source and source.encode(), target.encode(), fstype and fstype.encode(),
+                      ctypes.c_ulong(flags), data and data.encode()), f"mount {target}")
 
 
 def _prctl(option, value):
-    _check(_libc.prctl(option, ctypes.c_ulong(value), 0, 0, 0), f"prctl {option}")
+    ctypes, libc = _c()
+    _check(libc.prctl(option, ctypes.c_ulong(value), 0, 0, 0), f"prctl {option}")
+
+
+# marshal format 2 is read by every Python 3, whichever of the two interpreters writes it.
+MARSHAL_VERSION = 2
+_FRAME_LENGTH_BYTES = 4
 
 
 def _write_record(fd, record):
-    data = (json.dumps(record) + "\n").encode()
+    body = marshal.dumps(record, MARSHAL_VERSION)
+    data = len(body).to_bytes(_FRAME_LENGTH_BYTES, "big") + body
     while data:
         data = data[os.write(fd, data):]
+
+
+def read_records(data):
+    """The records of a status stream (the parent's side); a truncated last frame is dropped."""
+    records, position = [], 0
+    while position + _FRAME_LENGTH_BYTES <= len(data):
+        length = int.from_bytes(data[position:position + _FRAME_LENGTH_BYTES], "big")
+        frame = data[position + _FRAME_LENGTH_BYTES:position + _FRAME_LENGTH_BYTES + length]
+        if len(frame) < length:
+            break
+        try:
+            record = marshal.loads(frame)
+        except (EOFError, ValueError, TypeError):
+            break
+        if isinstance(record, dict):
+            records.append(record)
+        position += _FRAME_LENGTH_BYTES + length
+    return records
+
+
+def encode_config(config):
+    """The command-line form of a configuration (the parent's side)."""
+    return marshal.dumps(config, MARSHAL_VERSION).hex()
 
 
 def _join_cgroups(procs_files):
@@ -118,7 +166,8 @@ def _private_filesystem(config):
             flags |= _PER_MOUNT_FLAGS.get(option, 0)
         # Keep going on failure: a locked mount (user namespaces) stays as it was, and the
         # probe in detect_protections() reports whether writes outside the work dir are stopped.
-        _libc.mount(None, point.encode(), None, ctypes.c_ulong(flags), None)
+        ctypes, libc = _c()
+        libc.mount(None, point.encode(), None, ctypes.c_ulong(flags), None)
     return workdir
 
 
@@ -291,7 +340,7 @@ def _on_terminate(signum, frame):
 
 
 def main():
-    config = json.loads(sys.argv[1])
+    config = marshal.loads(bytes.fromhex(sys.argv[1]))
     status_fd = config["status_fd"]
     try:
         _join_cgroups(config["cgroup_procs"])

@@ -77,7 +77,7 @@ def find_cgroup_support() -> tuple[CgroupSupport | None, str]:
             parent = Path(mount + own[controller])
             parents[controller] = parent if _usable(parent, limit_file) else None
     if any(parents.values()):
-        _sweep_stale(p for p in parents.values() if p)
+        sweep_stale(p for p in parents.values() if p)
         return CgroupSupport(1, parents.get("pids"), parents.get("memory")), ""
     if parents:
         return None, f"cgroup v1 {' and '.join(parents)} hierarchies not writable here"
@@ -90,13 +90,13 @@ def find_cgroup_support() -> tuple[CgroupSupport | None, str]:
         except OSError:
             continue
         if {"pids", "memory"} <= set(delegated) and _usable(parent, "pids.max"):
-            _sweep_stale([parent])
+            sweep_stale([parent])
             return CgroupSupport(2, parent, parent), ""
         return None, f"cgroup v2 at {parent} does not delegate pids+memory to child cgroups"
     return None, "no writable pids or memory cgroup under this process's own cgroup"
 
 
-def _sweep_stale(parents) -> None:
+def sweep_stale(parents) -> None:
     """Remove empty run cgroups left by processes that died before cleaning up."""
     for parent in parents:
         for entry in parent.glob(NAME_PREFIX + "*"):

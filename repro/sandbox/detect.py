@@ -1,4 +1,5 @@
-"""Which isolation layers work on this machine, found once per process by running a probe.
+"""Which isolation layers work on this machine, found by running a probe once per machine and
+configuration (remembered between processes by `checks_cache.py`).
 
 A layer counts as active only when a probe program, run through the real sandbox with that
 layer on, observes it from the inside (its own uid, namespace ids, network interfaces, cgroup,
@@ -16,9 +17,10 @@ import shutil
 import subprocess
 import sys
 import threading
+from pathlib import Path
 
-from repro.sandbox import limits
-from repro.sandbox.cgroups import find_cgroup_support
+from repro.sandbox import checks_cache, limits
+from repro.sandbox.cgroups import CgroupSupport, find_cgroup_support, sweep_stale
 from repro.sandbox.execution import SandboxSetupError, execute, sweep_stale_workdirs
 from repro.sandbox.protections import BASE_RLIMITS, Protections
 
@@ -56,17 +58,80 @@ print(json.dumps({
 
 _lock = threading.Lock()
 _cached: Protections | None = None
+_from_file = False  # _cached came from the checks cache, not from a probe of this process
+_key: str | None = None  # the checks cache key of this process
+_facts: dict = {}
 
 
 def detect_protections(refresh: bool = False) -> Protections:
-    """The verified layers of this machine (probed on first use, then cached)."""
-    global _cached
+    """The verified layers of this machine: from the checks cache when this machine and
+    configuration were probed before, else probed now (and remembered). `refresh`: probe
+    again whatever is remembered."""
+    global _cached, _from_file, _key, _facts
     with _lock:
         if _cached is None or refresh:
             # Once per process, before its first program: the leftovers of killed runs go.
             sweep_stale_workdirs()
-            _cached = _detect()
+            _facts = checks_cache.fingerprint(choose_interpreter())
+            _key = checks_cache.key_of(_facts)
+            found = None if refresh else checks_cache.load(_key)
+            restored = _restored(found.get("protections")) if found else None
+            if restored is not None:
+                _cached, _from_file = restored, True
+                if restored.cgroup_support is not None:
+                    sweep_stale(p for p in (restored.cgroup_support.pids_parent,
+                                            restored.cgroup_support.memory_parent) if p)
+            else:
+                _cached, _from_file = _detect(), False
+                # A new probe: whatever else was remembered for this key is stale.
+                checks_cache.save(_key, _facts, {"protections": _stored(_cached)})
         return _cached
+
+
+def protections_from_cache() -> bool:
+    """Whether this process took its protections from the checks cache (not its own probe)."""
+    return _from_file
+
+
+def remembered(check: str):
+    """What another check (e.g. the code harness' self-check) stored for this machine and
+    configuration, or None."""
+    detect_protections()
+    found = checks_cache.load(_key) if _key else None
+    return found.get(check) if found else None
+
+
+def remember(check: str, value) -> None:
+    """Store what a check found, beside the protections (same key, same invalidation)."""
+    protections = detect_protections()
+    found = (checks_cache.load(_key) if _key else None) or {"protections": _stored(protections)}
+    found[check] = value
+    checks_cache.save(_key, _facts, found)
+
+
+def _stored(protections: Protections) -> dict:
+    support = protections.cgroup_support
+    return {**protections.as_dict(), "unshare_argv": list(protections.unshare_argv),
+            "cgroup_support": None if support is None else
+            {"version": support.version, "pids_parent": support.pids_parent and str(support.pids_parent),
+             "memory_parent": support.memory_parent and str(support.memory_parent)}}
+
+
+def _restored(data) -> Protections | None:
+    """The Protections of a stored dict, or None when it is not one (a damaged file)."""
+    try:
+        support = data["cgroup_support"]
+        return Protections(
+            interpreter=str(data["interpreter"]), interpreter_version=str(data["interpreter_version"]),
+            namespaces=tuple(data["namespaces"]), readonly_root=bool(data["readonly_root"]),
+            private_uid=bool(data["private_uid"]), cgroup=data["cgroup"],
+            cgroup_controllers=tuple(data["cgroup_controllers"]), rlimits=tuple(data["rlimits"]),
+            notes=tuple(data["notes"]), unshare_argv=tuple(data["unshare_argv"]),
+            cgroup_support=None if support is None else CgroupSupport(
+                int(support["version"]), support["pids_parent"] and Path(support["pids_parent"]),
+                support["memory_parent"] and Path(support["memory_parent"])))
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 def choose_interpreter() -> str:

@@ -15,7 +15,6 @@ Which layers to use is the caller's: `detect.py` probes candidate layers with `e
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import random
@@ -32,11 +31,15 @@ from pathlib import Path
 
 from repro.errors import EnvironmentNotSupportedError
 from repro.sandbox import limits
-from repro.sandbox.bootstrap import children_of
+from repro.sandbox.bootstrap import children_of, encode_config, read_records
 from repro.sandbox.cgroups import RunCgroup
 from repro.sandbox.protections import Protections
 
 BOOTSTRAP = Path(__file__).with_name("bootstrap.py")
+# The bootstrap is imported (from this folder, after the standard library on sys.path), not run
+# as a script: its bytecode is then cached beside it instead of compiled at every run.
+_BOOTSTRAP_COMMAND = ("import sys; sys.path.append(" + repr(str(BOOTSTRAP.parent)) + "); import bootstrap; "
+                      "bootstrap.main()")
 PROGRAM_NAME = "main.py"
 WORKDIR_PREFIX = "repro-sandbox-"  # + the caller's pid, so leftovers can be traced to their owner
 # World-writable places a program without a private mount namespace could leave files in.
@@ -53,6 +56,11 @@ STATUSES = ("ok", "error", "timeout", "killed", "output-limit", "stopped")
 class SandboxSetupError(EnvironmentNotSupportedError):
     """The sandbox itself failed to start the program (never the program's fault). Raised,
     never turned into a failed verdict: a broken sandbox must not silently score answers 0."""
+
+
+class SandboxStartError(SandboxSetupError):
+    """The program never started: the layers could not be set up (a remembered configuration
+    that no longer holds is probed again, `repro.sandbox.runner`)."""
 
 
 @dataclass(frozen=True)
@@ -201,9 +209,12 @@ def execute(protections: Protections, source: str, stdin: str = "", *, time_limi
             for path in [workdir, *(workdir / name for name in files)]:
                 os.chown(path, uid, uid)
         if protections.cgroup_support is not None:
-            cgroup = RunCgroup(protections.cgroup_support,
-                               limits.MAX_PROCESSES + limits.CGROUP_EXTRA_PROCESSES,
-                               (memory_mb + limits.CGROUP_EXTRA_MEMORY_MB) * 1024 * 1024)
+            try:
+                cgroup = RunCgroup(protections.cgroup_support,
+                                   limits.MAX_PROCESSES + limits.CGROUP_EXTRA_PROCESSES,
+                                   (memory_mb + limits.CGROUP_EXTRA_MEMORY_MB) * 1024 * 1024)
+            except OSError as error:
+                raise SandboxStartError(f"cannot create the run's cgroup: {error}") from error
         status_read, status_write = os.pipe()
         config = {
             "host_workdir": str(workdir),
@@ -228,10 +239,14 @@ def execute(protections: Protections, source: str, stdin: str = "", *, time_limi
                 "processes": _process_limit(protections),
             },
         }
-        argv = [*protections.unshare_argv, protections.interpreter, "-I", "-S", str(BOOTSTRAP), json.dumps(config)]
+        argv = [*protections.unshare_argv, protections.interpreter, "-I", "-S", "-c", _BOOTSTRAP_COMMAND,
+                encode_config(config)]
         started = time.monotonic()
-        process = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                   env=_ENVIRONMENT, cwd="/", start_new_session=True, pass_fds=(status_write,))
+        try:
+            process = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                       env=_ENVIRONMENT, cwd="/", start_new_session=True, pass_fds=(status_write,))
+        except OSError as error:  # `unshare` or the interpreter missing
+            raise SandboxStartError(f"cannot start {argv[0]}: {error}") from error
         os.close(status_write)
         status_write = -1
         deadline = started + time_limit_s
@@ -397,13 +412,7 @@ def _read_records(fd: int) -> list[dict]:
         if not chunk:
             break
         data += chunk
-    records = []
-    for line in data.decode("utf-8", "replace").splitlines():
-        try:
-            records.append(json.loads(line))
-        except json.JSONDecodeError:
-            pass
-    return records
+    return read_records(data)
 
 
 def _classify(reason: str | None, records: list[dict], process: subprocess.Popen,
@@ -411,7 +420,7 @@ def _classify(reason: str | None, records: list[dict], process: subprocess.Popen
     """(status, returncode, note) of a finished run."""
     events = {record.get("event"): record for record in records}
     if "setup-error" in events:
-        raise SandboxSetupError(f"sandbox setup failed: {events['setup-error'].get('detail')}")
+        raise SandboxStartError(f"sandbox setup failed: {events['setup-error'].get('detail')}")
     exit_record = events.get("exit")
     returncode = None
     if exit_record is not None:
@@ -422,7 +431,7 @@ def _classify(reason: str | None, records: list[dict], process: subprocess.Popen
     if exit_record is None:
         if "exec" not in events:
             tail = stderr.decode("utf-8", "replace").strip()[-500:]
-            raise SandboxSetupError(f"sandbox did not start the program (exit {process.returncode}): {tail}")
+            raise SandboxStartError(f"sandbox did not start the program (exit {process.returncode}): {tail}")
         # The supervisor vanished (only possible without a private uid or PID namespace).
         return "killed", None, "the sandbox supervisor was killed"
     if returncode is not None and returncode < 0:

@@ -1,0 +1,42 @@
+"""A grader in two steps (repro.grading.pool.SplitGrader) with known misbehaviour, for the
+memoization tests of the grading pool (imported by its workers).
+
+The output is "<route>:<answer>"; the key is (answer, reference). Comparing the answer "hang"
+overruns any limit (interruptible), "stuck" blocks the timer signal (as a long C call would),
+"die" takes the worker down."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+from repro.grading import Verdict
+
+
+def answer_key(problem, output: str):
+    route, _, answer = output.partition(":")
+    if not answer:
+        return None, Verdict(False, None, "no answer")
+    return (answer, problem.answer), route
+
+
+def judge_key(key) -> bool:
+    answer, reference = key
+    if answer == "hang":
+        time.sleep(60)
+    if answer == "stuck":
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM})
+        time.sleep(60)
+    if answer == "die":
+        os._exit(3)
+    return answer == reference
+
+
+def verdict_of(key, route: str, equal: bool) -> Verdict:
+    return Verdict(equal, key[0], f"route={route}")
+
+
+def grade(problem, output: str) -> Verdict:
+    key, note = answer_key(problem, output)
+    return note if key is None else verdict_of(key, note, judge_key(key))
