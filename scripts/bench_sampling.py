@@ -178,7 +178,7 @@ def main() -> int:
     print(f"\noutside the engine (llm.generate answering from recorded outputs; medians of 20): package "
           f"{1000 * wrapper['package']:.2f} ms, bare vLLM {1000 * wrapper['bare vLLM']:.2f} ms per call: the package "
           f"adds {1000 * extra:+.2f} ms per call ({1000 * extra / len(requests):+.3f} ms per request), "
-          f"{extra / best_bare:.2%} of the fastest bare call")
+          f"{extra / best_bare:.3%} of the fastest bare call")
     if mismatches:
         print(f"SAMPLES DIFFER in {mismatches} of {args.repeats} repeats")
         return 1
