@@ -10,17 +10,22 @@ from repro.errors import EnvironmentNotSupportedError
 from repro.grading import Verdict
 
 
-def slow_or_right(problem, output: str) -> Verdict:
-    """Hangs on "hang" (interruptible), hangs with the timer signal blocked on "stuck" (as
-    a long C call would), crashes the interpreter on "die", raises on "raise"; otherwise
-    right when the output equals the answer."""
-    if output == "hang":
+def misbehave(text: str) -> None:
+    """Hang on "hang" (interruptible), hang with the timer signal blocked on "stuck" (as a long
+    C call would), take the interpreter down on "die"; return on anything else."""
+    if text == "hang":
         time.sleep(60)
-    if output == "stuck":
+    if text == "stuck":
         signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM})
         time.sleep(60)
-    if output == "die":
+    if text == "die":
         os._exit(3)
+
+
+def slow_or_right(problem, output: str) -> Verdict:
+    """Misbehaves on "hang", "stuck" and "die" (misbehave), raises on "raise"; otherwise
+    right when the output equals the answer."""
+    misbehave(output)
     if output == "raise":
         raise RuntimeError("grader bug")
     if output == "broken":
