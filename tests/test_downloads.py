@@ -81,13 +81,20 @@ def test_a_dropped_connection_is_resumed_with_range_and_verified(server, waits, 
     assert lines[3].startswith("download math/tiny/test.jsonl: 1.05 MB/1.05 MB done in ")
 
 
+def _left_part_file(pinned, root, content: bytes):
+    """A killed run's part file beside the download's destination (named by its URL's hash);
+    returns the destination."""
+    destination = root / "cache" / pinned.relative_path
+    destination.parent.mkdir(parents=True)
+    tag = hashlib.sha256(pinned.url.encode()).hexdigest()[:12]
+    (destination.parent / f".{destination.name}.{tag}.part").write_bytes(content)
+    return destination
+
+
 def test_a_part_file_of_a_killed_run_is_resumed(server, waits, isolated_downloads):
     server.files[RAW_PATH] = BODY
     pinned = _raw()
-    destination = isolated_downloads / "cache" / pinned.relative_path
-    destination.parent.mkdir(parents=True)
-    tag = hashlib.sha256(pinned.url.encode()).hexdigest()[:12]
-    (destination.parent / f".test.jsonl.{tag}.part").write_bytes(BODY[:1000])
+    destination = _left_part_file(pinned, isolated_downloads, BODY[:1000])
     assert resolve(pinned) == (destination, "downloaded") and destination.read_bytes() == BODY
     assert server.ranges == ["bytes=1000-"] and _leftovers(isolated_downloads) == []
 
@@ -117,10 +124,7 @@ def test_a_complete_part_file_is_finished_without_downloading_again(server, wait
     # a run killed between the last byte and the rename: the server answers 416 to the Range
     server.files[RAW_PATH] = BODY
     pinned = _raw()
-    destination = isolated_downloads / "cache" / pinned.relative_path
-    destination.parent.mkdir(parents=True)
-    tag = hashlib.sha256(pinned.url.encode()).hexdigest()[:12]
-    (destination.parent / f".test.jsonl.{tag}.part").write_bytes(BODY)
+    destination = _left_part_file(pinned, isolated_downloads, BODY)
     assert resolve(pinned) == (destination, "downloaded") and destination.read_bytes() == BODY
     assert server.ranges == [f"bytes={len(BODY)}-"] and _leftovers(isolated_downloads) == []
 
