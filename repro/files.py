@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
 from pathlib import Path
@@ -35,3 +36,12 @@ def write_if_changed(path: Path, data: bytes) -> None:
     if path.is_file() and path.read_bytes() == data:
         return
     atomic_write(path, data)
+
+
+def atomic_write_with_sha256(path: Path, data: bytes) -> str:
+    """atomic_write, then `<path>.sha256` beside it in sha256sum's format (checkable with
+    `sha256sum -c`); returns the sha256."""
+    atomic_write(path, data)
+    digest = hashlib.sha256(data).hexdigest()
+    atomic_write(path.with_name(path.name + ".sha256"), f"{digest}  {path.name}\n".encode())
+    return digest

@@ -28,7 +28,6 @@ the same run is refused, and a dry run never rewrites the configuration a launch
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import json
 import os
@@ -37,15 +36,14 @@ import subprocess
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 
 from repro.errors import EnvironmentNotSupportedError, ReproError
-from repro.files import atomic_write
+from repro.files import atomic_write_with_sha256
 from repro.merging import VERL, merge_checkpoint, start_overrides
 from repro.model_lock import download_model, lock_models
 from repro.models import get_model
-from repro.provenance import environment_record
+from repro.provenance import environment_record, utc_now
 from repro.trained import model_home
 from repro.training import cost
 from repro.training.data import write_training_set
@@ -148,10 +146,6 @@ def _cuda_available() -> bool:
     return bool(torch.cuda.is_available())
 
 
-def sha256_text(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
 def write_config(layout: Layout, nodes: int, gpus_per_node: int, extra: list[str], *,
                  dry_run: bool = False) -> tuple[Path, str]:
     """Compose the run against the engine's config tree, check it, and save the resolved yaml
@@ -160,18 +154,14 @@ def write_config(layout: Layout, nodes: int, gpus_per_node: int, extra: list[str
     from repro.training.compose import check_run, resolved_yaml
 
     config = check_run(layout.run, layout.paths(), nodes=nodes, gpus_per_node=gpus_per_node, extra=extra)
-    text = resolved_yaml(config)
-    digest = sha256_text(text)
     path = layout.dry_run_config if dry_run else layout.config
-    atomic_write(path, text.encode("utf-8"))
-    atomic_write(path.with_name(path.name + ".sha256"), f"{digest}  {path.name}\n".encode())
-    return path, digest
+    return path, atomic_write_with_sha256(path, resolved_yaml(config).encode("utf-8"))
 
 
 def record_launch(layout: Layout, event: str, **fields: object) -> None:
     """Append one line to training/<run>/launches.jsonl (the launch history a reader checks the
     models' manifests against). Appending under the launch lock: one writer at a time."""
-    record = {"event": event, "at": datetime.now(timezone.utc).isoformat(timespec="seconds"), **fields}
+    record = {"event": event, "at": utc_now(), **fields}
     layout.folder.mkdir(parents=True, exist_ok=True)
     with (layout.folder / LAUNCHES_FILE).open("a", encoding="utf-8") as handle:
         handle.write(json.dumps(record, sort_keys=True) + "\n")

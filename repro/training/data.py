@@ -27,14 +27,13 @@ Never committed: the files are rebuilt from the verified sources, and their sha2
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
 from repro.benchmarks.fetch import sha256_of
 from repro.benchmarks.loading import load_benchmark
 from repro.errors import ReproError
-from repro.files import atomic_write
+from repro.files import atomic_write_with_sha256
 from repro.problems import Problem
 from repro.prompts import get_template, render_prompt
 
@@ -126,11 +125,7 @@ def write_rows(rows: list[dict], path: Path) -> str:
 
     buffer = io.BytesIO()
     pq.write_table(pa.Table.from_pylist(rows), buffer)
-    data = buffer.getvalue()
-    atomic_write(path, data)
-    digest = hashlib.sha256(data).hexdigest()
-    atomic_write(path.with_name(path.name + ".sha256"), f"{digest}  {path.name}\n".encode())
-    return digest
+    return atomic_write_with_sha256(path, buffer.getvalue())
 
 
 def write_training_set(set_key: str, folder: Path, *, download: bool = True) -> dict[str, tuple[Path, str]]:
