@@ -140,7 +140,7 @@ class SampleStore:
             manifest = {"format": FORMAT_VERSION, "key": key, "key_sha256": digest}
             if environment is not None:
                 manifest["environment"] = environment
-            atomic_write(manifest_path, (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode())
+            store._write_manifest(manifest)
         return store
 
     def manifest(self) -> dict[str, Any]:
@@ -155,6 +155,9 @@ class SampleStore:
             raise StoreError(f"{path} is corrupt: its key does not match its key_sha256")
         return manifest
 
+    def _write_manifest(self, manifest: dict[str, Any]) -> None:
+        atomic_write(self.root / MANIFEST, (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode())
+
     def bind_engine_facts(self, facts: dict[str, Any]) -> None:
         """Record what the first engine said of itself; refuse an engine that says otherwise."""
         from filelock import FileLock
@@ -164,7 +167,7 @@ class SampleStore:
             recorded = manifest.get("engine_facts")
             if recorded is None:
                 manifest["engine_facts"] = facts
-                atomic_write(self.root / MANIFEST, (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode())
+                self._write_manifest(manifest)
                 return
         if canonical_json(recorded) != canonical_json(facts):
             changed = sorted(name for name in set(recorded) | set(facts) if recorded.get(name) != facts.get(name))
@@ -187,7 +190,7 @@ class SampleStore:
             if writers and canonical_json(writers[-1]) == canonical_json(entry):
                 return
             writers.append(entry)
-            atomic_write(self.root / MANIFEST, (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode())
+            self._write_manifest(manifest)
 
     # ----- writers ----------------------------------------------------------------------
     @contextmanager
