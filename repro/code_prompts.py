@@ -115,6 +115,10 @@ class CodeTemplate:
     # How the harness reads the program out of a completion (one of EXTRACTIONS). Not part of
     # `text`: it changes grading, not samples, so stored samples are graded again under it.
     extraction: str = "lcb"
+    # Whose LiveCodeBench harness runs the program (repro.grading.code.RULES): "lcb", or "rllm"
+    # for DeepCoder (rllm's copy of LCB's harness, with its own import prelude). Like
+    # `extraction`, it changes grading, not samples.
+    test_rules: str = "lcb"
     caveat: str = ""
 
     def __post_init__(self) -> None:
@@ -243,6 +247,7 @@ DEEPCODER = CodeTemplate(
     verified=True,
     opened_fence=None,
     extraction="rllm",
+    test_rules="rllm",
     stop=(R1_DISTILL_EOS,),
     head=f"<｜begin▁of▁sentence｜><｜User｜>{LCB_SYSTEM_GENERIC}\n\n",
     with_starter=(f"### Format: {LCB_FORMAT_WITH_STARTER}\n```python\n{STARTER}\n```\n\n"

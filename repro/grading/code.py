@@ -1,7 +1,7 @@
 """Code correctness with the benchmarks' own rules, executed in the sandbox.
 
     check_program(source, TestSuite.livecodebench(tests, func_name))  -> CodeVerdict
-    grade(problem, completion)  -> Verdict (the pipeline's grader "code-v2")
+    grade(problem, completion)  -> Verdict (the pipeline's grader "code-v3")
 
 What the tests are and how they are stored: `repro/code_tests.py` (`TestSuite`, `read_suite`).
 How the program is read out of a completion: `repro/grading/code_extraction.py`.
@@ -75,6 +75,25 @@ def lcb_stdout_matches(got: str, expected: str) -> tuple[bool, str]:
             pass
         return False, f"wrong answer at line {number}: {_cut(mine)} != {_cut(theirs)}"
     return True, ""
+
+
+def lcb_call_matches(got: Any, expected: Any) -> tuple[bool, str]:
+    """LiveCodeBench's call-based check on a returned value (a tuple already made a list by the
+    harness): `got == expected`, then the truth of that result (`if not tmp_result`), an
+    exception in either being a runtime error; a test that passed that is then counted by
+    LCB's pass@k as `np.array(results) > 0`, an array result by its first element. So a
+    Fraction or Decimal equal to the expected float passes, a one-element numpy array equal
+    to the expected number passes, and a longer array fails (its truth is ambiguous)."""
+    try:
+        result = got == expected
+        if not result:
+            return False, f"wrong answer: got {_cut(repr(got))}, expected {_cut(repr(expected))}"
+        if getattr(result, "ndim", 0):  # LCB's metrics: an ndarray result is read as .item(0)
+            result = result.item(0)
+        ok = bool(result > 0)
+    except Exception as error:  # noqa: BLE001 - LCB scores any exception here as a failure
+        return False, f"comparison failed: {_cut(f'{type(error).__name__}: {error}')}"
+    return ok, "" if ok else f"wrong answer: the comparison gave {_cut(repr(result))}"
 
 
 def _poly(coefficients: Sequence[float], x: float) -> float:
@@ -248,61 +267,73 @@ class _Judge:
             return False, f"unreadable result ({error})"
         if self.evalplus is not None:
             return self.evalplus.matches(index, got)
-        expected = self.suite.expected(index)
-        try:
-            ok = bool(got == expected)
-        except Exception as error:  # noqa: BLE001
-            return False, f"comparison failed: {error}"
-        return ok, "" if ok else f"wrong answer: got {_cut(repr(got))}, expected {_cut(repr(expected))}"
+        return lcb_call_matches(got, self.suite.expected(index))
 
 
 _self_check_lock = threading.Lock()
-_self_checked = False
+_self_checked: set[str] = set()
 SELF_CHECK = "code-harness-self-check"  # its name in the checks cache
+RULES = ("lcb", "rllm")  # the LiveCodeBench harnesses' rules (harness.PRELUDES)
 
 
-def _self_check() -> None:
-    """Once per process: known-correct programs must pass, in every mode. A harness that fails
-    everything (a wrong interpreter, a broken limit) must stop the run, not score every answer
-    0 -- the failure PRACTICE.md B5 describes."""
-    global _self_checked
+def _self_check_cases(rules: str) -> list[tuple[str, TestSuite]]:
+    if rules == "rllm":
+        # rllm's prelude imports numpy and pandas in every program: without them in the
+        # sandbox interpreter, every program would fail to load.
+        return [("print(int(np.int64(2)) * int(input()))", TestSuite("stdin", ("2\n",), ("4\n",), (10.0,)))]
+    return [
+        ("print(2 * int(input()))", TestSuite("stdin", ("2\n",), ("4\n",), (10.0,))),
+        ("class Solution:\n    def f(self, xs: List[int]) -> int:\n        return sum(xs)\n",
+         TestSuite("call", ("[1, 2]",), ("3",), (10.0,), "f")),
+        ("def f(x):\n    return x / 2\n", TestSuite("function", ((1,),), (0.5,), (10.0,), "f")),
+    ]
+
+
+def _self_check(rules: str) -> None:
+    """Once per process and rules: known-correct programs must pass, in every mode. A harness
+    that fails everything (a wrong interpreter, a broken limit, a missing module) must stop
+    the run, not score every answer 0 -- the failure PRACTICE.md B5 describes."""
     with _self_check_lock:
-        if _self_checked:
+        if rules in _self_checked:
             return
         # Once per machine and configuration: a pass is remembered with the protections
         # (repro.sandbox.checks_cache), under the layers it passed with.
+        name = SELF_CHECK if rules == "lcb" else f"{SELF_CHECK}-{rules}"
         passed_under = detect_protections().summary()
-        if remembered(SELF_CHECK) == passed_under:
-            _self_checked = True
+        if remembered(name) == passed_under:
+            _self_checked.add(rules)
             return
-        cases = [
-            ("print(2 * int(input()))", TestSuite("stdin", ("2\n",), ("4\n",), (10.0,))),
-            ("class Solution:\n    def f(self, xs: List[int]) -> int:\n        return sum(xs)\n",
-             TestSuite("call", ("[1, 2]",), ("3",), (10.0,), "f")),
-            ("def f(x):\n    return x / 2\n", TestSuite("function", ((1,),), (0.5,), (10.0,), "f")),
-        ]
-        for source, suite in cases:
-            verdict = _check(source, suite, limits.MEMORY_MB)
+        for source, suite in _self_check_cases(rules):
+            verdict = _check(source, suite, limits.MEMORY_MB, rules, strict_time=False)
             if verdict.status != PASS:
                 protections = verdict.execution.protections.summary() if verdict.execution else "?"
-                raise SandboxSetupError(f"the code harness fails a known-correct {suite.mode} program "
-                                        f"({verdict.status}: {verdict.detail}) under [{protections}]")
-        remember(SELF_CHECK, passed_under)
-        _self_checked = True
+                raise SandboxSetupError(f"the code harness fails a known-correct {suite.mode} program under "
+                                        f"{rules} rules ({verdict.status}: {verdict.detail}) under [{protections}]")
+        remember(name, passed_under)
+        _self_checked.add(rules)
 
 
-def check_program(source: str, tests: TestSuite, *, memory_mb: int = limits.MEMORY_MB) -> CodeVerdict:
-    """Run every test of `tests` on `source` in one sandboxed child; stop at the first failure."""
-    _self_check()
-    return _check(source, tests, memory_mb)
+def check_program(source: str, tests: TestSuite, *, memory_mb: int = limits.MEMORY_MB, rules: str = "lcb",
+                  strict_time: bool = False) -> CodeVerdict:
+    """Run every test of `tests` on `source` in one sandboxed child; stop at the first failure.
+
+    `rules` picks the LiveCodeBench harness whose loading rules apply to stdin and call tests:
+    "lcb" (LiveCodeBench's own) or "rllm" (rllm's copy, DeepCoder's evaluation). By default the
+    per-test timer fires once and a program that catches it and then answers right passes, as
+    in both; `strict_time=True` fails any test that ran past its limit."""
+    if rules not in RULES:
+        raise ValueError(f"rules must be one of {RULES}, not {rules!r}")
+    _self_check(rules)
+    return _check(source, tests, memory_mb, rules, strict_time)
 
 
-def _check(source: str, tests: TestSuite, memory_mb: int) -> CodeVerdict:
+def _check(source: str, tests: TestSuite, memory_mb: int, rules: str = "lcb", strict_time: bool = False) -> CodeVerdict:
     judge = _Judge(tests)
+    config = {**tests.harness_config(), "rules": rules, "strict_time": strict_time}
     execution = run_program(
         HARNESS.read_text(encoding="utf-8"), "", time_limit_s=tests.overall_deadline_s(), memory_mb=memory_mb,
         output_limit_bytes=tests.output_budget_bytes(),
-        extra_files={"solution.py": source, "tests.json": json.dumps(tests.harness_config())},
+        extra_files={"solution.py": source, "tests.json": json.dumps(config)},
         on_stdout=judge.feed)
     total = len(tests.inputs)
     if judge.failure is None and judge.buffer.strip():
@@ -359,9 +390,10 @@ def grade(problem, output: str) -> Verdict:
     stored test suite ("suite_path", "suite_sha256", so only small messages cross the process
     boundary) and its prompt template ("template"), which knows how its completions hold the
     program (e.g. a fence the prompt opened)."""
-    source = extract_program(get_code_template(problem.meta["template"]), output, problem.meta.get("entry_point"))
+    template = get_code_template(problem.meta["template"])
+    source = extract_program(template, output, problem.meta.get("entry_point"))
     if source is None:
         return Verdict(False, None, "no program in the completion")
     suite = read_suite(problem.meta["suite_path"], problem.meta["suite_sha256"])
-    verdict = check_program(source, suite)
+    verdict = check_program(source, suite, rules=template.test_rules)
     return Verdict(verdict.correct, _cut(source, 200), "" if verdict.correct else f"{verdict.status}: {verdict.detail}")

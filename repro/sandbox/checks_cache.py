@@ -11,7 +11,8 @@ that hashes everything that can change it:
 - who runs and where: effective uid/gid, this process's cgroups, the cgroup mounts, the
   sysctls that allow namespaces;
 - the configuration: the sandbox interpreter (path, and size, modification time and inode of
-  the file it resolves to), `unshare` (the same), the settings read from the environment;
+  the file it resolves to; for a virtual environment also its pyvenv.cfg and site-packages
+  folders), `unshare` (the same), the settings read from the environment;
 - the code: this Python (executable, version), the package version, and the text of every
   module the checks exercise (repro/sandbox/*.py, the code grader and test-suite modules).
 
@@ -75,6 +76,20 @@ def _file_identity(path: str | None) -> list | None:
     return [path, real, status.st_size, status.st_mtime_ns, status.st_ino]
 
 
+def _environment_identity(interpreter: str | None) -> list | None:
+    """For an interpreter of a virtual environment (the sandbox's, with numpy): its pyvenv.cfg
+    and its site-packages folders, whose modification time changes when a package is added,
+    removed or replaced. Its bin/python is a link to the system Python, so the interpreter's
+    own identity does not see that."""
+    if not interpreter:
+        return None
+    root = Path(interpreter).parent.parent
+    if not (root / "pyvenv.cfg").is_file():
+        return None
+    return [_file_identity(str(root / "pyvenv.cfg"))] + [
+        _file_identity(str(folder)) for folder in sorted(root.glob("lib/python*/site-packages"))]
+
+
 def _sources_digest() -> str:
     digest = hashlib.sha256()
     for pattern in _SOURCES:
@@ -98,6 +113,7 @@ def fingerprint(interpreter: str) -> dict:
         "cgroup_mounts": sorted(" ".join(line.split()[4:]) for line in cgroup_mounts),
         "sysctls": {name: _read(f"/proc/sys/{name}") for name in _SYSCTLS},
         "interpreter": _file_identity(interpreter),
+        "interpreter_environment": _environment_identity(interpreter),
         "unshare": _file_identity(shutil.which("unshare")),
         "environment": {name: os.environ.get(name) for name in (limits.INTERPRETER_ENV, limits.ALLOW_WEAK_ENV)},
         "python": [sys.executable, sys.version],

@@ -135,10 +135,13 @@ def _restored(data) -> Protections | None:
 
 
 def choose_interpreter() -> str:
-    """REPRO_SANDBOX_PYTHON, else /usr/bin/python3 (readable by other users), else this Python."""
+    """REPRO_SANDBOX_PYTHON, else the sandbox environment (/opt/repro-sandbox, with numpy), else
+    /usr/bin/python3 (readable by other users), else this Python."""
     configured = os.environ.get(limits.INTERPRETER_ENV)
     if configured:
         return configured
+    if os.access(limits.SANDBOX_ENV_INTERPRETER, os.X_OK):
+        return limits.SANDBOX_ENV_INTERPRETER
     if os.access(limits.DEFAULT_INTERPRETER, os.X_OK):
         return limits.DEFAULT_INTERPRETER
     return sys.executable

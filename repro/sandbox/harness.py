@@ -14,8 +14,10 @@ decides which programs count as correct:
 - "stdin" and "call": LiveCodeBench `lcb_runner/evaluation/testing_util.py` as of commit
   15808c7 (2025-01-17, current when the paper was evaluated): the program is wrapped in a
   function (stdin) or loaded under LCB's import prelude (call, LeetCode `class Solution`), stdin
-  is a StringIO of the test input, `open` a stand-in for LCB's mock reading it, and LCB's
-  `reliability_guard` disables the same functions.
+  is a StringIO of the test input (and the original stdin's read functions are patched, as
+  LCB's mock.patch order does), `open` a stand-in for LCB's mock reading it, LCB's
+  `reliability_guard` disables the same functions, and the per-test timer fires once.
+  Config "rules": "rllm" swaps in rllm's prelude (DeepCoder's copy of the same harness).
 - "function": evalplus v0.3.1 `evalplus/eval/__init__.py`: exec the code, call the entry
   point, stdio swallowed, evalplus' `reliability_guard`.
 
@@ -66,9 +68,20 @@ def encode_value(value, depth=0):
         return {"$bytes": base64.b64encode(bytes(value)).decode()}
     if kind is complex:  # MBPP+ tasks 124 and 252 take complex arguments
         return {"$complex": [value.real, value.imag]}
+    # Exact numbers travel exactly: LCB compares the returned object with `==`, and
+    # Fraction(1, 2) == 0.5 holds there. (Checked by module and name, so that the harness
+    # never imports them itself.)
+    if kind.__module__ == "fractions" and kind.__name__ == "Fraction":
+        return {"$fraction": [encode_value(value.numerator, depth + 1), encode_value(value.denominator, depth + 1)]}
+    if kind.__module__ == "decimal" and kind.__name__ == "Decimal":
+        return {"$decimal": str(value)}
     # numpy scalars compare like the Python number they hold.
     if kind.__module__ == "numpy" and hasattr(value, "item") and getattr(value, "ndim", 1) == 0:
         return encode_value(value.item(), depth + 1)
+    # numpy arrays keep their dtype: the parent compares them as LCB does (elementwise `==`,
+    # then the truth of the result, which fails for more than one element).
+    if kind.__module__ == "numpy" and kind.__name__ == "ndarray":
+        return {"$ndarray": [value.dtype.str, encode_value(value.tolist(), depth + 1)]}
     # Subclasses of the basic types (an IntEnum, a defaultdict, a namedtuple) travel as their
     # base type, which is what == against the expected value sees.
     for base in (bool, int, float, str, list, tuple, dict, set, frozenset):
@@ -98,6 +111,18 @@ def decode_value(data):
             return base64.b64decode(payload)
         if tag == "$complex":
             return complex(payload[0], payload[1])
+        if tag == "$fraction":
+            import fractions
+
+            return fractions.Fraction(decode_value(payload[0]), decode_value(payload[1]))
+        if tag == "$decimal":
+            import decimal
+
+            return decimal.Decimal(payload)
+        if tag == "$ndarray":
+            import numpy
+
+            return numpy.array(decode_value(payload[1]), dtype=numpy.dtype(payload[0]))
         raise ValueError(f"unknown tag {tag!r}")
     return data
 
@@ -119,6 +144,44 @@ LCB_PRELUDE = ("".join(f"from {name} import *\n" for name in _LCB_STAR_MODULES)
 # forked test process inherits it.
 LCB_INT_MAX_STR_DIGITS = 50000
 
+# rllm's copy of LCB's harness (DeepCoder's evaluation; rllm/rewards/code_utils/livecodebench.py
+# at agentica-project/rllm aba20b14, 2025-04-08, the DeepCoder release) runs the same code
+# with another prelude, `BASE_IMPORTS` of rllm/rewards/code_utils/utils.py: named imports
+# instead of star imports (so no `from sys import *`, no `from builtins import *`), numpy and
+# pandas imported in every program, and no raised recursion limit. Nor does rllm raise the
+# int<->str digit limit. The statements below are those imports, in rllm's order (the
+# order decides which binding of a repeated name wins).
+_RLLM_IMPORTS = (
+    "from itertools import accumulate, chain, combinations, count, permutations, product, groupby, islice, repeat",
+    "from copy import deepcopy",
+    "from string import ascii_lowercase, ascii_uppercase",
+    "from math import floor, log2, log10, sqrt, comb, gcd, ceil, inf, isqrt, factorial, atan2, pi",
+    "from collections import defaultdict, deque, Counter",
+    "from bisect import bisect, bisect_left, bisect_right, insort",
+    "from heapq import heappush, heappop, heapify, merge, nlargest, nsmallest, heapreplace",
+    "from functools import reduce, cache, lru_cache, cmp_to_key",
+    "from random import randrange, shuffle",
+    "from operator import itemgetter, sub, xor, or_",
+    "from re import search as re_search",
+    "from os.path import commonprefix",
+    "from typing import List, Tuple, Dict, Set, Optional, Union, Any, Callable, Iterable, Iterator, Generator, Deque",
+    "import copy, string, math, collections, bisect, heapq, functools, random, itertools, operator, re, datetime",
+    "from time import time",
+    "import numpy as np",
+    "import pandas as pd",
+    "from math import log, prod",
+    "from collections import deque, defaultdict, Counter, OrderedDict",
+    "from itertools import accumulate, permutations, combinations, product, groupby, islice, chain, repeat, "
+    "zip_longest, cycle, pairwise",
+    "from functools import lru_cache, reduce, partial",
+    "from operator import iand",
+    "import sys",
+    "import io, os",
+)
+RLLM_PRELUDE = "\n".join(_RLLM_IMPORTS) + "\n"
+# The prelude of each harness's rules (config "rules"; only LCB's raise the digit limit, in main()).
+PRELUDES = {"lcb": LCB_PRELUDE, "rllm": RLLM_PRELUDE}
+
 
 def _unwrap_main_guard(code):
     """LCB `clean_if_name`: a final `if __name__ == '__main__':` block becomes top-level code."""
@@ -134,7 +197,7 @@ def _unwrap_main_guard(code):
     return code
 
 
-def _wrap_in_function(code):
+def _wrap_in_function(code, prelude):
     """LCB `make_function`: imports stay at top level, every other statement moves into
     `wrapped_function()`, which is called once per test. (So top-level names are locals of
     that function, and `global x` for one of them fails, as it does in LCB.)"""
@@ -148,7 +211,7 @@ def _wrap_in_function(code):
                                    args=ast.arguments(posonlyargs=[], args=[], kwonlyargs=[], kw_defaults=[],
                                                       defaults=[]),
                                    body=others, decorator_list=[], lineno=-1)
-        return LCB_PRELUDE + "\n" + ast.unparse(imports) + "\n" + ast.unparse(function)
+        return prelude + "\n" + ast.unparse(imports) + "\n" + ast.unparse(function)
     except Exception:  # noqa: BLE001 - LCB then executes the raw code
         return code
 
@@ -172,10 +235,14 @@ _OS_DISABLED = ("kill", "system", "putenv", "remove", "removedirs", "rmdir", "fc
                 "chown", "chroot", "lchflags", "lchmod", "lchown", "getcwd", "chdir")
 
 
+_MISSING = object()
+
+
 def _reliability_guard(evalplus):
     """The functions that LCB's and evalplus' `reliability_guard` set to None before running a
     program (not a protection -- the sandbox is -- but programs using them fail there, so
-    they fail here too). evalplus also removes `exit` and `open`."""
+    they fail here too). evalplus also removes `exit` and `open`. Returns the library
+    functions it replaced, as (object, name, original), for `_PreloadedThere`."""
     import builtins
     import faulthandler
     import shutil
@@ -187,13 +254,94 @@ def _reliability_guard(evalplus):
         builtins.exit = None
         builtins.open = None
     os.environ["OMP_NUM_THREADS"] = "1"
-    for name in _OS_DISABLED:
-        setattr(os, name, None)
-    shutil.rmtree = shutil.move = shutil.chown = None
-    subprocess.Popen = None
+    replaced = [(os, name) for name in _OS_DISABLED] + [(shutil, "rmtree"), (shutil, "move"), (shutil, "chown"),
+                                                         (subprocess, "Popen")]
+    saved = [(owner, name, getattr(owner, name, _MISSING)) for owner, name in replaced]
+    for owner, name in replaced:
+        setattr(owner, name, None)
     builtins.help = None
     for name in ("ipdb", "joblib", "resource", "psutil", "tkinter"):
         sys.modules[name] = None
+    return saved
+
+
+# Modules that the original harness's test process has already loaded when its guard runs:
+# LCB's testing_util.py imports numpy at its top; rllm's harness runs inside verl's process,
+# which has numpy and pandas loaded (and rllm's prelude imports both in every program). A
+# program's `import numpy` is then a mere lookup there, while here, after the guard, numpy's
+# own start-up would fail (it sets os.environ, and the guard removed os.putenv). They are not
+# imported in advance here (programs that do not use them must not pay for them): instead
+# they load, when a program first imports them, with the replaced functions put back for the
+# time of the load, so they load as they did there, before the guard.
+PRELOADED_THERE = {"lcb": ("numpy",), "rllm": ("numpy", "pandas")}
+
+
+class _PreloadedThere:
+    """A meta path finder for those modules: finds them with the other finders, and wraps their
+    loader so that creating and executing the module runs with the guard lifted."""
+
+    def __init__(self, names, saved):
+        self.names = frozenset(names)
+        self.saved = saved
+        self.depth = 0
+
+    def find_spec(self, name, path=None, target=None):
+        if name.partition(".")[0] not in self.names:
+            return None
+        for finder in sys.meta_path:
+            find = getattr(finder, "find_spec", None)
+            if finder is self or find is None:
+                continue
+            spec = find(name, path, target)
+            if spec is not None:
+                if spec.loader is not None and hasattr(spec.loader, "exec_module"):
+                    spec.loader = _UnguardedLoader(spec.loader, self)
+                return spec
+        return None
+
+    def lift(self):
+        self.depth += 1
+        if self.depth == 1:
+            self.guarded = [(owner, name, getattr(owner, name, _MISSING)) for owner, name, _ in self.saved]
+            for owner, name, original in self.saved:
+                _set_or_delete(owner, name, original)
+
+    def restore(self):
+        self.depth -= 1
+        if self.depth == 0:
+            for owner, name, value in self.guarded:
+                _set_or_delete(owner, name, value)
+
+
+def _set_or_delete(owner, name, value):
+    if value is _MISSING:
+        if hasattr(owner, name):
+            delattr(owner, name)
+    else:
+        setattr(owner, name, value)
+
+
+class _UnguardedLoader:
+    def __init__(self, loader, finder):
+        self.loader = loader
+        self.finder = finder
+
+    def create_module(self, spec):
+        self.finder.lift()  # an extension module initialises in create_module
+        try:
+            return self.loader.create_module(spec)
+        finally:
+            self.finder.restore()
+
+    def exec_module(self, module):
+        self.finder.lift()
+        try:
+            self.loader.exec_module(module)
+        finally:
+            self.finder.restore()
+
+    def __getattr__(self, name):  # get_resource_reader, is_package, get_filename, ...
+        return getattr(self.loader, name)
 
 
 # ------------------------------------------------------------------ timing
@@ -201,12 +349,30 @@ def _reliability_guard(evalplus):
 
 class TimeoutException(Exception):
     """Raised by the per-test timer. An Exception, as in LCB: a bare `except Exception` in the
-    program can swallow it once, so the timer keeps firing until the test ends."""
+    program can swallow it."""
+
+
+# What happens after the timer fired. LCB's alarm fires once per test and LCB never looks at
+# the elapsed time, so a program that catches the timeout and then returns the right value
+# passes there, late as it is: that is the default for LCB's rules ("fire-once"). evalplus,
+# and LCB's rules under `strict_time`, re-arm the timer every 0.2 s until the test ends and
+# fail a test that ran past its limit ("strict").
+_timing = {"rearm_s": 0.2, "check_elapsed": True}
 
 
 def _on_alarm(signum, frame):
-    signal.setitimer(signal.ITIMER_REAL, 0.2)
+    if _timing["rearm_s"]:
+        signal.setitimer(signal.ITIMER_REAL, _timing["rearm_s"])
     raise TimeoutException("per-test time limit")
+
+
+def _set_timing(strict):
+    _timing["rearm_s"] = 0.2 if strict else 0
+    _timing["check_elapsed"] = strict
+
+
+def _late(seconds, limit):
+    return _timing["check_elapsed"] and seconds > limit
 
 
 def _arm(seconds):
@@ -309,6 +475,42 @@ class _FakeInputFile:
         return lambda *args, **kwargs: None
 
 
+class _OriginalStdinPatch:
+    """LCB's `call_method` patches `sys.stdin.read`, `.readline` and `.readlines` BEFORE it
+    replaces `sys.stdin` (mock.patch enters the decorators bottom-up), so the patches land on
+    the interpreter's original stdin object, and `sys.stdin` itself becomes a plain StringIO.
+    A name bound to the original at load time (`from sys import stdin`, or the prelude's
+    `from sys import *`) therefore reads the test input through these functions, with their
+    exact semantics: `readline()` gives the next line WITHOUT its newline and raises
+    StopIteration past the end, `read()` the whole input at every call, `readlines()` the
+    input split on newlines. Nothing else is patched: iterating over that object, or its
+    `.buffer`, reads the process's real (empty) stdin, in LCB as here."""
+
+    def __init__(self, original, text):
+        self.original = original
+        lines = iter(text.split("\n"))
+        self.functions = {"read": lambda *args: text, "readline": lambda *args: next(lines),
+                          "readlines": lambda *args: text.split("\n")}
+        self.patched = []
+
+    def __enter__(self):
+        for name, function in self.functions.items():
+            try:
+                setattr(self.original, name, function)
+                self.patched.append(name)
+            except (AttributeError, TypeError):
+                pass  # an object that takes no attributes: nothing to patch
+        return self
+
+    def __exit__(self, *exc):
+        for name in self.patched:
+            try:
+                delattr(self.original, name)
+            except AttributeError:
+                pass
+        return False
+
+
 def _run_stdin(config, source, reporter):
     import builtins
     import io
@@ -320,7 +522,7 @@ def _run_stdin(config, source, reporter):
             return 1
 
     timeouts = config["timeouts"]
-    code = _wrap_in_function(_unwrap_main_guard(source))
+    code = _wrap_in_function(_unwrap_main_guard(source), PRELUDES[config.get("rules", "lcb")])
     try:
         module = _lcb_compile(code, timeouts[0])
         function = module.wrapped_function
@@ -333,24 +535,26 @@ def _run_stdin(config, source, reporter):
         capture = Capture()
         started = time.monotonic()
         kind, detail = "ok", ""
-        # LCB: stdin is a StringIO of the input, open() a mock reading it, stdout captured.
-        builtins.open = lambda *args, _text=text, **kwargs: _FakeInputFile(_text)
-        sys.stdin, sys.stdout = io.StringIO(text), capture
         try:
-            _arm(timeouts[index])
-            try:
-                function()
-            except SystemExit:
-                pass  # LCB: exit() ends the test; what was printed so far is the output
-            finally:
-                _disarm()
+            # LCB: the original stdin's read functions patched, then stdin a StringIO of the
+            # input, open() a mock reading it, stdout captured.
+            with _OriginalStdinPatch(real_stdin, text):
+                builtins.open = lambda *args, _text=text, **kwargs: _FakeInputFile(_text)
+                sys.stdin, sys.stdout = io.StringIO(text), capture
+                _arm(timeouts[index])
+                try:
+                    function()
+                except SystemExit:
+                    pass  # LCB: exit() ends the test; what was printed so far is the output
+                finally:
+                    _disarm()
         except BaseException as error:  # noqa: BLE001
             kind, detail = _kind(error), _describe(error)
         finally:
             _disarm()
             builtins.open, sys.stdin, sys.stdout = real_open, real_stdin, real_stdout
         seconds = time.monotonic() - started
-        if kind == "ok" and seconds > timeouts[index]:
+        if kind == "ok" and _late(seconds, timeouts[index]):
             kind, detail = "timeout", "the time limit passed (its timer was caught by the program)"
         if kind == "ok":
             reporter.send(event="test", index=index, kind="ok", value=capture.getvalue(), seconds=seconds)
@@ -361,7 +565,7 @@ def _run_stdin(config, source, reporter):
 
 def _run_call(config, source, reporter):
     timeouts = config["timeouts"]
-    code = LCB_PRELUDE + "\n\n" + source
+    code = PRELUDES[config.get("rules", "lcb")] + "\n\n" + source
     try:
         instance = _lcb_compile(code, timeouts[0])
         method = getattr(instance, config["func_name"])
@@ -411,7 +615,7 @@ def _call_and_report(reporter, index, call, timeout_s, tuple_to_list):
                       seconds=time.monotonic() - started)
         return False
     seconds = time.monotonic() - started
-    if seconds > timeout_s:
+    if _late(seconds, timeout_s):
         reporter.send(event="test", index=index, kind="timeout", seconds=seconds,
                       detail="the time limit passed (its timer was caught by the program)")
         return False
@@ -454,9 +658,14 @@ def main():
     mode = config["mode"]
     signal.signal(signal.SIGALRM, _on_alarm)
     keeper = _StderrKeeper(config.get("stderr_keep", 4096))
-    if mode in ("stdin", "call") and hasattr(sys, "set_int_max_str_digits"):  # Python >= 3.11
+    lcb_rules = mode in ("stdin", "call") and config.get("rules", "lcb") == "lcb"
+    if lcb_rules and hasattr(sys, "set_int_max_str_digits"):  # Python >= 3.11
         sys.set_int_max_str_digits(LCB_INT_MAX_STR_DIGITS)
-    _reliability_guard(evalplus=mode == "function")
+    # LCB's and rllm's timer fires once; evalplus' (and a strict check) keeps firing.
+    _set_timing(strict=mode == "function" or bool(config.get("strict_time")))
+    saved = _reliability_guard(evalplus=mode == "function")
+    if mode in ("stdin", "call"):
+        sys.meta_path.insert(0, _PreloadedThere(PRELOADED_THERE[config.get("rules", "lcb")], saved))
     sys.stderr = keeper
     if mode == "stdin":
         _run_stdin(config, source, reporter)

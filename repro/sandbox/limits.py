@@ -85,6 +85,11 @@ SUPERVISOR_GRACE_S = 1.0
 # REPRO_SANDBOX_PYTHON; detect_protections() reports which one was used and whether the
 # unprivileged uid could run it.
 DEFAULT_INTERPRETER = "/usr/bin/python3"
+# Preferred over it when present: a virtual environment made from the system Python that adds
+# the modules LiveCodeBench's test process has importable (numpy at the version of LCB's lock;
+# pandas, which rllm's prelude imports), created world-readable by scripts/install-cpu and the
+# Dockerfile from requirements/sandbox.txt (docs/sandbox.md, "The programs' interpreter").
+SANDBOX_ENV_INTERPRETER = "/opt/repro-sandbox/bin/python"
 INTERPRETER_ENV = "REPRO_SANDBOX_PYTHON"
 # Opt-in to running untrusted code as root without the private uid (namespaces do not take
 # root's capabilities away: it could remount or mount the host's disk, and without a PID
