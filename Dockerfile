@@ -103,6 +103,15 @@ ENV VIRTUAL_ENV=/opt/venv \
 
 WORKDIR /opt/repro
 
+# The interpreter of sandboxed programs (docs/sandbox.md, "The programs' interpreter"): the system
+# Python plus the modules LiveCodeBench's test process has importable (requirements/sandbox.txt:
+# numpy at LCB's lock version; pandas for rllm's prelude), world-readable because the sandbox runs
+# programs under a private uid. repro finds it at this path (repro/sandbox/limits.py).
+COPY requirements/sandbox.txt requirements/sandbox.txt
+RUN /usr/bin/python3 -m venv /opt/repro-sandbox \
+    && /opt/repro-sandbox/bin/pip install -r requirements/sandbox.txt \
+    && chmod -R a+rX /opt/repro-sandbox
+
 # Same two steps as the CPU install in .ci/run: first the dependencies, then the package itself
 # without dependency resolution. The dependencies come from requirements/gpu.lock: every package
 # (about 220, not only the ~25 pinned in requirements/gpu.txt) at the version the resolver chose

@@ -43,6 +43,7 @@ from repro.sandbox.harness import decode_value
 from repro.sandbox.runner import run_program
 
 PASS, FAIL, TIMEOUT, ERROR = "pass", "fail", "timeout", "error"
+DEFAULT_INT_MAX_STR_DIGITS = 4300  # Python's default int<->str limit (sys.int_info.default_max_str_digits)
 
 
 # ------------------------------------------------------------------ comparisons
@@ -328,6 +329,11 @@ def check_program(source: str, tests: TestSuite, *, memory_mb: int = limits.MEMO
 
 
 def _check(source: str, tests: TestSuite, memory_mb: int, rules: str = "lcb", strict_time: bool = False) -> CodeVerdict:
+    if rules == "rllm" and tests.mode == "call" and not _parses_under_default_digit_limit(tests.outputs):
+        # rllm parses every expected output before the first test, under Python's default
+        # int<->str limit (it does not raise it, as LCB's evaluator does): the check fails.
+        return CodeVerdict(ERROR, 0, len(tests.inputs), 0, "an expected output has an integer over 4,300 digits, "
+                           "which rllm's harness cannot parse")
     judge = _Judge(tests)
     config = {**tests.harness_config(), "rules": rules, "strict_time": strict_time}
     execution = run_program(
@@ -353,6 +359,20 @@ def _check(source: str, tests: TestSuite, memory_mb: int, rules: str = "lcb", st
     if tail:
         detail += f": {_cut(tail[0])}"
     return CodeVerdict(ERROR, judge.passed, total, judge.passed, detail, execution)
+
+
+def _parses_under_default_digit_limit(outputs: Sequence[str]) -> bool:
+    def parse_int(digits: str) -> int:
+        if len(digits.lstrip("-")) > DEFAULT_INT_MAX_STR_DIGITS:
+            raise ValueError("too many digits")
+        return 0
+
+    try:
+        for output in outputs:
+            json.loads(output, parse_int=parse_int)
+    except ValueError:
+        return False
+    return True
 
 
 def _how_it_ended(execution: ExecutionResult, judge: _Judge) -> str:

@@ -357,18 +357,25 @@ class TimeoutException(Exception):
 # passes there, late as it is: that is the default for LCB's rules ("fire-once"). evalplus,
 # and LCB's rules under `strict_time`, re-arm the timer every 0.2 s until the test ends and
 # fail a test that ran past its limit ("strict").
-_timing = {"rearm_s": 0.2, "check_elapsed": True}
+_timing = {"rearm_s": 0.2, "check_elapsed": True, "announce": False}
+# LCB's (and rllm's) `timeout_handler` prints this before raising, to whatever sys.stdout is at
+# that moment: during a stdin test, the capture. So a stdin program that catches the timeout and
+# then prints the right answer has this extra line in its output, and fails there.
+LCB_TIMEOUT_LINE = "timeout occured: alarm went off"
 
 
 def _on_alarm(signum, frame):
     if _timing["rearm_s"]:
         signal.setitimer(signal.ITIMER_REAL, _timing["rearm_s"])
+    if _timing["announce"]:
+        print(LCB_TIMEOUT_LINE)
     raise TimeoutException("per-test time limit")
 
 
-def _set_timing(strict):
+def _set_timing(strict, announce):
     _timing["rearm_s"] = 0.2 if strict else 0
     _timing["check_elapsed"] = strict
+    _timing["announce"] = announce
 
 
 def _late(seconds, limit):
@@ -662,7 +669,7 @@ def main():
     if lcb_rules and hasattr(sys, "set_int_max_str_digits"):  # Python >= 3.11
         sys.set_int_max_str_digits(LCB_INT_MAX_STR_DIGITS)
     # LCB's and rllm's timer fires once; evalplus' (and a strict check) keeps firing.
-    _set_timing(strict=mode == "function" or bool(config.get("strict_time")))
+    _set_timing(strict=mode == "function" or bool(config.get("strict_time")), announce=mode != "function")
     saved = _reliability_guard(evalplus=mode == "function")
     if mode in ("stdin", "call"):
         sys.meta_path.insert(0, _PreloadedThere(PRELOADED_THERE[config.get("rules", "lcb")], saved))
