@@ -104,9 +104,10 @@ def test_golden_file_is_the_current_corpus_with_both_originals():
 
 
 def test_strict_time_fails_a_program_that_caught_the_timer():
-    pair = PAIRS["timeout/catch-then-answer"]
-    suite = TestSuite.livecodebench(pair["tests"], None, timeout_s=pair["timeout"])
-    assert check_program(pair["program"], suite).correct  # LCB's rule, the default
+    # A call-based program (a stdin one fails anyway: LCB's handler prints into its output).
+    pair = PAIRS["timeout/call-catch-then-answer"]
+    suite = TestSuite.livecodebench(pair["tests"], pair["func_name"], timeout_s=pair["timeout"])
+    assert pair["original"]["lcb"] and check_program(pair["program"], suite).correct  # LCB's rule, the default
     strict = check_program(pair["program"], suite, strict_time=True)
     assert strict.status == "timeout", strict.detail
 
