@@ -24,7 +24,7 @@ def fresh_process(tmp_path, monkeypatch):
     monkeypatch.delenv(checks_cache.RECHECK_ENV, raising=False)
     monkeypatch.setattr(detect, "_cached", None)
     monkeypatch.setattr(detect, "_from_file", False)
-    monkeypatch.setattr(code, "_self_checked", False)
+    monkeypatch.setattr(code, "_self_checked", set())
     probes = []
     real = detect._detect
 
@@ -36,7 +36,7 @@ def fresh_process(tmp_path, monkeypatch):
 
     def new_process():
         monkeypatch.setattr(detect, "_cached", None)
-        monkeypatch.setattr(code, "_self_checked", False)
+        monkeypatch.setattr(code, "_self_checked", set())
 
     return probes, new_process
 
@@ -108,9 +108,9 @@ def test_the_harness_self_check_is_remembered_with_the_layers_it_passed_under(fr
     checks = []
     real_check = code._check
 
-    def counted(source, tests, memory_mb):
+    def counted(source, tests, memory_mb, *rules):
         checks.append(source)
-        return real_check(source, tests, memory_mb)
+        return real_check(source, tests, memory_mb, *rules)
 
     monkeypatch.setattr(code, "_check", counted)
     new_process()
@@ -121,6 +121,12 @@ def test_the_harness_self_check_is_remembered_with_the_layers_it_passed_under(fr
     new_process()
     assert code.check_program("print(2 * int(input()))", suite).correct
     assert len(checks) == 1 + 3 + 1
+    # rllm's rules have their own self-check (its prelude needs numpy and pandas), remembered apart.
+    assert code.check_program("print(2 * int(input()))", suite, rules="rllm").correct
+    assert len(checks) == 1 + 3 + 1 + 1 + 1
+    new_process()
+    assert code.check_program("print(2 * int(input()))", suite, rules="rllm").correct
+    assert len(checks) == 1 + 3 + 1 + 1 + 1 + 1
 
 
 def test_recheck_setting_ignores_the_cache(fresh_process, monkeypatch):

@@ -305,7 +305,7 @@ def _self_check(rules: str) -> None:
             _self_checked.add(rules)
             return
         for source, suite in _self_check_cases(rules):
-            verdict = _check(source, suite, limits.MEMORY_MB, rules, strict_time=False)
+            verdict = _check(source, suite, limits.MEMORY_MB, rules)
             if verdict.status != PASS:
                 protections = verdict.execution.protections.summary() if verdict.execution else "?"
                 raise SandboxSetupError(f"the code harness fails a known-correct {suite.mode} program under "

@@ -284,6 +284,7 @@ class _PreloadedThere:
         self.names = frozenset(names)
         self.saved = saved
         self.depth = 0
+        self.prefixes = tuple({os.path.join(prefix, "") for prefix in (sys.prefix, sys.base_prefix)})
 
     def find_spec(self, name, path=None, target=None):
         if name.partition(".")[0] not in self.names:
@@ -294,7 +295,10 @@ class _PreloadedThere:
                 continue
             spec = find(name, path, target)
             if spec is not None:
-                if spec.loader is not None and hasattr(spec.loader, "exec_module"):
+                # Only the installed module: a program's own numpy.py in its work folder loads
+                # guarded, like any code of the program.
+                installed = spec.origin is not None and spec.origin.startswith(self.prefixes)
+                if installed and spec.loader is not None and hasattr(spec.loader, "exec_module"):
                     spec.loader = _UnguardedLoader(spec.loader, self)
                 return spec
         return None
