@@ -89,7 +89,7 @@ INPUT = [
     _stdin("input/os-read-0", "import os\ndata = os.read(0, 1 << 20).split()\n" + _SUM_BODY,
            "os.read(0): the process's stdin, empty"),
     _stdin("input/fileinput", "import fileinput\ndata = ''.join(fileinput.input()).split()\n" + _SUM_BODY,
-           "fileinput reads sys.stdin"),
+           "fileinput reads the files named in sys.argv[1:], else sys.stdin"),
     _stdin("input/main-guard", "import sys\ndef main():\n    n = int(input())\n    print(sum(map(int, input().split())))\n"
            "if __name__ == '__main__':\n    main()", "a final __main__ block is unwrapped"),
     _stdin("input/main-guard-double-quotes", 'def main():\n    n = int(input())\n    print(sum(map(int, input().split())))\n'

@@ -15,8 +15,12 @@ Rules implemented (see docs/sandbox.md and SOURCES.md §4):
   the whole output stripped, split into lines, each line stripped; equal line counts; a line
   matches if equal as text or if both parse as whitespace-separated `Decimal`s that are equal
   (exact decimal equality: "1.0" == "1", but no tolerance). Call-based tests compare the
-  returned value (a tuple counts as a list) with `==` against the JSON-decoded output. 6 s per
-  test; the whole check is killed after (6 + 1) * #tests + 5 s.
+  returned value (a tuple counts as a list; Fraction, Decimal and numpy values as themselves)
+  with `==` against the JSON-decoded output, then take the truth of that (`lcb_call_matches`).
+  6 s per test, the timer firing once (a program that catches it may still pass, as in LCB;
+  `strict_time=True` refuses that); the whole check is killed after (6 + 1) * #tests + 5 s.
+  `rules="rllm"`: rllm's copy of the same harness (DeepCoder), with its own prelude.
+  Agreement with the originals: docs/code_grader_parity.md.
 - evalplus (v0.3.1 `evalplus/eval/__init__.py`): `out == exp`, else for floats (or with the
   task's atol) same type, same length and `np.allclose(out, exp, rtol=1e-7, atol)`, plus the
   task-specific oracles; per-test limit max(1 s, 4 x ground-truth time).
