@@ -236,6 +236,63 @@ def run(experiments: ExperimentsArgument, tier: TierOption = "full", backend: Ba
         data_parallel=data_parallel)), _root(out))
 
 
+@app.command("pair")
+def pair_command(
+        file: Annotated[Optional[Path], typer.Argument(
+            help="A pair declared in a TOML file (keys: docs/pairs.md; an example: examples/pair_smoke.toml). "
+                 "Leave out to declare it with --base and --rl.", show_default=False)] = None,
+        base: Annotated[Optional[str], typer.Option(
+            "--base", help="The base model: a hub id, optionally with a revision (owner/name@commit; without one, the "
+                           "commit is locked in OUT/models.lock.json at first download), or a local model folder "
+                           "(config.json and weights; its content hash names the samples and the report).")] = None,
+        rl: Annotated[Optional[list[str]], typer.Option(
+            "--rl", help="An RL model, as --base. Repeat for several RL models of one base: they share the base's "
+                         "samples (arms rl-1, rl-2, ...).")] = None,
+        benchmarks: Annotated[Optional[list[str]], typer.Option(
+            "--benchmarks", help="A benchmark key (`repro list`); repeatable. Default: the paper's six math "
+                                 "benchmarks of Figures 2 and 9.")] = None,
+        n: Annotated[Optional[int], typer.Option(
+            "--n", help="Samples per problem. Default: the paper's n on each benchmark (1,024 for AIME24 and AMC23, "
+                        "128 elsewhere). The quick tier caps it at 32.")] = None,
+        k: Annotated[Optional[str], typer.Option(
+            "--k", help="The k of the curves, e.g. 1,2,4,8 (the largest must not exceed n). Default: 1, 2, 4, ... "
+                        "up to n.")] = None,
+        template: Annotated[Optional[str], typer.Option(
+            "--template", help="The prompt template by name (docs/models.md). Default: the paper's for the model's "
+                               "family (qwen-boxed for Qwen and LLaMA, dapo for DAPO) on math, and the paper's own on "
+                               "code and visual benchmarks.")] = None,
+        name: Annotated[Optional[str], typer.Option(
+            "--name", help="Names the pair's folders (pair-NAME); default: a hash of the declaration.")] = None,
+        tier: Annotated[Optional[str], typer.Option(
+            "--tier", "-t", help="full (default), quick (n<=32) or smoke (CPU: simulation and tiny stand-ins); "
+                                 "overrides the file's.")] = None,
+        backend: BackendOption = None, out: OutOption = None, seed: SeedOption = 0,
+        plan: Annotated[bool, typer.Option(
+            "--plan", help="Print the runs, samples and GPU-hours, and start nothing.")] = False,
+        update_model_lock: UpdateModelLockOption = False,
+        log_level: LogLevelOption = "info", engine_log: EngineLogOption = "file"):
+    """Test the paper's claims on any base/RL pair: the same plan, store, graders and statistics.
+
+    Writes pass@k curves with 95% bands for each model, the crossing point (smallest k where the
+    base is not below RL) with its uncertainty, Delta_SE, claims 1-3 as predicates and a verdict
+    paragraph to OUT/reports/pairs/pair-NAME/TIER/BACKEND/report.md. Exit 0 when it ran (the
+    verdicts are findings, not a failed reproduction); 2 on bad input. See docs/pairs.md.
+    """
+    from repro.pair import parse_ks
+    from repro.pair_command import pair as pair_run, read_declaration
+
+    def call() -> int:
+        declaration = read_declaration(file, base=base, rl=rl, benchmarks=benchmarks, n=n,
+                                       ks=parse_ks(k) if k is not None else None, template=template, tier=tier,
+                                       backend=backend, name=name)
+        if plan:
+            return pair_run(declaration, _root(out), seed, _progress(), plan_only=True)
+        return _with_engine_log(_root(out), log_level, engine_log, lambda: pair_run(
+            declaration, _root(out), seed, _progress(), update_model_lock=update_model_lock))
+
+    _guard(call, _root(out))
+
+
 @app.command("all")
 def all_command(tier: TierOption = "full", backend: BackendOption = None, out: OutOption = None,
                 shard: ShardOption = None, data_parallel: DataParallelOption = None,
