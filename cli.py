@@ -278,13 +278,11 @@ def pair_command(
     paragraph to OUT/reports/pairs/pair-NAME/TIER/BACKEND/report.md. Exit 0 when it ran (the
     verdicts are findings, not a failed reproduction); 2 on bad input. See docs/pairs.md.
     """
-    from repro.pair import parse_ks
     from repro.pair_command import pair as pair_run, read_declaration
 
     def call() -> int:
-        declaration = read_declaration(file, base=base, rl=rl, benchmarks=benchmarks, n=n,
-                                       ks=parse_ks(k) if k is not None else None, template=template, tier=tier,
-                                       backend=backend, name=name)
+        declaration = read_declaration(file, base=base, rl=rl, benchmarks=benchmarks, n=n, ks_text=k,
+                                       template=template, tier=tier, backend=backend, name=name)
         if plan:
             return pair_run(declaration, _root(out), seed, _progress(), plan_only=True)
         return _with_engine_log(_root(out), log_level, engine_log, lambda: pair_run(

@@ -281,7 +281,7 @@ def _resolve_model(arm: str, given: str, benchmarks: tuple[str, ...], template: 
     else:
         context = ASSUMED_CONTEXT
         notes.append(f"{given}: its config is not here yet, so planning assumed a {ASSUMED_CONTEXT:,}-token context; "
-                     "the run reads the real one")
+                     "a run on the real weights reads the real one first")
     chosen = template or _family_template(hub_id, config, given)
     key = "hub--" + hub_id.lower().replace("/", "--") + (f"--{_slug(revision)}" if revision else "")
     if template is not None or (catalogued is not None and chosen != catalogued.template):

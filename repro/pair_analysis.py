@@ -138,11 +138,11 @@ def verdict_paragraph(findings: Sequence[PairFinding], claims: Sequence[ClaimVer
             groups: dict[str, list[str]] = {}
             for verdict in verdicts:
                 groups.setdefault(verdict.verdict, []).append(verdict.scope.split(", ")[-1])
-            said = "; ".join(f"{verdict} on {', '.join(scopes)}" for verdict, scopes in groups.items()) or NOT_RUN
-            parts.append(f"{what} {said}")
+            said = " and ".join(f"{verdict} on {', '.join(scopes)}" for verdict, scopes in groups.items()) or NOT_RUN
+            parts.append(f"{what} is {said}")
         mine = [f for f in findings if f.rl == rl]
         crossings = [f"{f.benchmark}: {f.crossing.describe()}" for f in mine]
-        sentences.append(f"For {who}, " + ", ".join(parts) + ". " + (
+        sentences.append(f"For {who}, " + "; ".join(parts) + ". " + (
             "Crossing points -- " + "; ".join(crossings) + "." if crossings else ""))
         undecided = sorted({c.scope.split(', ')[-1] for number in (1, 2, 3)
                             for c in _claim_number_verdicts(claims, number, rl, several) if c.verdict == INCONCLUSIVE})
@@ -168,7 +168,9 @@ def _pct(x: float) -> str:
 
 def report_markdown(title: str, model_lines: Sequence[str], settings: Sequence[str], findings: Sequence[PairFinding],
                     claims: Sequence[ClaimVerdict], histograms: Mapping[tuple[str, str], list[int]],
-                    paragraph: str, notes: Sequence[str] = ()) -> str:
+                    paragraph: str, notes: Sequence[str] = (),
+                    plots: Mapping[tuple[str, str], str] | None = None) -> str:
+    """The pair's report. `plots`: (RL arm, benchmark) -> the plot's path, relative to the report."""
     lines = [f"# {title}", ""]
     lines += ["## Models", "", *[f"- {line}" for line in model_lines], ""]
     lines += ["## Settings", "", *[f"- {line}" for line in settings], ""]
@@ -183,7 +185,11 @@ def report_markdown(title: str, model_lines: Sequence[str], settings: Sequence[s
         lines += [f"### {finding.rl} vs base on {finding.benchmark} ({finding.problems} problems, n = {finding.n})", "",
                   f"- {finding.crossing.describe()}",
                   f"- Delta_SE = pass@{finding.delta_se[2]}(base) - pass@1({finding.rl}) = {_pct(finding.delta_se[0])}"
-                  f" ± {_pct(finding.delta_se[1])} points (sd)", "",
+                  f" ± {_pct(finding.delta_se[1])} points (sd)", ""]
+        plot = (plots or {}).get((finding.rl, finding.benchmark))
+        if plot:
+            lines += [f"![{finding.rl} vs base on {finding.benchmark}]({plot})", ""]
+        lines += [
                   "| k | base | band | RL | band |", "|---|---|---|---|---|"]
         for b, r in zip(finding.base_curve, finding.rl_curve):
             lines.append(f"| {b.k} | {_pct(b.value)} | {_pct(b.band[0])}-{_pct(b.band[1])} | {_pct(r.value)} | "

@@ -20,19 +20,23 @@ from repro.errors import ReproError
 from repro.files import atomic_write
 from repro.model_lock import lock_models, locked_revisions
 from repro.models import declared_models
-from repro.pair import Pair, PairDeclaration, PairError, declaration_from_options, declaration_from_toml, resolve_pair
+from repro.pair import (Pair, PairDeclaration, PairError, declaration_from_options, declaration_from_toml, parse_ks,
+                        resolve_pair)
 from repro.pair_analysis import overall, pair_findings, report_markdown, verdict_paragraph
 from repro.pipeline import RunContext, check_environment, plan_for, run_experiment
 from repro.provenance import environment_record
+from repro.report.pair_plot import plot_pair
 from repro.sampling import get_backend
 from repro.tiers import get_tier
 
 
 def read_declaration(toml_path: Path | None, *, base: str | None, rl: list[str] | None, benchmarks: list[str] | None,
-                     n: int | None, ks: tuple[int, ...] | None, template: str | None, tier: str | None,
+                     n: int | None, ks_text: str | None, template: str | None, tier: str | None,
                      backend: str | None, name: str | None) -> PairDeclaration:
     """A TOML file or options, never a mix of the two for the pair itself; --tier and --backend
-    given with a file override the file's (the same file at smoke, then at full)."""
+    given with a file override the file's (the same file at smoke, then at full). `ks_text`:
+    --k as given ("1,2,4")."""
+    ks = parse_ks(ks_text) if ks_text is not None else None
     if toml_path is None:
         return declaration_from_options(base, rl, benchmarks=benchmarks, n=n, ks=ks, template=template,
                                         tier=tier or "full", backend=backend, name=name)
@@ -154,9 +158,12 @@ def _run(pair_: Pair, root: Path, seed: int, progress, tier, backends, revisions
                     f"benchmarks {', '.join(benchmarks)}; k = {', '.join(map(str, pair_.ks))}",
                     f"temperature {pair_.declaration.temperature:g}, top-p {pair_.declaration.top_p:g}, run seed {seed}"]
         histograms = {key: result.histogram() for key, result in sorted(results.items())}
-        text = report_markdown(experiment.title, _model_lines(pair_), settings, findings, claims, histograms,
-                               paragraph, [*pair_.notes, *section.notes])
         folder = pair_report_dir(root, experiment.id, tier.name, backend)
+        plots = {(f.rl, f.benchmark): plot_pair(folder / "plots" / f"{f.rl}__{f.benchmark}.png", f, "base",
+                                                f.rl, simulated).relative_to(folder).as_posix()
+                 for f in findings}
+        text = report_markdown(experiment.title, _model_lines(pair_), settings, findings, claims, histograms,
+                               paragraph, [*pair_.notes, *section.notes], plots)
         atomic_write(folder / "report.md", (text + "\n").encode())
         atomic_write(folder / "analysis.json", (json.dumps(_analysis_record(findings, claims, paragraph), indent=2)
                                                 + "\n").encode())
