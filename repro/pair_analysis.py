@@ -139,7 +139,7 @@ def verdict_paragraph(findings: Sequence[PairFinding], claims: Sequence[ClaimVer
             for verdict in verdicts:
                 groups.setdefault(verdict.verdict, []).append(verdict.scope.split(", ")[-1])
             said = " and ".join(f"{verdict} on {', '.join(scopes)}" for verdict, scopes in groups.items()) or NOT_RUN
-            parts.append(f"{what} is {said}")
+            parts.append(f"{what}: {said}")
         mine = [f for f in findings if f.rl == rl]
         crossings = [f"{f.benchmark}: {f.crossing.describe()}" for f in mine]
         sentences.append(f"For {who}, " + "; ".join(parts) + ". " + (

@@ -93,7 +93,9 @@ def pair(declaration: PairDeclaration, root: Path, seed: int, progress, plan_onl
         revisions = lock_models(root, hub, update=update_model_lock, say=_say)
     if hub and any(m.notes for m in pair_.models):  # planned on an assumed context: read the real one now
         _download_configs(pair_, revisions)
-        pair_ = resolve_pair(declaration, fetch_config=cached_config, progress=progress)
+        # Read back at the locked commit (the cache files a download under its commit, not a branch).
+        pair_ = resolve_pair(declaration, progress=progress,
+                             fetch_config=lambda hub_id, revision: cached_config(hub_id, revision or revisions.get(hub_id)))
     with declared_models(m.model for m in pair_.models):
         return _run(pair_, root, seed, progress, tier, backends, revisions, environment)
 

@@ -275,3 +275,38 @@ def test_rl_that_leaves_fewer_problems_unsolved_fails_claim_3(tmp_path):
     evidence = next(c["evidence"] for c in analysis["claims"] if c["claim"] == 3)
     assert "accuracy 0: base 15 -> RL 3" in evidence and "accuracy 1: base 0 -> RL 27" in evidence
     assert _verdicts(analysis)[3] == FAILS
+
+
+def test_two_rl_models_in_one_run_are_each_judged_against_one_base_store(tmp_path):
+    toml = write_toml(tmp_path / "two.toml", "\n".join([
+        'name = "two"', 'base = "Qwen/Qwen2.5-Math-1.5B"', 'rl = ["org/qwen-rl-a", "org/qwen-rl-b"]',
+        'benchmarks = ["aime24"]', "n = 64", 'tier = "smoke"', 'backend = "simulated"',
+        "[simulate.base]", f"probabilities = {[0.05] * 25 + [0.0] * 5}",
+        "[simulate.rl-1]", f"probabilities = {[1.0] * 10 + [0.0] * 20}",
+        "[simulate.rl-2]", f"probabilities = {[0.5] * 28 + [0.0] * 2}", ""]))
+    result = invoke(str(toml), "--out", str(tmp_path / "out"))
+    assert result.exit_code == 0, result.output
+    analysis = analysis_of(tmp_path / "out", "pair-two")
+    assert [(f["rl"], f["benchmark"]) for f in analysis["findings"]] == [("rl-1", "aime24"), ("rl-2", "aime24")]
+    by_arm = {(c["claim"], c["text"].split(":")[0] if c["claim"] != 3 else c["scope"].split(",")[0]): c["verdict"]
+              for c in analysis["claims"]}
+    assert by_arm[(2, "rl-1")] == HOLDS and by_arm[(2, "rl-2")] == FAILS  # rl-2 solves problems the base never does
+    assert "For rl-1," in analysis["verdict"] and "For rl-2," in analysis["verdict"]
+    stores = tmp_path / "out" / "samples" / "simulated"
+    assert len(list((stores / "hub--qwen--qwen2.5-math-1.5b" / "aime24").iterdir())) == 1
+
+
+def test_crossing_point_and_delta_se_on_exact_counts():
+    import numpy as np
+
+    from repro.pair_analysis import crossing_point, delta_se
+    from repro.results import RunResult
+
+    ids = tuple(f"p{i}" for i in range(4))
+    # base: three problems at 1 of 8, so base@k = (3/4)(k/8); RL: one problem always, so RL@k = 1/4.
+    base = RunResult("base", "b", ids, (0, 1, 2, 3), np.full(4, 8), np.array([1, 1, 1, 0]))
+    rl = RunResult("rl", "b", ids, (0, 1, 2, 3), np.full(4, 8), np.array([8, 0, 0, 0]))
+    crossing = crossing_point(base, rl, (1, 2, 4, 8))
+    assert crossing.k == 4 and crossing.largest_k == 8  # 3k/32 >= 1/4 first at k = 4 of the grid
+    value, sd, k = delta_se(base, rl)
+    assert k == 8 and value == pytest.approx(0.75 - 0.25) and sd > 0
