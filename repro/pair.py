@@ -237,6 +237,9 @@ def resolve_pair(declaration: PairDeclaration, *, fetch_config=None, progress=No
         raise PairError(f"simulate.{unknown_arms[0]}: the pair's arms are {', '.join(arms)}")
     experiment = _experiment(declaration, models, benchmarks, n_of, tier.name)
     notes = tuple(note for model in models for note in model.notes)
+    if tier.max_n is not None and ks[-1] > tier.max_n:
+        notes += (f"the {tier.name} tier draws at most {tier.max_n} samples per problem: the curves stop at "
+                  f"k = {max(k for k in ks if k <= tier.max_n) if ks[0] <= tier.max_n else 0}",)
     return Pair(declaration, experiment, models, ks, notes)
 
 
