@@ -188,9 +188,9 @@ def _limit(which, value):
 
 def _become_program(config, workdir, status_fd):
     """In the forked child: limits, identity, signals, environment, then this very interpreter
-    becomes the program's, as `python -E -s -B -X utf8 main.py` would start it (no second
-    interpreter start: that was a third of a short check's cost). Returns the program's path;
-    on any failure, reports a setup error and ends the child."""
+    becomes the program's, as `python -E -s -B -X utf8 main.py` would start it (a second
+    interpreter start cost about 10 ms of CPU per run, docs/performance.md). Returns the
+    program's path; on any failure, reports a setup error and ends the child."""
     try:
         os.chdir(workdir)
         limits = config["limits"]
