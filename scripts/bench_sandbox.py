@@ -14,7 +14,8 @@
 3. Per-test cost for 1, 10 and 50 tests (`--tests`), a sandboxed check against a bare judge
    that runs the same solution in one plain `subprocess.run` per test and compares the output
    (no isolation at all): once through the command line (`repro sandbox SOLUTION --problem
-   PROBLEM`, a whole process, against the bare judge run as a process too) and once through
+   PROBLEM`, a whole process -- its plain form, judged before the CLI's typer is imported --
+   against the bare judge run as a process too) and once through
    the grading path (`check_program` in a warm process, as a grading worker calls it, against
    the bare judge as a function). Each pair of measurements alternates, `--repeats` times, and
    the table gives medians, so the ratio is measured side by side. The command-line rows are

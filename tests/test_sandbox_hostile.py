@@ -565,3 +565,27 @@ def test_work_folders_of_killed_graders_are_swept_and_live_ones_kept(tmp_path):
         (folder / "main.py").write_text("print('a model-written program')")
     assert sweep_stale_workdirs(tmp_path) == [dead]
     assert not dead.exists() and (live / "main.py").exists()
+
+
+def test_children_of_reads_the_kernel_list_and_agrees_with_a_scan(monkeypatch):
+    from repro.sandbox import bootstrap
+
+    sleepers = [subprocess.Popen(["sleep", "30"]) for _ in range(2)]
+    try:
+        expected = {process.pid for process in sleepers}
+        found = set(bootstrap.children_of(os.getpid()))
+        assert expected <= found and found == set(bootstrap._children_by_scan(os.getpid()))
+        # Where the kernel keeps no such list, the scan of /proc gives the same answer.
+        real_open = open
+
+        def no_children_file(path, *args, **kwargs):
+            if str(path).endswith("/children"):
+                raise FileNotFoundError(path)
+            return real_open(path, *args, **kwargs)
+        monkeypatch.setattr("builtins.open", no_children_file)
+        assert set(bootstrap.children_of(os.getpid())) == found
+    finally:
+        for process in sleepers:
+            process.kill()
+            process.wait()
+    assert bootstrap.children_of(2**22 + 1) == []  # no such process
