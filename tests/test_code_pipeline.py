@@ -75,17 +75,17 @@ class CountingPool:
 
 def test_identical_programs_for_a_problem_are_run_once_per_command():
     context = RunContext(root=None, tier=get_tier("smoke"), backends=("simulated",))
-    pool = context._pools["code-v2"] = CountingPool()
+    pool = context._pools["code-v3"] = CountingPool()
     a, b = Problem("a", 0, "", "", {"template": "evalplus-chat"}), Problem("b", 1, "", "", {"template": "evalplus-chat"})
     pairs = [(a, "right"), (a, "wrong"), (a, "right"), (b, "right"), (a, "right")]
-    assert [v.correct for v in _grade_pairs(context, "code-v2", "mbpp-plus", pairs)] == [True, False, True, True, True]
+    assert [v.correct for v in _grade_pairs(context, "code-v3", "mbpp-plus", pairs)] == [True, False, True, True, True]
     assert sorted(pool.graded) == [("a", "right"), ("a", "wrong"), ("b", "right")]
     # A later chunk reuses the verdicts; another benchmark with the same ids does not, nor
     # another prompt template (it reads the program out of the text differently).
-    assert [v.correct for v in _grade_pairs(context, "code-v2", "mbpp-plus", [(b, "right"), (b, "wrong")])] == [True, False]
-    assert [v.correct for v in _grade_pairs(context, "code-v2", "humaneval-plus", [(a, "right")])] == [True]
+    assert [v.correct for v in _grade_pairs(context, "code-v3", "mbpp-plus", [(b, "right"), (b, "wrong")])] == [True, False]
+    assert [v.correct for v in _grade_pairs(context, "code-v3", "humaneval-plus", [(a, "right")])] == [True]
     other_template = Problem("a", 0, "", "", {"template": "evalplus-chat-fig25"})
-    assert [v.correct for v in _grade_pairs(context, "code-v2", "mbpp-plus", [(other_template, "right")])] == [True]
+    assert [v.correct for v in _grade_pairs(context, "code-v3", "mbpp-plus", [(other_template, "right")])] == [True]
     assert len(pool.graded) == 6
 
 
@@ -112,7 +112,7 @@ def test_code_deepcoder_smoke_on_the_simulated_backend(tmp_path):
         # Programs really ran: some problems always pass, some never do, others in between.
         assert 0 in correct and 64 in correct and any(0 < c < 64 for c in correct)
     # Each failed sample's verdict (status, first failing test) is kept beside the marks.
-    grades = [json.loads(path.read_text()) for path in (tmp_path / "out" / "samples").rglob("grades/code-v2/*.json")]
+    grades = [json.loads(path.read_text()) for path in (tmp_path / "out" / "samples").rglob("grades/code-v3/*.json")]
     details = [d for g in grades for _, _, unit in g["details"] for d in unit]
     assert grades and len(details) == sum(len(unit) for g in grades for _, _, unit in g["verdicts"])
     assert "" in details and any(d.startswith("fail: test 0:") for d in details)

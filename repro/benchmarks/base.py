@@ -22,7 +22,7 @@ from repro.problems import Problem
 # v2: completions of the r1-zero and deepseek-r1 templates are read from their <answer> tag first
 MATH_GRADER = "math-paper-v2"  # the paper's evaluator semantics (docs/math_grader_parity.md)
 # v2: programs read as each harness reads them (evalplus' sanitizer, rllm's block rule)
-CODE_GRADER = "code-v2"
+CODE_GRADER = "code-v3"
 VISUAL_GRADER = "visual-v1"  # EasyR1's math reward (mathruler), MathVista's answer types
 
 PAPER_MATH_EXTRACTION = ("the paper's evaluator: the last \\boxed{} (or the prompt's answer line), else "

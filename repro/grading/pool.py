@@ -63,7 +63,7 @@ MEMO_MAX_KEYS = 2_000_000
 GRADERS = {
     "math-basic-v1": "repro.grading.math_basic:grade",
     "math-paper-v2": "repro.grading.math_paper:grade",
-    "code-v2": "repro.grading.code:grade",
+    "code-v3": "repro.grading.code:grade",
     "visual-v1": "repro.grading.visual:grade",
 }
 
@@ -74,7 +74,7 @@ GRADERS = {
 # messages are cheap, and one slow program must not hold others back); the parent's backstop
 # is far above any suite's overall deadline.
 POOL_SETTINGS = {
-    "code-v2": {"timeout_s": None, "batch_size": 1, "backstop_per_pair_s": 3600.0},
+    "code-v3": {"timeout_s": None, "batch_size": 1, "backstop_per_pair_s": 3600.0},
 }
 
 
