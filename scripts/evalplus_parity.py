@@ -2,7 +2,7 @@
 evalplus 0.3.1's own evaluation, on a corpus of HumanEval+/MBPP+-format problems and programs.
 
     .venv/bin/python scripts/evalplus_parity.py --evalplus-python SCRATCH/venv/bin/python \\
-        [--corpus tests/golden/evalplus_parity] [--json RESULTS.json] [--record]
+        [--corpus tests/golden/evalplus_parity] [--data-dir DATA] [--json RESULTS.json] [--record]
 
 SCRATCH/venv is a scratch virtual environment outside the project holding evalplus 0.3.1 and
 what its evaluation path imports (docs/code_grader_parity.md, "## evalplus", gives the exact
@@ -23,6 +23,10 @@ under the scratch interpreter (`--worker`), which runs evalplus' own pipeline on
 Our side runs the project's own path: `repro.benchmarks.code_files.evalplus_problems` loads the
 same release files (our deserializer, ground truth computed in the sandbox), and
 `repro.grading.code.check_program` grades each program in the sandbox.
+
+With `--data-dir`, programs made from real MBPP+ release rows of the data folder (the canonical
+solution, and the same with its result changed: tuple/list, float near-misses, int/float,
+bool/int, reversed, off by one, None) are graded too, in a temporary corpus.
 
 `--record` writes evalplus' statuses into the corpus' programs.jsonl (`evalplus` field), which
 tests/test_evalplus_parity.py then checks our grader against without evalplus installed.
@@ -78,7 +82,7 @@ def worker(corpus: Path) -> None:
     from evalplus.eval._special_oracle import MBPP_OUTPUT_NOT_NONE_TASKS
     from evalplus.evaluate import check_correctness, get_groundtruth
 
-    problems = {"humaneval": get_human_eval_plus(), "mbpp": get_mbpp_plus()}
+    problems = {"humaneval": get_human_eval_plus(), "mbpp": get_mbpp_plus()}  # an empty file: no tasks
     expected = {"humaneval": get_groundtruth(problems["humaneval"], get_human_eval_plus_hash(), []),
                 "mbpp": get_groundtruth(problems["mbpp"], get_mbpp_plus_hash(), MBPP_OUTPUT_NOT_NONE_TASKS)}
     for number, program in enumerate(read_jsonl(corpus / PROGRAMS)):
@@ -117,6 +121,8 @@ def run_ours(corpus: Path) -> list[dict]:
         suites = {}
         for dataset, name in FILES.items():
             path = corpus / name
+            if not path.read_text(encoding="utf-8").strip():
+                continue
             checksum = hashlib.sha256(path.read_bytes()).hexdigest()
             for problem in evalplus_problems(path, dataset, dataset, checksum, Path(work) / dataset):
                 suites[problem.problem_id] = read_suite(problem.meta["suite_path"], problem.meta["suite_sha256"])
@@ -127,6 +133,44 @@ def run_ours(corpus: Path) -> list[dict]:
             rows.append({"index": number, "status": verdict.status, "detail": verdict.detail,
                          "seconds": round(time.monotonic() - started, 3)})
     return rows
+
+
+# =============================================================================================
+# Real rows (optional): MBPP+ release rows from the data folder, programs made from them
+# =============================================================================================
+
+REAL_MBPP_ROWS = Path("formats") / "mbppplus" / "MbppPlus-v0.1.0.sample5.jsonl"
+# Each program: the canonical solution, with its result changed on the way out (None: as is).
+RESULT_CHANGES = {
+    "canonical": None,
+    "tuple-as-list": "list(r) if isinstance(r, tuple) else r",
+    "list-as-tuple": "tuple(r) if isinstance(r, list) else r",
+    "float-plus-1e-7": "r + 1e-7 if isinstance(r, float) else r",
+    "float-plus-1e-3": "r + 1e-3 if isinstance(r, float) else r",
+    "int-as-float": "float(r) if type(r) is int else r",
+    "bool-as-int": "int(r) if isinstance(r, bool) else r",
+    "reversed": "r[::-1] if isinstance(r, (list, tuple, str)) else r",
+    "int-plus-1": "r + 1 if type(r) is int else r",
+    "none": "None",
+}
+
+
+def real_rows_corpus(data_dir: Path, folder: Path) -> None:
+    """Write a corpus from real MBPP+ release rows into a temporary folder (never committed:
+    the data folder's files stay there)."""
+    source = data_dir / REAL_MBPP_ROWS
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / FILES["mbpp"]).write_bytes(source.read_bytes())
+    (folder / FILES["humaneval"]).write_text("", encoding="utf-8")
+    with (folder / PROGRAMS).open("w", encoding="utf-8") as handle:
+        for row in read_jsonl(source):
+            for name, change in RESULT_CHANGES.items():
+                solution = row["canonical_solution"]
+                if change is not None:
+                    solution += (f"\n\n_reference = {row['entry_point']}\n\n\ndef {row['entry_point']}(*args):\n"
+                                 f"    r = _reference(*args)\n    return {change}\n")
+                handle.write(json.dumps({"task_id": row["task_id"], "name": name, "category": "real-rows",
+                                         "solution": solution}) + "\n")
 
 
 # =============================================================================================
@@ -207,6 +251,9 @@ def main() -> None:
     parser.add_argument("--evalplus-python", help="the scratch interpreter that has evalplus 0.3.1 installed")
     parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS,
                         help="folder with HumanEvalPlus-parity.jsonl, MbppPlus-parity.jsonl, programs.jsonl")
+    parser.add_argument("--data-dir", type=Path,
+                        help="also grade programs made from the real MBPP+ rows of this data folder "
+                             f"({REAL_MBPP_ROWS}), in a temporary corpus")
     parser.add_argument("--json", type=Path, help="also write every program's two verdicts here")
     parser.add_argument("--record", action="store_true",
                         help="write evalplus' statuses into the corpus' programs.jsonl (golden verdicts)")
@@ -215,28 +262,50 @@ def main() -> None:
     if args.worker:
         worker(args.worker)
         return
-    if not args.evalplus_python:
-        parser.error("--evalplus-python is required")
+    if not args.evalplus_python or not Path(args.evalplus_python).is_file():
+        parser.error("--evalplus-python must name the scratch interpreter that has evalplus 0.3.1 "
+                     "(docs/code_grader_parity.md, \"Rerun\")")
+    if not all((args.corpus / name).is_file() for name in (*FILES.values(), PROGRAMS)):
+        parser.error(f"--corpus {args.corpus} lacks {', '.join(FILES.values())} or {PROGRAMS}")
+    if args.data_dir and not (args.data_dir / REAL_MBPP_ROWS).is_file():
+        parser.error(f"--data-dir: {args.data_dir / REAL_MBPP_ROWS} not found")
+    programs, theirs, ours, text = study(args.evalplus_python, args.corpus.resolve())
+    print(text, end="")
+    if args.record:
+        record(args.corpus, programs, theirs)
+    rows = [{**p, "evalplus": t, "ours": o} for p, t, o in zip(programs, theirs, ours, strict=True)]
+    unexplained = [row for row in rows if is_unexplained(row)]
+    if args.data_dir:
+        with tempfile.TemporaryDirectory(prefix="evalplus-parity-real-") as folder:
+            real_rows_corpus(args.data_dir, Path(folder))
+            real = study(args.evalplus_python, Path(folder))
+        print(f"\nReal MBPP+ rows ({REAL_MBPP_ROWS.name}), programs made from their canonical solutions:\n")
+        print(real[3], end="")
+        real_rows = [{**p, "evalplus": t, "ours": o} for p, t, o in zip(*real[:3], strict=True)]
+        unexplained += [row for row in real_rows if is_unexplained(row)]
+        rows += [{**row, "solution": "(from the data folder)"} for row in real_rows]
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=1))
+    sys.exit(1 if unexplained else 0)
+
+
+def study(python: str, corpus: Path) -> tuple[list[dict], list[dict], list[dict], str]:
+    """Both sides on one corpus: (programs, evalplus' rows, our rows, the report)."""
     programs = [{key: value for key, value in program.items() if key != "evalplus"}
-                for program in read_jsonl(args.corpus / PROGRAMS)]
+                for program in read_jsonl(corpus / PROGRAMS)]
     started = time.monotonic()
-    theirs = run_evalplus(args.evalplus_python, args.corpus.resolve())
+    theirs = run_evalplus(python, corpus)
     seconds = {"evalplus": time.monotonic() - started}
     if len(theirs) != len(programs):
         sys.exit(f"the evalplus worker graded {len(theirs)} of {len(programs)} programs")
     started = time.monotonic()
-    ours = run_ours(args.corpus.resolve())
+    ours = run_ours(corpus)
     seconds["ours"] = time.monotonic() - started
-    text = report(programs, theirs, ours, seconds)
-    print(text, end="")
-    if args.json:
-        args.json.write_text(json.dumps([{**p, "evalplus": t, "ours": o} for p, t, o in
-                                         zip(programs, theirs, ours, strict=True)], indent=1))
-    if args.record:
-        record(args.corpus, programs, theirs)
-    unexplained = [p for p, t, o in zip(programs, theirs, ours, strict=True)
-                   if evalplus_correct(t) != (o["status"] == "pass") and not explanation(p, o)]
-    sys.exit(1 if unexplained else 0)
+    return programs, theirs, ours, report(programs, theirs, ours, seconds)
+
+
+def is_unexplained(row: dict) -> bool:
+    return evalplus_correct(row["evalplus"]) != (row["ours"]["status"] == "pass") and not explanation(row, row["ours"])
 
 
 if __name__ == "__main__":
