@@ -328,6 +328,27 @@ def test_evalplus_exact_number_types_and_numpy_scalars_travel_as_themselves():
     assert check_program("from decimal import Decimal\ndef f(x):\n    return Decimal(x / 2)\n", suite).status == "pass"
 
 
+def test_evalplus_main_thread_stack_grows_as_in_evalplus():
+    # evalplus raises RLIMIT_STACK in its test process: recursion through C calls (here
+    # lru_cache) 30,000 deep passes there; under a fixed 8 MiB stack it is killed by SIGSEGV.
+    source = ("import sys\nfrom functools import lru_cache\nsys.setrecursionlimit(10 ** 6)\n"
+              "@lru_cache(maxsize=None)\ndef f(n):\n    return 0 if n == 0 else f(n - 1) + 1\n")
+    suite = TestSuite.evalplus("f", [(30000,)], [30000], time_limits_s=[5.0])
+    assert check_program(source, suite).status == "pass"
+
+
+def test_evalplus_modules_loaded_before_the_guard_can_be_imported():
+    # evalplus' test process has imported multiprocessing (and numpy) before its guard removes
+    # os.putenv, which importing them needs: programs that import them work there, and here.
+    suite = TestSuite.evalplus("f", [(1,)], [1], time_limits_s=[1.0])
+    for source in ("import multiprocessing\ndef f(x):\n    return x + 0 * multiprocessing.cpu_count()\n",
+                   "from concurrent.futures import ProcessPoolExecutor\ndef f(x):\n    return x\n"):
+        assert check_program(source, suite).status == "pass"
+    # Using a process pool still fails, as there (os.fork is gone).
+    pool = "from multiprocessing import Pool\ndef f(x):\n    with Pool(2) as p:\n        return p.map(abs, [x])[0]\n"
+    assert check_program(pool, suite).status == "error"
+
+
 def test_evalplus_guard_like_evalplus():
     # evalplus' reliability_guard removes open() and exit(): programs using them fail there.
     suite = TestSuite.evalplus("f", [(1,)], [1], time_limits_s=[1.0])

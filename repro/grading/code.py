@@ -19,7 +19,9 @@ Rules implemented (see docs/sandbox.md and SOURCES.md §4):
   test; the whole check is killed after (6 + 1) * #tests + 5 s.
 - evalplus (v0.3.1 `evalplus/eval/__init__.py`): `out == exp`, else for floats (or with the
   task's atol) same type, same length and `np.allclose(out, exp, rtol=1e-7, atol)`, plus the
-  task-specific oracles; per-test limit max(1 s, 4 x ground-truth time).
+  task-specific oracles (including 0.3.1's find_zero, which passes no program); per-test limit
+  max(1 s, 4 x ground-truth time); the base and the plus run each within min(60 s, sum) + 2 s,
+  loading included. Checked against evalplus itself: docs/code_grader_parity.md.
 """
 
 from __future__ import annotations

@@ -117,6 +117,10 @@ he(3, "count_words", 'def count_words(s: str) -> int:\n    """Number of whitespa
     ("prints-a-lot", P, "def count_words(s):\n    for _ in range(2000):\n        print('x' * 1000)\n    return len(s.split())\n"),
     ("claims-equality", R, "class Anything:\n    def __eq__(self, other):\n        return True\ndef count_words(s):\n    return Anything()\n"),
     ("lying-int-subclass", R, "class Int(int):\n    def __eq__(self, other):\n        return True\n    __hash__ = int.__hash__\ndef count_words(s):\n    return Int(-1)\n"),
+    ("imports-multiprocessing", P, "import multiprocessing\ndef count_words(s):\n    return len(s.split()) + 0 * multiprocessing.cpu_count()\n"),
+    ("imports-process-pool", P, "from concurrent.futures import ProcessPoolExecutor\ndef count_words(s):\n    return len(s.split())\n"),
+    ("uses-process-pool", E, "from multiprocessing import Pool\ndef count_words(s):\n    with Pool(2) as pool:\n        return sum(pool.map(len, [s.split()]))\n"),
+    ("uses-threads", P, "from concurrent.futures import ThreadPoolExecutor\ndef count_words(s):\n    with ThreadPoolExecutor(2) as pool:\n        return sum(pool.map(lambda w: 1, s.split()))\n"),
     ("writes-stderr", P, "import sys\ndef count_words(s):\n    sys.stderr.write('hi\\n')\n    return len(s.split())\n"),
    ])
 he(4, "sort_unique", 'def sort_unique(xs: list) -> list:\n    """Sorted distinct elements."""\n',
