@@ -6,11 +6,59 @@ Errors meant for the user (`repro.errors.ReproError`) print one line and exit 2.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
 
-import typer
+
+def _plain_sandbox_call(argv: list[str]) -> tuple[Path, Path] | None:
+    """(SOLUTION, PROBLEM) when `argv` is exactly `sandbox SOLUTION --problem PROBLEM` (or
+    `-p PROBLEM`, `--problem=PROBLEM`, in either order), else None: `--help`, a missing,
+    repeated or unknown option are typer's to answer, as for every command."""
+    if argv[:1] != ["sandbox"]:
+        return None
+    solution = problem = None
+    rest = list(argv[1:])
+    while rest:
+        token = rest.pop(0)
+        if token in ("--problem", "-p") and problem is None and rest and not rest[0].startswith("-"):
+            problem = rest.pop(0)
+        elif token.startswith("--problem=") and problem is None:
+            problem = token.removeprefix("--problem=")
+        elif token.startswith("-") or solution is not None:
+            return None
+        else:
+            solution = token
+    return (Path(solution), Path(problem)) if solution and problem else None
+
+
+# `repro sandbox SOLUTION --problem PROBLEM` is judged here, before typer and the command
+# definitions below are imported: they cost more than a whole check of a short program (graders
+# call this command once per program; docs/performance.md). Only the plain form, and only when
+# this module is the command (`python cli.py`, or the installed `repro` script); anything else
+# goes through typer below. An error that is not a ReproError (a fault of the machine, a bug) is
+# kept and handed to `_guard` by `main()`, so it is reported exactly as in any other command.
+_sandbox_failure: BaseException | None = None
+_sandbox_call = (_plain_sandbox_call(sys.argv[1:])
+                 if __name__ == "__main__" or os.path.basename(sys.argv[0]) == "repro" else None)
+if _sandbox_call is not None:
+    from repro.errors import ReproError
+
+    try:
+        from repro.sandbox_command import sandbox_command
+
+        _sandbox_code = sandbox_command(*_sandbox_call)
+    except ReproError as _error:
+        print(f"error: {_error}", file=sys.stderr)
+        sys.exit(_error.exit_code)
+    except BaseException as _error:  # noqa: BLE001 - reported by main() through _guard
+        _sandbox_failure = _error
+    else:
+        sys.exit(_sandbox_code)
+
+from typing import Annotated, Optional  # noqa: E402 - after the sandbox path, which needs neither
+
+import typer  # noqa: E402
 
 app = typer.Typer(
     name="repro",
@@ -234,6 +282,61 @@ def run(experiments: ExperimentsArgument, tier: TierOption = "full", backend: Ba
         experiments, tier, backend, _root(out), shard, seed, _progress(), keep_dapo_answer=keep_dapo_answer,
         checkpoints=checkpoint or (), responses=responses, update_model_lock=update_model_lock,
         data_parallel=data_parallel)), _root(out))
+
+
+@app.command("pair")
+def pair_command(
+        file: Annotated[Optional[Path], typer.Argument(
+            help="A pair declared in a TOML file (keys: docs/pairs.md; an example: examples/pair_smoke.toml). "
+                 "Leave out to declare it with --base and --rl.", show_default=False)] = None,
+        base: Annotated[Optional[str], typer.Option(
+            "--base", help="The base model: a hub id, optionally with a revision (owner/name@commit; without one, the "
+                           "commit is locked in OUT/models.lock.json at first download), or a local model folder "
+                           "(config.json and weights; its content hash names the samples and the report).")] = None,
+        rl: Annotated[Optional[list[str]], typer.Option(
+            "--rl", help="An RL model, as --base. Repeat for several RL models of one base: they share the base's "
+                         "samples (arms rl-1, rl-2, ...).")] = None,
+        benchmarks: Annotated[Optional[list[str]], typer.Option(
+            "--benchmarks", help="A benchmark key (`repro list`); repeatable. Default: the paper's six math "
+                                 "benchmarks of Figures 2 and 9.")] = None,
+        n: Annotated[Optional[int], typer.Option(
+            "--n", help="Samples per problem. Default: the paper's n on each benchmark (1,024 for AIME24 and AMC23, "
+                        "128 elsewhere). The quick tier caps it at 32.")] = None,
+        k: Annotated[Optional[str], typer.Option(
+            "--k", help="The k of the curves, e.g. 1,2,4,8 (the largest must not exceed n). Default: 1, 2, 4, ... "
+                        "up to n.")] = None,
+        template: Annotated[Optional[str], typer.Option(
+            "--template", help="The prompt template by name (docs/models.md). Default: the paper's for the model's "
+                               "family (qwen-boxed for Qwen and LLaMA, dapo for DAPO) on math, and the paper's own on "
+                               "code and visual benchmarks.")] = None,
+        name: Annotated[Optional[str], typer.Option(
+            "--name", help="Names the pair's folders (pair-NAME); default: a hash of the declaration.")] = None,
+        tier: Annotated[Optional[str], typer.Option(
+            "--tier", "-t", help="full (default), quick (n<=32) or smoke (CPU: simulation and tiny stand-ins); "
+                                 "overrides the file's.")] = None,
+        backend: BackendOption = None, out: OutOption = None, seed: SeedOption = 0,
+        plan: Annotated[bool, typer.Option(
+            "--plan", help="Print the runs, samples and GPU-hours, and start nothing.")] = False,
+        update_model_lock: UpdateModelLockOption = False,
+        log_level: LogLevelOption = "info", engine_log: EngineLogOption = "file"):
+    """Test the paper's claims on any base/RL pair: the same plan, store, graders and statistics.
+
+    Writes pass@k curves with 95% bands for each model, the crossing point (smallest k where the
+    base is not below RL) with its uncertainty, Delta_SE, claims 1-3 as predicates and a verdict
+    paragraph to OUT/reports/pairs/pair-NAME/TIER/BACKEND/report.md. Exit 0 when it ran (the
+    verdicts are findings, not a failed reproduction); 2 on bad input. See docs/pairs.md.
+    """
+    from repro.pair_command import pair as pair_run, read_declaration
+
+    def call() -> int:
+        declaration = read_declaration(file, base=base, rl=rl, benchmarks=benchmarks, n=n, ks_text=k,
+                                       template=template, tier=tier, backend=backend, name=name)
+        if plan:
+            return pair_run(declaration, _root(out), seed, _progress(), plan_only=True)
+        return _with_engine_log(_root(out), log_level, engine_log, lambda: pair_run(
+            declaration, _root(out), seed, _progress(), update_model_lock=update_model_lock))
+
+    _guard(call, _root(out))
 
 
 @app.command("all")
@@ -502,8 +605,18 @@ def fetch(kind: Annotated[Optional[list[str]], typer.Option(
                                  update_model_lock=update_model_lock, lock_only=lock_only), _root(out))
 
 
-def main() -> None:
+def main() -> int | None:
+    if _sandbox_failure is not None:  # the plain `repro sandbox` call above failed
+        failure = _sandbox_failure
+
+        def fail():
+            raise failure
+        try:
+            _guard(fail)
+        except typer.Exit as done:
+            return done.exit_code
     app()
+    return None
 
 
 if __name__ == "__main__":

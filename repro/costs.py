@@ -97,6 +97,11 @@ def mean_output_tokens(run: UniqueRun, calibration: Calibration | None = None) -
         return calibration.tokens[(spec.model, spec.benchmark)], "measured"
     key = (family(spec.model), spec.benchmark)
     if key not in OUTPUT_TOKENS:
+        # A model outside the catalogue (repro pair): the longest any family is assumed to write
+        # on the benchmark, so that a plan errs towards more GPU-hours, not fewer.
+        others = [tokens for (_, benchmark), tokens in OUTPUT_TOKENS.items() if benchmark == spec.benchmark]
+        if others and not _catalogued(spec.model):
+            return float(min(max(others), spec.max_new_tokens)), "assumed"
         raise ReproError(f"no output length assumed for {spec.model} on {spec.benchmark}: add it to "
                          "repro.costs.OUTPUT_TOKENS")
     # No sample outgrows its run's max_new_tokens (the AIME24 filter's direct answers: 32).
@@ -107,9 +112,19 @@ def engine_throughput(model: str, calibration: Calibration | None = None) -> tup
     if calibration and model in calibration.throughput:
         return calibration.throughput[model], "measured"
     size = int(get_model(model).size_b)
+    if size not in THROUGHPUT and not _catalogued(model):
+        # A model outside the catalogue (repro pair): the next listed size up (a smaller model
+        # decodes at least as fast), or the largest listed one.
+        larger = [listed for listed in sorted(THROUGHPUT) if listed >= size]
+        return THROUGHPUT[larger[0] if larger else max(THROUGHPUT)].value, "assumed"
     if size not in THROUGHPUT:
         raise ReproError(f"no throughput assumed for {size}B models: add it to repro.costs.THROUGHPUT")
     return THROUGHPUT[size].value, "assumed"
+
+
+def _catalogued(model: str) -> bool:
+    """Whether the model is one of the paper's catalogue, not one a user declared (repro pair)."""
+    return not get_model(model).declared
 
 
 @dataclass(frozen=True)

@@ -14,9 +14,11 @@ tokens (its generation config's eos_token_id, plus the tokenizer's), and at the 
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
-from repro.errors import UnknownNameError
+from repro.errors import ReproError, UnknownNameError
 
 # Stop strings of the paper's evaluator, by prompt template (LeapLabTHU/limit-of-RLVR at
 # fd2cf37f05cc7dced9c558fa358a18e0497cb463, math/examples/math_eval/math_eval.py, `stop_words`):
@@ -47,6 +49,8 @@ class Model:
     note: str = ""
     # The stop list when a run keeps DAPO's "Answer:" line (stop_strings); None: no such option.
     stop_keep_answer: tuple[str, ...] | None = None
+    # True: declared by a user for one command (`repro pair`), not a model of the paper.
+    declared: bool = False
 
     @property
     def size_b(self) -> float:
@@ -145,6 +149,27 @@ def stop_strings(model: Model, keep_dapo_answer: bool) -> tuple[str, ...]:
     if keep_dapo_answer and model.stop_keep_answer is not None:
         return model.stop_keep_answer
     return model.stop
+
+
+@contextmanager
+def declared_models(models: Iterable[Model]) -> Iterator[None]:
+    """Models a user declared for one command (`repro pair`: hub ids and local folders the
+    paper never saw), known to `get_model` while the block runs, so that the plan, the
+    pipeline and the report treat them as they treat the catalogue's. A key the catalogue
+    already holds must declare the same model."""
+    added = []
+    try:
+        for model in models:
+            known = MODELS.get(model.key)
+            if known is not None and known != model:
+                raise ReproError(f"model key {model.key!r} is already a different model of the catalogue")
+            if known is None:
+                MODELS[model.key] = model
+                added.append(model.key)
+        yield
+    finally:
+        for key in added:
+            MODELS.pop(key, None)
 
 
 def get_model(key: str) -> Model:

@@ -136,7 +136,7 @@ class RunSpec:
             # What the fit depends on: the paper's values (not where they are printed: two
             # figures drawing the same curve give the same samples) and how many problems.
             source = dict(self.calibration)
-            kind = "curve" if "curve" in source else "histogram"
+            kind = next(kind for kind in CALIBRATION_KINDS if kind in source)
             key["calibration"] = {kind: paper_values_sha256(source), "problem_limit": source["problem_limit"]}
             if "problem_order" in source:  # the printed solved lists the problems are ordered by
                 key["calibration"]["problem_order"] = source["problem_order"]
@@ -258,10 +258,21 @@ def _weights(arm: Arm, model: Model, tier: Tier, backend: BackendKind, vision: b
     return Weights("hub", model.hf_id, revisions.get(model.hf_id) or model.revision), model.context_length
 
 
+# What a simulated run's success probabilities come from: a paper curve or histogram, or, for
+# a pair declared by a user (repro.pair), per-problem probabilities given in problem order or
+# (k, pass@k) points to fit.
+CALIBRATION_KINDS = ("curve", "histogram", "probabilities", "points")
+
+
 def calibration_source(experiment: Experiment, arm: Arm, benchmark: str) -> dict[str, Any]:
-    """The paper data a simulated arm is fitted to: its pass@k curve where the experiment plots
-    one, else its accuracy histogram, else the curve of the same model at the same temperature
-    on the same benchmark in another experiment (arms the paper only reports as sets, Table 4)."""
+    """The data a simulated arm is drawn from: what the experiment declares for it (a user's
+    pair), else its pass@k curve where the experiment plots one, else its accuracy histogram,
+    else the curve of the same model at the same temperature on the same benchmark in another
+    experiment (arms the paper only reports as sets, Table 4), else the first paper curve of an
+    arm of the same role at the same temperature on the benchmark (models the paper never saw)."""
+    declared = experiment.simulation_for(arm.name)
+    if declared is not None:
+        return declared
     ref = experiment.expected_curve(arm.name, benchmark)
     if ref is not None:
         return {"curve": [ref.figure, ref.panel, ref.family, ref.curve]}
@@ -273,6 +284,12 @@ def calibration_source(experiment: Experiment, arm: Arm, benchmark: str) -> dict
     for other in EXPERIMENTS:
         for other_arm in other.arms:
             if (other_arm.model, other_arm.temperature) == (arm.model, arm.temperature):
+                ref = other.expected_curve(other_arm.name, benchmark)
+                if ref is not None:
+                    return {"curve": [ref.figure, ref.panel, ref.family, ref.curve]}
+    for other in EXPERIMENTS:
+        for other_arm in other.arms:
+            if (other_arm.role, other_arm.temperature) == (arm.role, arm.temperature):
                 ref = other.expected_curve(other_arm.name, benchmark)
                 if ref is not None:
                     return {"curve": [ref.figure, ref.panel, ref.family, ref.curve]}
@@ -310,7 +327,11 @@ def paper_values_sha256(source: dict[str, Any]) -> str:
     histogram: the bars' counts in bin order)."""
     from repro.expected import curve_points, histogram_series, load_curves, load_histograms
 
-    if "curve" in source:
+    if "probabilities" in source:
+        values = [float(p) for p in source["probabilities"]]
+    elif "points" in source:
+        values = [[int(k), float(v)] for k, v in source["points"]]
+    elif "curve" in source:
         values = [[point.k, point.value] for point in curve_points(load_curves(), *source["curve"])]
     else:
         bars = histogram_series(load_histograms(), *source["histogram"])

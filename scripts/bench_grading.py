@@ -21,8 +21,13 @@ are side by side on a noisy machine (absolute numbers are not meaningful here):
   extraction in a process pool, its `math_equal` in a pebble pool with 3 s per pair), from a
   scratch checkout at fd2cf37 under its own interpreter (docs/math_grader_parity.md, "How to
   rerun"); skipped when the two official options are not given;
-- ours, every pair compared (`GradingPool(memoize=False)`: today's cost);
-- ours, memoized (each distinct (prediction, reference) compared once).
+- ours, every pair graded (`GradingPool(memoize=False)`: `grade` on every pair, one pass, the
+  cost before memoization);
+- ours, memoized (one pass too: each distinct (prediction, reference) compared once per
+  worker at most, remembered by the pool).
+With `--repeats R`, each of ours runs R times, alternating, and the median is reported; every
+run's wall and CPU seconds (the parent's and its workers', steadier than wall time on a shared
+machine) are printed.
 Both pools are started before the clock (the pipeline keeps one per command); the official
 forks its pools from an interpreter that has imported its code, inside its timing.
 The verdicts of the two runs of ours must be identical, but for pairs whose comparison runs
@@ -34,6 +39,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import sys
 import tempfile
@@ -92,17 +98,36 @@ def parity_pairs(data_dir: Path, total: int) -> list[dict]:
     return parity.build_pairs(data_dir, parity.DEFAULT_SEED, total)
 
 
-def ours(pairs: list[dict], workers: int, memoize: bool) -> tuple[float, list, int]:
-    """(seconds, verdicts, comparisons) of one pool grading every pair."""
+def _cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU seconds of these processes so far (Linux /proc)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        fields = stat[stat.rfind(")") + 2:].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / ticks
+
+
+def ours(pairs: list[dict], workers: int, memoize: bool) -> tuple[float, float, list, int]:
+    """(wall seconds, CPU seconds of the parent and its workers, verdicts, comparisons) of one
+    pool grading every pair."""
     graded = [(Problem(pair["id"], 0, "", pair["answer"], {"benchmark": pair["key"]}), pair["output"])
               for pair in pairs]
     with GradingPool(GRADER, workers=workers, memoize=memoize) as pool:
         # Start the workers (sympy loads in each) on pairs of another reference, before the clock.
         pool.grade([(Problem("warm-up", 0, "", "warm-up only", {"benchmark": "math500"}), "\\boxed{1}")] * workers)
         before = pool.comparisons
+        pids = [worker.process.pid for worker in pool._workers]
+        cpu_before = time.process_time() + _cpu_seconds(pids)
         started = time.perf_counter()
         verdicts = pool.grade(graded)
-        return time.perf_counter() - started, verdicts, pool.comparisons - before
+        seconds = time.perf_counter() - started
+        # A worker replaced during the run (killed on a stuck pair) is not counted: rare, and
+        # the script says how many pairs were killed.
+        alive = [worker.process.pid for worker in pool._workers if worker.process.pid in pids]
+        cpu = time.process_time() + _cpu_seconds(alive) - cpu_before
+        return seconds, cpu, verdicts, pool.comparisons - before
 
 
 def official(pairs: list[dict], args) -> tuple[float, list[dict], dict]:
@@ -118,30 +143,43 @@ def official(pairs: list[dict], args) -> tuple[float, list[dict], dict]:
 
 def compare(label: str, pairs: list[dict], args) -> None:
     distinct_texts = len({(pair["answer"], pair["output"]) for pair in pairs})
-    print(f"\n### {label}: {len(pairs):,} pairs ({distinct_texts:,} distinct texts), {args.workers} workers\n", flush=True)
-    plain_s, plain, compared_plain = ours(pairs, args.workers, memoize=False)
-    memo_s, memo, compared_memo = ours(pairs, args.workers, memoize=True)
+    print(f"\n### {label}: {len(pairs):,} pairs ({distinct_texts:,} distinct texts), {args.workers} workers, "
+          f"{args.repeats} repeat(s)\n", flush=True)
+    # Alternating runs (every pair, memoized, memoized, every pair, ...: ABBA), medians kept,
+    # so that a change of the machine's load does not fall on one side only.
+    runs: dict[bool, list[tuple[float, float, list, int]]] = {False: [], True: []}
+    for repeat in range(args.repeats):
+        for memoize in ((False, True) if repeat % 2 == 0 else (True, False)):
+            runs[memoize].append(ours(pairs, args.workers, memoize=memoize))
+    plain_s, plain_cpu, plain, compared_plain = _median_run(runs[False])
+    memo_s, memo_cpu, memo, compared_memo = _median_run(runs[True])
     differing = [(a, b) for a, b in zip(memo, plain) if a != b]
     if any(not (a.detail.startswith("timeout") or b.detail.startswith("timeout")) for a, b in differing):
         raise SystemExit(f"{label}: memoized verdicts differ from grading every pair on {len(differing)} pairs")
-    rows = [("ours, every pair compared", plain_s, compared_plain, plain),
-            ("ours, memoized", memo_s, compared_memo, memo)]
+    rows = [("ours, every pair graded", plain_s, plain_cpu, len(pairs), plain),
+            ("ours, memoized", memo_s, memo_cpu, compared_memo, memo)]
     official_s = None
     if args.official_python:
         official_s, results, detail = official(pairs, args)
         agree = sum(result["correct"] == verdict.correct for result, verdict in zip(results, memo))
-        rows.insert(0, ("official evaluator", official_s, len(pairs), None))
+        rows.insert(0, ("official evaluator", official_s, None, len(pairs), None))
         print(f"official: extraction {detail['extract_s']:.1f} s, math_equal {detail['equal_s']:.1f} s; "
               f"verdicts equal to ours on {agree:,} of {len(pairs):,} pairs "
               f"({sum(r['note'] == 'timeout' for r in results)} official timeouts)\n")
-    print("| grader | seconds | pairs/s | comparisons | correct | timeouts | speed-up vs official | vs every pair |")
-    print("|---|---|---|---|---|---|---|---|")
-    for name, seconds, comparisons, verdicts in rows:
+    for memoize, name in ((False, "every pair"), (True, "memoized")):
+        walls = ", ".join(f"{run[0]:.1f}" for run in runs[memoize])
+        cpus = ", ".join(f"{run[1]:.1f}" for run in runs[memoize])
+        print(f"ours, {name}: wall seconds {walls}; CPU seconds {cpus}")
+    print("\n| grader | seconds | CPU seconds | pairs/s | comparisons | correct | timeouts | speed-up vs official "
+          "| vs every pair (wall) | vs every pair (CPU) |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for name, seconds, cpu, comparisons, verdicts in rows:
         correct = sum(v.correct for v in verdicts) if verdicts else "-"
         timeouts = sum(v.detail.startswith("timeout") for v in verdicts) if verdicts else "-"
         versus_official = f"{official_s / seconds:.1f}x" if official_s else "-"
-        print(f"| {name} | {seconds:.1f} | {len(pairs) / seconds:,.0f} | {comparisons:,} | {correct} | {timeouts} | "
-              f"{versus_official} | {plain_s / seconds:.1f}x |")
+        cpu_text, versus_cpu = (f"{cpu:.1f}", f"{plain_cpu / cpu:.2f}x") if cpu else ("-", "-")
+        print(f"| {name} | {seconds:.1f} | {cpu_text} | {len(pairs) / seconds:,.0f} | {comparisons:,} | {correct} | "
+              f"{timeouts} | {versus_official} | {plain_s / seconds:.2f}x | {versus_cpu} |")
     if differing:
         # A comparison that runs near the 3 s limit times out in one run and not in the other
         # on a busy machine; two runs without memoization differ the same way.
@@ -149,6 +187,14 @@ def compare(label: str, pairs: list[dict], args) -> None:
               f"pairs; the {len(differing)} others differ by a time-limit outcome only (one run timed out)", flush=True)
     else:
         print(f"\nmemoized and every-pair verdicts identical on all {len(pairs):,} pairs", flush=True)
+
+
+def _median_run(runs: list[tuple[float, float, list, int]]) -> tuple[float, float, list, int]:
+    """The run of median wall time, with the median CPU time of all runs."""
+    by_wall = sorted(runs, key=lambda run: run[0])
+    middle = by_wall[len(by_wall) // 2]
+    cpus = sorted(run[1] for run in runs)
+    return middle[0], cpus[len(cpus) // 2], middle[2], middle[3]
 
 
 def main() -> None:
@@ -161,6 +207,8 @@ def main() -> None:
     parser.add_argument("--data-dir", help="folder with math/<benchmark>/test.jsonl (for the parity corpus)")
     parser.add_argument("--parity-pairs", type=int, default=2000)
     parser.add_argument("--workloads", default="large,parity", help="which workloads to run (comma-separated)")
+    parser.add_argument("--repeats", type=int, default=1,
+                        help="runs of each of ours, alternating (ABBA); the median is reported")
     args = parser.parse_args()
     if bool(args.official_checkout) != bool(args.official_python):
         parser.error("--official-checkout and --official-python go together")

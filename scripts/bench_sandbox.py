@@ -14,7 +14,8 @@
 3. Per-test cost for 1, 10 and 50 tests (`--tests`), a sandboxed check against a bare judge
    that runs the same solution in one plain `subprocess.run` per test and compares the output
    (no isolation at all): once through the command line (`repro sandbox SOLUTION --problem
-   PROBLEM`, a whole process, against the bare judge run as a process too) and once through
+   PROBLEM`, a whole process -- its plain form, judged before the CLI's typer is imported --
+   against the bare judge run as a process too) and once through
    the grading path (`check_program` in a warm process, as a grading worker calls it, against
    the bare judge as a function). Each pair of measurements alternates, `--repeats` times, and
    the table gives medians, so the ratio is measured side by side. The command-line rows are
@@ -182,6 +183,8 @@ def per_test_costs(test_counts: list[int], repeats: int, interpreter: str) -> No
     and through the grading path."""
     import importlib.util
 
+    load_before = os.getloadavg()[0]
+
     with tempfile.TemporaryDirectory() as directory:
         folder = Path(directory)
         solution = folder / "solution.py"
@@ -216,7 +219,12 @@ def per_test_costs(test_counts: list[int], repeats: int, interpreter: str) -> No
                         for name, values in samples.items()}
             cli_rows.append((count, per_test["bare-cli"], per_test["repro"], per_test["repro-cold"]))
             grading_rows.append((count, per_test["bare"], per_test["check"]))
-    print(f"\nPer-test cost, ms (median of {repeats}; wall time, and CPU time of all processes in brackets)\n")
+    print(f"\nPer-test cost, ms (median of {repeats}; wall time, and CPU time of all processes in brackets)")
+    # The machine's load blurs wall times (CPU times much less); bytecode caching changes what a
+    # command costs to import (both sides run under the same setting).
+    print(f"load average (1 min) {load_before:.1f} at the start, {os.getloadavg()[0]:.1f} at the end; "
+          f"{len(os.sched_getaffinity(0))} CPUs; PYTHONDONTWRITEBYTECODE "
+          f"{'set: modules compiled at every command' if os.environ.get('PYTHONDONTWRITEBYTECODE') else 'unset'}\n")
     print("| tests | bare judge (process) | `repro sandbox` | ratio | `repro sandbox`, first command (empty cache) |")
     print("|---|---|---|---|---|")
     for count, (bare_wall, bare_cpu), (wall, cpu), (cold_wall, cold_cpu) in cli_rows:

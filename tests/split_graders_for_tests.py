@@ -3,7 +3,8 @@ memoization tests of the grading pool (imported by its workers).
 
 The output is "<route>:<answer>"; the key is (answer, reference). Comparing the answer "hang"
 overruns any limit (interruptible), "stuck" blocks the timer signal (as a long C call would),
-"die" takes the worker down."""
+"die" takes the worker down; the
+same routes misbehave while the output is read."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from graders_for_tests import misbehave  # the same misbehaviour (tests/ is on t
 
 def answer_key(problem, output: str):
     route, _, answer = output.partition(":")
+    misbehave(route)  # reading can misbehave too: the route "stuck" blocks the timer
     if not answer:
         return None, Verdict(False, None, "no answer")
     return (answer, problem.answer), route

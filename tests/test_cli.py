@@ -278,6 +278,97 @@ def test_sandbox_command_judges_one_solution(tmp_path):
     assert broken.exit_code == 2 and "not valid JSON" in broken.output
 
 
+# `repro sandbox SOLUTION --problem PROBLEM` is judged before typer is imported (cli.py). These
+# run cli.py as the command does, in a child process: what it prints, its exit code, and
+# whether typer was loaded.
+_RUN_CLI = """import json, runpy, sys
+sys.argv = json.loads(sys.argv[1])
+sys.path.insert(0, sys.argv.pop(0))
+if len(sys.argv[0].split("!")) == 2:  # "!fail": sandbox_command raises a bug
+    sys.argv[0] = sys.argv[0].split("!")[0]
+    import repro.sandbox_command
+
+    def broken(*args):
+        raise RuntimeError("a bug")
+    repro.sandbox_command.sandbox_command = broken
+try:
+    if sys.argv[0].endswith("cli.py"):  # python cli.py ...
+        runpy.run_path(sys.argv[0], run_name="__main__")
+        code = None
+    else:  # the installed `repro` script
+        from cli import main
+
+        code = main()
+except SystemExit as done:
+    code = done.code
+print("typer loaded:", "typer" in sys.modules, file=sys.stderr)
+sys.exit(code)
+"""
+
+
+def _run_cli(argv0: str, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    import json
+    import os
+
+    return subprocess.run([sys.executable, "-c", _RUN_CLI, json.dumps([str(PROJECT), argv0, *args])],
+                          capture_output=True, text=True, cwd=PROJECT, env={**os.environ, **(env or {})})
+
+
+@pytest.fixture
+def sandbox_problem(tmp_path):
+    import json
+
+    problem = tmp_path / "problem.json"
+    problem.write_text(json.dumps({"tests": [{"input": "2 3\n", "output": "5\n", "testtype": "stdin"}],
+                                   "metadata": {}}))
+    right, wrong = tmp_path / "right.py", tmp_path / "wrong.py"
+    right.write_text("a, b = map(int, input().split())\nprint(a + b)\n")
+    wrong.write_text("a, b = map(int, input().split())\nprint(a * b)\n")
+    return problem, right, wrong
+
+
+@pytest.mark.parametrize("argv0", [str(PROJECT / "cli.py"), "/usr/local/bin/repro"])
+def test_plain_sandbox_command_runs_without_typer_and_answers_the_same(argv0, sandbox_problem):
+    import json
+
+    problem, right, wrong = sandbox_problem
+    for solution, options, code in ((right, ["--problem", str(problem)], 0),
+                                    (wrong, [f"--problem={problem}"], 1),
+                                    (right, ["-p", str(problem)], 0)):
+        fast = _run_cli(argv0, "sandbox", *options, str(solution))
+        assert fast.returncode == code, fast.stderr
+        assert "typer loaded: False" in fast.stderr
+        typed = invoke("sandbox", str(solution), *options)
+        assert typed.exit_code == code
+        fast_verdict, typed_verdict = json.loads(fast.stdout), json.loads(typed.output)
+        fast_verdict.pop("wall_s"), typed_verdict.pop("wall_s")
+        assert fast_verdict == typed_verdict
+    broken = _run_cli(argv0, "sandbox", str(right), "--problem", str(problem.with_name("missing.json")))
+    assert broken.returncode == 2 and broken.stderr.startswith("error: ") and "cannot read" in broken.stderr
+    assert "typer loaded: False" in broken.stderr
+
+
+@pytest.mark.parametrize("args,code,message", [
+    (["sandbox", "--help"], 0, "Usage"),
+    (["sandbox", "SOLUTION"], 2, "Missing option"),
+    (["sandbox", "A", "B", "--problem", "P"], 2, "unexpected extra argument"),
+    (["sandbox", "A", "--problem", "P", "--problem", "Q"], None, None),
+])
+def test_other_sandbox_calls_go_through_typer(args, code, message):
+    done = _run_cli(str(PROJECT / "cli.py"), *args)
+    assert "typer loaded: True" in done.stderr
+    if code is not None:
+        assert done.returncode == code and message in done.stdout + done.stderr
+
+
+def test_a_bug_in_the_plain_sandbox_command_is_reported_as_an_internal_error(tmp_path, sandbox_problem):
+    problem, right, _ = sandbox_problem
+    done = _run_cli(str(PROJECT / "cli.py") + "!fail", "sandbox", str(right), "--problem", str(problem),
+                    env={"REPRO_HOME": str(tmp_path / "runs")})
+    assert done.returncode == 3, done.stderr
+    assert "internal error (a bug in repro, not in your input): RuntimeError: a bug" in done.stderr
+
+
 def test_one_failing_experiment_does_not_stop_the_others(tmp_path, monkeypatch):
     import repro.commands
     from repro.errors import ReproError

@@ -39,4 +39,5 @@ def test_cli_reaches_the_library_only_through_the_commands():
     library = {name for name in imported if name.split(".")[0] == "repro"}
     # errors: the one-line error type; progress: the terminal progress bar it hands down.
     assert library <= {"repro.commands", "repro.sandbox_command", "repro.store_command", "repro.review_command",
-                       "repro.train_command", "repro.archive_command", "repro.errors", "repro.progress"}, library
+                       "repro.train_command", "repro.archive_command", "repro.pair_command", "repro.errors",
+                       "repro.progress"}, library

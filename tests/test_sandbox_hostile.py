@@ -16,6 +16,7 @@ Run with `-s` to see the protections report.
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import shutil
@@ -453,6 +454,70 @@ def test_ordinary_bare_program_reads_all_stdin_and_allocates():
     assert_host_clean(result)
 
 
+# The program runs in the interpreter that set the run up (bootstrap.py), not in a second one:
+# it must start as `python -E -s -B -X utf8 main.py` would, holding nothing of the setup.
+STARTS_AS_A_SCRIPT = r"""
+import json, os, signal, sys
+try:
+    import limits  # a module of the sandbox's own folder: must not be importable
+    sandbox_module = True
+except ImportError:
+    sandbox_module = False
+with open("/proc/self/status") as handle:
+    capabilities = [line.split()[1] for line in handle if line.startswith("CapEff:")]
+descriptors = []
+for fd in sorted(int(name) for name in os.listdir("/proc/self/fd")):
+    try:
+        os.fstat(fd)  # the listing's own descriptor is closed by now
+        descriptors.append(fd)
+    except OSError:
+        pass
+print(json.dumps({
+    "name": __name__, "file": os.path.basename(__file__), "argv": sys.argv,
+    "path0": sys.path[0] == os.getcwd(), "sandbox_module": sandbox_module,
+    "bootstrap_loaded": "bootstrap" in sys.modules, "utf8": sys.flags.utf8_mode,
+    "encoding": sys.stdout.encoding, "dont_write_bytecode": sys.dont_write_bytecode,
+    "descriptors": descriptors,
+    "capabilities": capabilities, "uid": os.getuid(),
+    "sigint": signal.getsignal(signal.SIGINT) is signal.default_int_handler,
+    "sigpipe": signal.getsignal(signal.SIGPIPE) == signal.SIG_IGN,
+    "sigterm": signal.getsignal(signal.SIGTERM) == signal.SIG_DFL,
+    "home": os.environ["HOME"] == os.getcwd(), "environment": sorted(os.environ),
+}))
+"""
+
+
+def test_program_starts_as_a_script_would(protections):
+    result = run_program(STARTS_AS_A_SCRIPT, time_limit_s=10, memory_mb=MEMORY_MB)
+    assert result.status == "ok", result.stderr
+    seen = json.loads(result.stdout)
+    assert (seen["name"], seen["file"], seen["argv"]) == ("__main__", "main.py", ["main.py"])
+    assert seen["path0"] and not seen["sandbox_module"] and not seen["bootstrap_loaded"]
+    assert seen["utf8"] == 1 and seen["encoding"] == "utf-8" and seen["dont_write_bytecode"]
+    assert seen["descriptors"] == [0, 1, 2], "the program holds a descriptor of the sandbox"
+    assert seen["sigint"] and seen["sigpipe"] and seen["sigterm"]
+    assert seen["home"]
+    assert seen["environment"] == sorted(["PATH", "LANG", "LC_ALL", "MALLOC_ARENA_MAX", "HOME", "TMPDIR"])
+    if protections.private_uid:
+        assert seen["uid"] == result.uid and seen["capabilities"] == ["0000000000000000"]
+    assert_host_clean(result)
+
+
+@pytest.mark.parametrize("source,returncode,stderr_end", [
+    ("def f(:\n    pass\n", 1, "SyntaxError: invalid syntax"),
+    ("print('before')\nraise ValueError('bad')\n", 1, "ValueError: bad"),
+    ("import sys\nprint('before')\nsys.exit('bye')\n", 1, "bye"),
+    ("import sys\nprint('before')\nsys.exit(7)\n", 7, ""),
+])
+def test_program_errors_end_as_a_script_would(source, returncode, stderr_end):
+    result = run_program(source, time_limit_s=10, memory_mb=MEMORY_MB)
+    assert result.returncode == returncode and result.stderr.strip().endswith(stderr_end), result.stderr
+    assert "bootstrap" not in result.stderr  # the traceback shows the program's frames only
+    if "print" in source:
+        assert result.stdout == "before\n"
+    assert_host_clean(result)
+
+
 # ------------------------------------------------------------------ the protections report
 
 
@@ -500,3 +565,27 @@ def test_work_folders_of_killed_graders_are_swept_and_live_ones_kept(tmp_path):
         (folder / "main.py").write_text("print('a model-written program')")
     assert sweep_stale_workdirs(tmp_path) == [dead]
     assert not dead.exists() and (live / "main.py").exists()
+
+
+def test_children_of_reads_the_kernel_list_and_agrees_with_a_scan(monkeypatch):
+    from repro.sandbox import bootstrap
+
+    sleepers = [subprocess.Popen(["sleep", "30"]) for _ in range(2)]
+    try:
+        expected = {process.pid for process in sleepers}
+        found = set(bootstrap.children_of(os.getpid()))
+        assert expected <= found and found == set(bootstrap._children_by_scan(os.getpid()))
+        # Where the kernel keeps no such list, the scan of /proc gives the same answer.
+        real_open = open
+
+        def no_children_file(path, *args, **kwargs):
+            if str(path).endswith("/children"):
+                raise FileNotFoundError(path)
+            return real_open(path, *args, **kwargs)
+        monkeypatch.setattr("builtins.open", no_children_file)
+        assert set(bootstrap.children_of(os.getpid())) == found
+    finally:
+        for process in sleepers:
+            process.kill()
+            process.wait()
+    assert bootstrap.children_of(2**22 + 1) == []  # no such process

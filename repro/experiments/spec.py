@@ -102,6 +102,13 @@ class Experiment:
     # (benchmark, template) where a benchmark asks for its own prompt whatever the model's
     # default (repro.models.Model.template): e.g. evalplus' chat prompt for HumanEval+/MBPP+.
     prompt_templates: tuple[tuple[str, str], ...] = ()
+    # (arm, benchmark, n): runs an experiment declares without a paper curve to compare them
+    # with (a pair of models the paper never saw: repro.pair).
+    declared_runs: tuple[tuple[str, str, int], ...] = ()
+    # (arm, calibration source) where a simulated run of the arm is drawn from given success
+    # probabilities rather than fitted to the paper (repro.pair's doctored probabilities; the
+    # source's shape is repro.plan.calibration_source's).
+    simulations: tuple[tuple[str, tuple[tuple[str, object], ...]], ...] = ()
 
     def template_for(self, arm: str, benchmark: str) -> str:
         """The prompt template of an arm's runs on a benchmark."""
@@ -125,7 +132,17 @@ class Experiment:
         for ref in (*self.histograms, *self.solved_sets):
             key = (ref.arm, ref.benchmark)
             wanted.setdefault(key, _default_n(ref.benchmark))
+        for arm_name, benchmark, n in self.declared_runs:
+            key = (arm_name, benchmark)
+            wanted[key] = max(wanted.get(key, 0), n)
         return wanted
+
+    def simulation_for(self, arm: str) -> dict[str, object] | None:
+        """The declared calibration source of a simulated arm, or None (fitted to the paper)."""
+        for name, source in self.simulations:
+            if name == arm:
+                return dict(source)
+        return None
 
     def expected_curve(self, arm: str, benchmark: str) -> CurveRef | None:
         """The paper curve that calibrates a simulated arm: the fullest one available."""

@@ -13,17 +13,24 @@ Pairs travel in batches to keep the cost of inter-process messages low for cheap
 
 Memoization. At large n most outputs of a problem end in a few answers (30 problems at
 n = 1,024: 30,720 outputs, 136 distinct (answer, reference) pairs), and the comparison --
-sympy -- is the costly part. A grader module that splits its `grade` in two (`SplitGrader`)
-is graded in two passes: every output is read (`answer_key`: extraction and normalization,
-cheap, per output), then each distinct key is compared once (`judge_key`, a pure function of
-the key) and the result is remembered by the pool for the rest of the command; each pair's
-verdict is then `verdict_of(key, note, result)`, exactly what `grade` returns for it. Both
-passes run in the workers, each call under the per-pair limit (the paper's evaluator limited
-only the comparison; its extraction ran unlimited). A comparison that overran its limit, was
-killed or took its worker down is remembered as such: every pair with that key gets that
+sympy -- is the costly part. A grader module that splits its `grade` in two (`SplitGrader`:
+`answer_key`, extraction and normalization, cheap, per output; `judge_key`, the comparison, a
+pure function of the key; `verdict_of`) is graded in one pass in the workers: each worker
+reads an output's key and compares it unless it knows the key's outcome already, each call
+under the per-pair limit (the paper's evaluator limited only the comparison; its extraction
+ran unlimited). The parent keeps the outcome of every compared key for the rest of the
+command and sends each worker, with its next batch, the outcomes it has not seen yet, so a key
+is compared once, or a few times when several workers meet it before any of them has
+reported it (at most once per worker). The first outcome the parent receives for a key is the
+one every pair of that key gets, so the verdicts are exactly those of grading every pair with
+`grade` once, with one draw per key for timing-dependent outcomes. A comparison that overran
+its limit, was killed or took its worker down is remembered as such (a worker says which key
+it starts comparing, so a kill is charged to that key): every pair with that key gets that
 verdict, as grading it again would most likely give -- a 3 s overrun comes from the answer far
-more than from the moment (docs/performance.md). Math and visual graders are split; the code
-grader is not (its per-command cache is the pipeline's).
+more than from the moment (docs/performance.md). One pass, not a pass to read every key and
+then one to compare the distinct keys, so that a corpus of nearly distinct pairs costs what
+grading every pair costs: no second round of messages, no wait between the two passes. Math and
+visual graders are split; the code grader is not (its per-command cache is the pipeline's).
 
 Workers are spawned, not forked: the parent may hold vLLM and torch threads. Spawned
 workers import the parent's main module, so a script that grades must keep its work under
@@ -174,13 +181,11 @@ def call_with_limit(function, args: tuple, timeout_s: float | None) -> _Outcome:
 
 
 def _worker_main(spec: str, timeout_s: float | None, connection: Connection) -> None:
+    grade = resolve_grader(spec)
     split = split_grader(spec)
-    # What a worker does with each item of a batch, by the batch's step: "grade" a (problem,
-    # output) pair at once, read its "key" (split graders), or "judge" a key.
-    functions = {"grade": resolve_grader(spec)}
-    if split is not None:
-        functions.update(key=split.answer_key, judge=split.judge_key)
+    memo: dict[Hashable, _Outcome] = {}  # this worker's copy of the pool's compared keys
     signal.signal(signal.SIGALRM, _on_alarm)
+    connection.send(_READY)  # imports done: the parent's deadlines no longer include start-up
     while True:
         try:
             message = connection.recv()
@@ -188,14 +193,57 @@ def _worker_main(spec: str, timeout_s: float | None, connection: Connection) -> 
             return
         if message is None:
             return
-        step, batch = message
-        function = functions[step]
+        step, batch, known = message
         try:
-            arguments = batch if step != "judge" else [(key,) for key in batch]
-            connection.send([call_with_limit(function, args, timeout_s) for args in arguments])
+            if step == "grade":
+                connection.send([call_with_limit(grade, args, timeout_s) for args in batch])
+                continue
+            if len(memo) > MEMO_MAX_KEYS:
+                memo.clear()
+            memo.update(known)
+            connection.send([_read_and_judge(split, memo, problem, output, timeout_s, connection)
+                             for problem, output in batch])
         except ReproError as error:
             connection.send(_Broken(f"{type(error).__name__}: {error}"))
             return
+
+
+def _read_and_judge(split: SplitGrader, memo: dict, problem: Problem, output: str, timeout_s: float | None,
+                    connection: Connection) -> _Memoized:
+    """One pair of a split grader: its key, and the key's outcome from memory or compared now."""
+    read = call_with_limit(split.answer_key, (problem, output), timeout_s)
+    if read.verdict is not None:  # reading the output timed out or failed
+        return _Memoized(verdict=read.verdict)
+    key, note = read.value
+    if key is None:  # decided without comparing (e.g. no answer found)
+        return _Memoized(verdict=note)
+    if key in memo:
+        return _Memoized(key=key, note=note, outcome=memo[key])
+    # Say which key this worker compares: if the comparison kills the worker, the parent
+    # charges that key, not whichever pair of the batch it retries.
+    connection.send(_Comparing(key))
+    memo[key] = call_with_limit(split.judge_key, (key,), timeout_s)
+    connection.send(_Comparing(None))  # done: a kill from here on is not this key's
+    return _Memoized(key=key, note=note, outcome=memo[key], compared=True)
+
+
+@dataclass(frozen=True)
+class _Memoized:
+    """A worker's answer for one pair of a split grader: a verdict known without comparing, or
+    the key, the note `verdict_of` needs and the comparison's outcome (compared now or not)."""
+
+    verdict: Verdict | None = None
+    key: Hashable = None
+    note: Any = None
+    outcome: _Outcome | None = None
+    compared: bool = False
+
+
+@dataclass(frozen=True)
+class _Comparing:
+    """A worker's notice that it starts comparing a key, or (None) that it is done with it."""
+
+    key: Hashable
 
 
 @dataclass(frozen=True)
@@ -205,13 +253,18 @@ class _Broken:
     message: str
 
 
+_READY = "ready"
+
+
 @dataclass(eq=False)
 class _Worker:
     process: multiprocessing.Process
     connection: Connection
     job: tuple[int, int] | None = None  # (first index, count) of the batch in flight
     deadline: float = 0.0
-    started: bool = False  # has answered once (so it is past its start-up)
+    started: bool = False  # has said it is ready (so it is past its start-up)
+    comparing: Hashable = None  # the key it said it compares, in the batch in flight
+    known: int = 0  # how many of the pool's compared keys it has been sent
 
 
 class GradingPool:
@@ -221,7 +274,8 @@ class GradingPool:
         """`timeout_s`: the limit of one pair (None: the grader enforces its own limits);
         the parent kills a worker whose batch takes longer than backstop_per_pair_s (default
         timeout_s) per pair plus backstop_slack_s. `memoize`: compare each distinct key of a
-        split grader once per pool (False: once per pair, same verdicts; for measurements)."""
+        split grader once per pool (False: grade every pair with `grade`, as before
+        memoization; same verdicts; for measurements)."""
         self.grader = grader
         self.backstop_slack_s = backstop_slack_s
         self.spec = grader_spec(grader)
@@ -237,9 +291,11 @@ class GradingPool:
         self._split = split_grader(self.spec)
         self.split = self._split is not None
         self.memoize = memoize and self.split
-        # Key of a split grader -> the outcome of comparing it (value, or timeout/error verdict).
+        # Key of a split grader -> the outcome of comparing it (value, or timeout/error
+        # verdict); the order in which keys were added, to send each worker what is new to it.
         self._judged: dict[Hashable, _Outcome] = {}
-        self.comparisons = 0  # keys compared by workers (the rest came from memory)
+        self._judged_order: list[Hashable] = []
+        self.comparisons = 0  # comparisons the workers made (memoized pools)
 
     def _start_worker(self) -> _Worker:
         parent, child = self._context.Pipe()
@@ -257,49 +313,50 @@ class GradingPool:
 
     def grade(self, pairs: Sequence[tuple[Problem, str]]) -> list[Verdict]:
         """Verdicts in the order of `pairs`."""
-        if not self.split:
+        if self.memoize:
+            verdicts = self._grade_memoized(pairs)
+        else:
             outcomes = self._run("grade", list(pairs))
             verdicts = [o.verdict if o.verdict is not None else o.value for o in outcomes]
-        else:
-            verdicts = self._grade_split(pairs)
         self.timeouts += sum(v.detail.startswith(TIMEOUT_DETAIL) for v in verdicts)
         return verdicts
 
-    def _grade_split(self, pairs: Sequence[tuple[Problem, str]]) -> list[Verdict]:
-        split = self._split
-        read = self._run("key", list(pairs))
-        keyed = [o.value for o in read]  # (key, note) where reading worked
-        if self.memoize:
-            if len(self._judged) > MEMO_MAX_KEYS:
-                self._judged.clear()
-            todo = list(dict.fromkeys(value[0] for o, value in zip(read, keyed)
-                                      if o.verdict is None and value[0] is not None and value[0] not in self._judged))
-            self._judged.update(zip(todo, self._run("judge", todo)))
-            self.comparisons += len(todo)
-            judged = [self._judged.get(value[0]) if o.verdict is None and value[0] is not None else None
-                      for o, value in zip(read, keyed)]
-        else:
-            positions = [i for i, (o, value) in enumerate(zip(read, keyed)) if o.verdict is None and value[0] is not None]
-            results = self._run("judge", [keyed[i][0] for i in positions])
-            self.comparisons += len(positions)
-            judged = [None] * len(pairs)
-            for i, result in zip(positions, results):
-                judged[i] = result
+    def _grade_memoized(self, pairs: Sequence[tuple[Problem, str]]) -> list[Verdict]:
+        if len(self._judged) > MEMO_MAX_KEYS:
+            self._judged.clear()
+            self._judged_order.clear()
+            for worker in self._workers:
+                worker.known = 0
         verdicts = []
-        for outcome, value, result in zip(read, keyed, judged):
-            if outcome.verdict is not None:  # reading the output timed out or failed
-                verdicts.append(outcome.verdict)
-            elif value[0] is None:  # decided without comparing (e.g. no answer found)
-                verdicts.append(value[1])
-            elif result.verdict is not None:  # the comparison timed out or failed
-                verdicts.append(result.verdict)
+        for answer in self._run("memo", list(pairs)):
+            if isinstance(answer, _Outcome):  # the pair's worker was killed or died on it
+                verdicts.append(answer.verdict)
+            elif answer.verdict is not None:
+                verdicts.append(answer.verdict)
             else:
-                verdicts.append(split.verdict_of(value[0], value[1], result.value))
+                outcome = self._judged.get(answer.key, answer.outcome)
+                verdicts.append(outcome.verdict if outcome.verdict is not None
+                                else self._split.verdict_of(answer.key, answer.note, outcome.value))
         return verdicts
 
-    def _run(self, step: str, items: list) -> list[_Outcome]:
-        """Outcomes of one step on every item, in order, each item under the per-pair limit."""
-        results: list[_Outcome | None] = [None] * len(items)
+    def _remember(self, key: Hashable, outcome: _Outcome) -> None:
+        """The first outcome the pool receives for a key is the one all its pairs get."""
+        if key not in self._judged:
+            self._judged[key] = outcome
+            self._judged_order.append(key)
+
+    def _message(self, worker: _Worker, step: str, batch: list) -> tuple:
+        if step != "memo":
+            return step, batch, []
+        known = [(key, self._judged[key]) for key in self._judged_order[worker.known:]]
+        worker.known = len(self._judged_order)
+        return step, batch, known
+
+    def _run(self, step: str, items: list) -> list:
+        """Answers of one step on every item, in order, each item under the per-pair limit
+        (`_Outcome`s for "grade"; for "memo", `_Memoized`s, or an `_Outcome` for a pair whose
+        worker was killed or died on it)."""
+        results: list = [None] * len(items)
         # Small batches when items are few, so that every worker gets some.
         size = max(1, min(self.batch_size, math.ceil(len(items) / (self.size * 4)))) if items else 1
         queue = [(start, min(size, len(items) - start)) for start in range(0, len(items), size)]
@@ -309,10 +366,10 @@ class GradingPool:
             for worker in self._workers:
                 if worker.job is None and queue:
                     start, count = queue.pop(0)
-                    worker.connection.send((step, items[start:start + count]))
+                    worker.connection.send(self._message(worker, step, items[start:start + count]))
                     worker.job = (start, count)
-                    worker.deadline = time.monotonic() + self.backstop_per_pair_s * count + self.backstop_slack_s \
-                        + (0.0 if worker.started else _WORKER_START_S)
+                    worker.comparing = None
+                    worker.deadline = self._deadline(count) + (0.0 if worker.started else _WORKER_START_S)
             busy = [w for w in self._workers if w.job]
             nearest = min(w.deadline for w in busy)
             ready = wait([w.connection for w in busy], timeout=max(0.0, nearest - time.monotonic()))
@@ -321,29 +378,49 @@ class GradingPool:
                 died = False
                 if worker.connection in ready:
                     try:
-                        outcomes = worker.connection.recv()
+                        answer = worker.connection.recv()
                     except EOFError:  # the worker died (e.g. the grader crashed the interpreter)
                         died = True
                     else:
-                        if isinstance(outcomes, _Broken):
-                            raise GraderBrokenError(f"grader {self.grader} cannot grade: {outcomes.message}")
-                        results[start:start + count] = outcomes
+                        if isinstance(answer, _Broken):
+                            raise GraderBrokenError(f"grader {self.grader} cannot grade: {answer.message}")
+                        if answer == _READY:  # start-up over: the batch's own deadline starts now
+                            worker.started = True
+                            worker.deadline = self._deadline(count)
+                            continue
+                        if isinstance(answer, _Comparing):
+                            worker.comparing = answer.key
+                            continue
+                        for i, item in enumerate(answer):
+                            if isinstance(item, _Memoized) and item.compared:
+                                self.comparisons += 1
+                                self._remember(item.key, item.outcome)
+                            results[start + i] = item
                         worker.job = None
-                        worker.started = True
                         continue
                 elif time.monotonic() < worker.deadline:
                     continue
-                # Past the backstop deadline, or died: replace the worker; retry a batch item
+                # Past the backstop deadline, or died: replace the worker. If it said which key
+                # it was comparing, that key is charged (and remembered); then retry a batch item
                 # by item, or charge the single item at fault.
+                if died:
+                    charged = _Outcome(verdict=Verdict(False, None, "the grader process died on this pair"))
+                else:
+                    charged = _Outcome(verdict=Verdict(
+                        False, None, f"{TIMEOUT_DETAIL} after {self.backstop_per_pair_s:g} s (killed)"))
+                if worker.comparing is not None:
+                    self.comparisons += 1
+                    self._remember(worker.comparing, charged)
                 self._replace(worker)
                 if count > 1:
                     queue[:0] = [(start + i, 1) for i in range(count)]
-                elif died:
-                    results[start] = _Outcome(verdict=Verdict(False, None, "the grader process died on this pair"))
                 else:
-                    results[start] = _Outcome(verdict=Verdict(
-                        False, None, f"{TIMEOUT_DETAIL} after {self.backstop_per_pair_s:g} s (killed)"))
-        return list(results)  # type: ignore[arg-type]
+                    results[start] = charged
+        return results
+
+    def _deadline(self, count: int) -> float:
+        """When the parent gives up on a batch of `count` items sent now (a started worker)."""
+        return time.monotonic() + self.backstop_per_pair_s * count + self.backstop_slack_s
 
     @classmethod
     def for_grader(cls, grader: str, workers: int | None = None) -> GradingPool:

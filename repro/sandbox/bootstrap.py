@@ -16,10 +16,13 @@ It runs as root (or as root of a user namespace) and does, in order:
    /var/tmp, /dev/shm and /run/lock, the work directory copied into the private /tmp, and every
    other mount remounted read-only -- so nothing written outside the work directory survives;
 3. fork. The child sets the resource limits (address space measured on top of its own size),
-   drops to the run's unprivileged uid/gid, forbids privilege gain, and execs the interpreter
-   on the program. The parent stays behind as the subreaper: it waits for the program, kills
-   whatever the program left running, reaps everything, and reports the exit status on a
-   private pipe the program never sees.
+   drops to the run's unprivileged uid/gid, forbids privilege gain, closes the status pipe, and
+   then runs the program itself, as `python -E -s -B -X utf8 main.py` would (this interpreter
+   was started with -I -S -X utf8: the script's folder goes first on sys.path, `site` runs as
+   the run's uid, no bytecode is written): one interpreter start per run, not two. The parent
+   stays behind as the subreaper: it waits for the program, kills whatever the program left
+   running, reaps everything, and reports the exit status on a private pipe the program never
+   holds.
 """
 
 import _signal as signal  # the C module: `signal` imports enum, re and functools
@@ -183,13 +186,16 @@ def _limit(which, value):
     resource.setrlimit(which, (value, value))
 
 
-def _start_program(config, workdir, status_fd):
-    """In the forked child: limits, identity, exec. Never returns."""
+def _become_program(config, workdir, status_fd):
+    """In the forked child: limits, identity, signals, environment, then this very interpreter
+    becomes the program's, as `python -E -s -B -X utf8 main.py` would start it (a second
+    interpreter start cost about 10 ms of CPU per run, docs/performance.md). Returns the
+    program's path; on any failure, reports a setup error and ends the child."""
     try:
         os.chdir(workdir)
         limits = config["limits"]
-        # The budget goes on top of what this process already maps; the interpreter exec'd
-        # below starts at about the same size, so the program itself gets about the budget.
+        # The budget goes on top of what this process already maps: the program gets about the
+        # budget for itself.
         _limit(resource.RLIMIT_AS, _vm_size_bytes() + limits["address_space_extra"])
         resource.setrlimit(resource.RLIMIT_CPU, (limits["cpu_s"], limits["cpu_s"] + 1))
         _limit(resource.RLIMIT_FSIZE, limits["file_bytes"])
@@ -203,27 +209,76 @@ def _start_program(config, workdir, status_fd):
         if config["uid"] is not None:
             os.setgroups([])
             os.setresgid(config["gid"], config["gid"], config["gid"])
+            # From root to another uid in all three ids: the kernel clears every capability.
             os.setresuid(config["uid"], config["uid"], config["uid"])
         _prctl(_PR_SET_NO_NEW_PRIVS, 1)  # no setuid binaries, no file capabilities
         _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)  # after setresuid, which clears it
+        # Signals as a fresh interpreter sets them up: everything default (whatever the caller
+        # ignored), except Python's own SIGINT handler and ignored SIGPIPE and SIGXFSZ.
         for number in range(1, signal.NSIG):
             if number not in (signal.SIGKILL, signal.SIGSTOP):
                 try:
                     signal.signal(number, signal.SIG_DFL)
                 except (OSError, ValueError):
                     pass
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGPIPE, signal.SIG_IGN)
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
         signal.pthread_sigmask(signal.SIG_SETMASK, [])
-        environment = dict(os.environ, HOME=workdir, TMPDIR=workdir)
-        _write_record(status_fd, {"event": "exec"})
-        interpreter = config["interpreter"]
-        # -E -s: no PYTHON* variables, no user site; the script's directory is on sys.path
-        # as for `python main.py`. -B: no __pycache__ in the work directory.
-        os.execve(interpreter, [interpreter, "-E", "-s", "-B", "-X", "utf8", config["program"]], environment)
+        os.environ["HOME"] = os.environ["TMPDIR"] = workdir  # os.environ also sets the C environment
+        path = os.path.join(workdir, config["program"])
+        # The same start as `python main.py`: the script's folder first on sys.path, not the
+        # bootstrap's; the standard library stays; `site` adds the interpreter's site-packages,
+        # read as the run's uid (-I already left the user's site-packages out, like -s).
+        sys.path[:] = [workdir] + [entry for entry in sys.path if entry != config["bootstrap_dir"]]
+        sys.argv[:] = [config["program"]]
+        sys.dont_write_bytecode = True  # -B: no __pycache__ in the work directory
+        sys.modules.pop("bootstrap", None)
+        if not os.access(config["interpreter"], os.X_OK) or not os.access(os.path.dirname(os.__file__),
+                                                                           os.R_OK | os.X_OK):
+            raise SetupError(f"{config['interpreter']} or its standard library is not usable by the run's uid")
+        import site
+
+        site.main()
+        _write_record(status_fd, {"event": "exec"})  # the program starts now
+        os.close(status_fd)  # the program never holds the supervisor's pipe
+        return path
     except BaseException as error:  # noqa: BLE001 - report anything, the parent raises it
         try:
             _write_record(status_fd, {"event": "setup-error", "detail": f"{type(error).__name__}: {error}"})
         finally:
             os._exit(SETUP_FAILED_EXIT)
+
+
+def _run_as_main(path):
+    """Run the program as the interpreter runs a script: module `__main__`, an uncaught
+    exception printed (without this frame) and exit status 1, SystemExit and KeyboardInterrupt
+    left to the interpreter, which exits with their status."""
+    main_module = type(sys)("__main__")
+    main_module.__dict__.update(__file__=path, __cached__=None, __builtins__=sys.modules["builtins"])
+    sys.modules["__main__"] = main_module
+    try:
+        with open(path, "rb") as handle:
+            code = compile(handle.read(), path, "exec")
+        exec(code, main_module.__dict__)
+    except (SystemExit, KeyboardInterrupt):
+        raise
+    except BaseException as error:  # noqa: BLE001 - the program's own error, as Python reports it
+        error.__traceback__ = error.__traceback__.tb_next  # the traceback printer reads this one
+        sys.excepthook(type(error), error, error.__traceback__)
+        _flush_standard_streams()
+        raise SystemExit(1) from None
+    # As after a script: what was printed goes out now, before the interpreter waits for the
+    # program's threads at exit (a thread that never ends must not hold back the output).
+    _flush_standard_streams()
+
+
+def _flush_standard_streams():
+    for stream in (sys.stderr, sys.stdout):
+        try:
+            stream.flush()
+        except Exception:  # noqa: BLE001 - closed or replaced by the program: nothing to flush
+            pass
 
 
 def _children():
@@ -234,6 +289,23 @@ def _children():
 def children_of(pid):
     """Pids whose parent is `pid` (zombies included). Also used by the runner on the host:
     this module is standard library only, so importing it there costs nothing."""
+    try:
+        # The kernel's list, thread by thread (CONFIG_PROC_CHILDREN): a few reads instead of
+        # one per process of the machine (about 15 ms of a loaded machine at every stopped run).
+        found = []
+        for thread in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{thread}/children") as handle:
+                found.extend(int(child) for child in handle.read().split())
+        return found
+    except FileNotFoundError:
+        if os.path.exists(f"/proc/{pid}"):
+            return _children_by_scan(pid)
+        return []
+    except OSError:
+        return _children_by_scan(pid)
+
+
+def _children_by_scan(pid):
     parent = str(pid)
     found = []
     for entry in os.listdir("/proc"):
@@ -351,10 +423,11 @@ def main():
     except BaseException as error:  # noqa: BLE001
         _write_record(status_fd, {"event": "setup-error", "detail": f"{type(error).__name__}: {error}"})
         os._exit(SETUP_FAILED_EXIT)
-    os.set_inheritable(status_fd, False)  # closed by the exec: the program never holds it
     pid = os.fork()
     if pid == 0:
-        _start_program(config, workdir, status_fd)
+        # Returns when the program ends normally: the interpreter then exits as after a script.
+        _run_as_main(_become_program(config, workdir, status_fd))
+        return
     _supervise(config, pid, status_fd)
 
 

@@ -3,7 +3,9 @@ configuration (remembered between processes by `checks_cache.py`).
 
 A layer counts as active only when a probe program, run through the real sandbox with that
 layer on, observes it from the inside (its own uid, namespace ids, network interfaces, cgroup,
-a read-only root). Candidates are tried strongest first; when one fails (Docker refuses
+a read-only root), and the program itself holds no capability under a private uid and no file
+descriptor beyond stdin, stdout and stderr (it runs in the interpreter that set it up, see
+bootstrap.py). Candidates are tried strongest first; when one fails (Docker refuses
 namespaces, the interpreter is not readable by another uid, the cgroup is read-only), the next
 weaker combination is tried and the reason is kept in `Protections.notes`.
 """
@@ -43,6 +45,24 @@ def can_write(directory):
     os.unlink(path)
     return True
 
+def open_descriptors():
+    listed = os.listdir("/proc/self/fd")  # its own descriptor is closed again below
+    found = []
+    for fd in sorted(int(name) for name in listed):
+        try:
+            os.fstat(fd)
+        except OSError:
+            continue
+        found.append(fd)
+    return found
+
+def effective_capabilities():
+    with open("/proc/self/status") as handle:
+        for line in handle:
+            if line.startswith("CapEff:"):
+                return int(line.split()[1], 16)
+    return None
+
 with open("/proc/self/cgroup") as handle:
     cgroup = handle.read()
 print(json.dumps({
@@ -53,6 +73,8 @@ print(json.dumps({
     "root_readonly": bool(os.statvfs("/").f_flag & os.ST_RDONLY),
     "cwd_writable": can_write("."),
     "version": sys.version.split()[0],
+    "open_descriptors": open_descriptors(),
+    "capabilities": effective_capabilities(),
 }))
 """
 
@@ -185,6 +207,12 @@ def _verify(candidate: Protections, report: dict, notes: list[str]) -> Protectio
         problems.append("program did not run as a private uid")
     if candidate.cgroup and "repro-sandbox-" not in report["cgroup"]:
         problems.append("program not in the run's cgroup")
+    if candidate.private_uid and report.get("capabilities") != 0:
+        problems.append("program kept capabilities after dropping to the private uid")
+    if report.get("open_descriptors") != [0, 1, 2]:
+        # The status pipe, or anything else of the sandbox's, would be the program's to use.
+        problems.append(f"program holds file descriptors beyond stdin, stdout and stderr: "
+                        f"{report.get('open_descriptors')}")
     if not report["cwd_writable"]:
         problems.append("the program cannot write its work directory")
     if problems:

@@ -37,7 +37,8 @@ from repro.sandbox.protections import Protections
 
 BOOTSTRAP = Path(__file__).with_name("bootstrap.py")
 # The bootstrap is imported (from this folder, after the standard library on sys.path), not run
-# as a script: its bytecode is then cached beside it instead of compiled at every run.
+# as a script: its bytecode is then cached beside it instead of compiled at every run. Its
+# interpreter becomes the program's (bootstrap.py), hence -X utf8, which only a start can set.
 _BOOTSTRAP_COMMAND = ("import sys; sys.path.append(" + repr(str(BOOTSTRAP.parent)) + "); import bootstrap; "
                       "bootstrap.main()")
 PROGRAM_NAME = "main.py"
@@ -221,6 +222,7 @@ def execute(protections: Protections, source: str, stdin: str = "", *, time_limi
             "files": list(files),
             "program": PROGRAM_NAME,
             "interpreter": protections.interpreter,
+            "bootstrap_dir": str(BOOTSTRAP.parent),
             "mount_ns": protections.private_filesystem,
             "parent_mount_ns": os.readlink("/proc/self/ns/mnt"),
             "pid_ns": protections.pid_isolated,
@@ -240,7 +242,7 @@ def execute(protections: Protections, source: str, stdin: str = "", *, time_limi
                 "processes": _process_limit(protections),
             },
         }
-        argv = [*protections.unshare_argv, protections.interpreter, "-I", "-S", "-c", _BOOTSTRAP_COMMAND,
+        argv = [*protections.unshare_argv, protections.interpreter, "-I", "-S", "-X", "utf8", "-c", _BOOTSTRAP_COMMAND,
                 encode_config(config)]
         started = time.monotonic()
         try:
