@@ -103,12 +103,23 @@ class TestSuite:
                    tuple(float(t) for t in time_limits_s), entry_point, atol=atol, dataset=dataset,
                    plus_start=plus_start)
 
+    def evalplus_runs(self) -> list[tuple[range, float]]:
+        """evalplus' runs of a "function" suite: (test indices, deadline in seconds), base tests
+        then plus tests. evalplus (`untrusted_check`) runs each in its own process, which
+        executes the program and then its tests within min(60 s, sum of the per-test limits)
+        + 2 s; a run with no tests still executes the program (MBPP+ task 793 has no plus
+        tests)."""
+        split = len(self.inputs) if self.plus_start is None else self.plus_start
+        parts = [range(0, split)] + ([range(split, len(self.inputs))] if self.plus_start is not None else [])
+        return [(part, min(limits.EVALPLUS_TASK_TIMEOUT_CAP_S, sum(self.timeouts_s[i] for i in part))
+                 + limits.EVALPLUS_TASK_SLACK_S) for part in parts]
+
     def overall_deadline_s(self) -> float:
         """Wall-clock limit of the whole check (benchmark rule + our start-up slack)."""
         if self.overall_timeout_s is not None:
             rule = self.overall_timeout_s
         elif self.mode == "function":
-            rule = min(limits.EVALPLUS_TASK_TIMEOUT_CAP_S, sum(self.timeouts_s)) + limits.EVALPLUS_TASK_SLACK_S
+            rule = sum(deadline for _, deadline in self.evalplus_runs())
         else:
             rule = sum(t + limits.LCB_GLOBAL_PER_TEST_SLACK_S for t in self.timeouts_s) + limits.LCB_GLOBAL_SLACK_S
         return rule + limits.SANDBOX_START_SLACK_S
@@ -124,8 +135,12 @@ class TestSuite:
         # None (a bool result is compared as is), and a re.Match cannot travel back, so the
         # child reports that instead of the object.
         not_none_only = self.dataset == "mbpp" and self.func_name in MBPP_NOT_NONE
-        return {"mode": self.mode, "func_name": self.func_name, "inputs": inputs, "timeouts": list(self.timeouts_s),
-                "stderr_keep": limits.HARNESS_STDERR_KEEP_BYTES, "not_none_only": not_none_only}
+        config = {"mode": self.mode, "func_name": self.func_name, "inputs": inputs, "timeouts": list(self.timeouts_s),
+                  "stderr_keep": limits.HARNESS_STDERR_KEEP_BYTES, "not_none_only": not_none_only}
+        if self.mode == "function":
+            # evalplus' reliability_guard sets the stack limit to its memory budget (4 GiB).
+            config["stack_bytes"] = limits.MEMORY_MB * 1024 * 1024
+        return config
 
     def to_dict(self) -> dict:
         """A JSON-able form (evalplus values keep their Python types via encode_value)."""

@@ -273,20 +273,80 @@ def test_mbpp_not_none_tasks_accept_a_regex_match():
     assert (wrong.status, wrong.first_failure) == ("fail", 0)
 
 
-def test_evalplus_find_zero_oracle():
+def test_evalplus_find_zero_fails_every_program_as_evalplus_0_3_1_does():
+    # evalplus 0.3.1's find_zero oracle checks |poly(x)| <= atol and then skips the lines that
+    # count the test as passed, so HumanEval/32 is failed by every program there (observed by
+    # running evalplus: docs/code_grader_parity.md).
     suite = TestSuite.evalplus("find_zero", [([-6, 11, -6, 1],)], [1.0], time_limits_s=[1.0], atol=1e-6,
                                dataset="humaneval")
-    assert check_program("def find_zero(xs):\n    return 3.0\n", suite).status == "pass"  # another root
-    assert check_program("def find_zero(xs):\n    return 2.5\n", suite).status == "fail"
+    root = check_program("def find_zero(xs):\n    return 3.0\n", suite)  # another root
+    assert (root.status, root.first_failure) == ("fail", 0) and "counts no find_zero test" in root.detail
+    wrong = check_program("def find_zero(xs):\n    return 2.5\n", suite)
+    assert wrong.status == "fail" and "poly(x) != 0" in wrong.detail
+    # Only HumanEval's find_zero: an MBPP function of that name is compared as usual.
+    other = TestSuite.evalplus("find_zero", [(1,)], [1.0], time_limits_s=[1.0], dataset="mbpp")
+    assert check_program("def find_zero(x):\n    return 1.0\n", other).status == "pass"
 
 
 def test_evalplus_time_limits():
     suite = TestSuite.evalplus("f", [(1,), (2,)], [1, 2], ref_times_s=[0.01, 0.5])
     assert suite.timeouts_s == (1.0, 2.0)  # max(1.0 s, 4.0 x ground truth)
     assert suite.overall_deadline_s() == 3.0 + limits.EVALPLUS_TASK_SLACK_S + limits.SANDBOX_START_SLACK_S
+    # Base and plus tests: two evalplus runs, each with its own deadline min(60 s, sum) + 2 s.
+    split = TestSuite.evalplus("f", [(1,), (2,), (3,)], [1, 2, 3], ref_times_s=[0.01, 0.5, 20.0], plus_start=1)
+    assert split.evalplus_runs() == [(range(0, 1), 3.0), (range(1, 3), 62.0)]
+    assert split.overall_deadline_s() == 65.0 + limits.SANDBOX_START_SLACK_S
     slow = TestSuite.evalplus("f", [(1,), (2,)], [1, 2], time_limits_s=[1.0, 0.5])
     verdict = check_program("import time\ndef f(x):\n    time.sleep(0.1 if x == 1 else 5)\n    return x\n", slow)
     assert (verdict.status, verdict.passed, verdict.first_failure) == ("timeout", 1, 1)
+
+
+def test_evalplus_loading_time_counts_in_each_run():
+    # evalplus executes the program in each run (base, plus), inside that run's deadline: a slow
+    # top-level passes the base run (1 test: 3 s) but not a plus run without tests (2 s).
+    program = "import time\ntime.sleep(2.5)\ndef f(x):\n    return x\n"
+    no_plus = TestSuite.evalplus("f", [(1,)], [1], time_limits_s=[1.0], plus_start=1)
+    verdict = check_program(program, no_plus)
+    assert verdict.status == "timeout" and "loading took" in verdict.detail
+    two_plus = TestSuite.evalplus("f", [(1,), (2,), (3,)], [1, 2, 3], time_limits_s=[1.0] * 3, plus_start=1)
+    assert check_program(program, two_plus).status == "pass"  # plus run: 2.5 s of 4 s
+
+
+def test_evalplus_exact_number_types_and_numpy_scalars_travel_as_themselves():
+    from fractions import Fraction
+
+    from repro.sandbox.harness import decode_value, encode_value
+
+    numpy = pytest.importorskip("numpy")
+    for value in (Decimal("0.1"), Fraction(1, 3), numpy.float32(0.5), numpy.int64(-3), numpy.bool_(True)):
+        back = decode_value(json.loads(json.dumps(encode_value(value))))
+        assert type(back) is type(value) and back == value
+    with pytest.raises(ValueError):  # a forged line cannot make the parent build other numpy objects
+        decode_value({"$numpy": ["V1000000", 1]})
+    # evalplus compares Decimal with ==, so an exact Decimal result passes.
+    suite = TestSuite.evalplus("f", [(1,)], [0.5], time_limits_s=[1.0])
+    assert check_program("from decimal import Decimal\ndef f(x):\n    return Decimal(x / 2)\n", suite).status == "pass"
+
+
+def test_evalplus_main_thread_stack_grows_as_in_evalplus():
+    # evalplus raises RLIMIT_STACK in its test process: recursion through C calls (here
+    # lru_cache) 30,000 deep passes there; under a fixed 8 MiB stack it is killed by SIGSEGV.
+    source = ("import sys\nfrom functools import lru_cache\nsys.setrecursionlimit(10 ** 6)\n"
+              "@lru_cache(maxsize=None)\ndef f(n):\n    return 0 if n == 0 else f(n - 1) + 1\n")
+    suite = TestSuite.evalplus("f", [(30000,)], [30000], time_limits_s=[5.0])
+    assert check_program(source, suite).status == "pass"
+
+
+def test_evalplus_modules_loaded_before_the_guard_can_be_imported():
+    # evalplus' test process has imported multiprocessing (and numpy) before its guard removes
+    # os.putenv, which importing them needs: programs that import them work there, and here.
+    suite = TestSuite.evalplus("f", [(1,)], [1], time_limits_s=[1.0])
+    for source in ("import multiprocessing\ndef f(x):\n    return x + 0 * multiprocessing.cpu_count()\n",
+                   "from concurrent.futures import ProcessPoolExecutor\ndef f(x):\n    return x\n"):
+        assert check_program(source, suite).status == "pass"
+    # Using a process pool still fails, as there (os.fork is gone).
+    pool = "from multiprocessing import Pool\ndef f(x):\n    with Pool(2) as p:\n        return p.map(abs, [x])[0]\n"
+    assert check_program(pool, suite).status == "error"
 
 
 def test_evalplus_guard_like_evalplus():

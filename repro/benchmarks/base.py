@@ -24,7 +24,9 @@ MATH_GRADER = "math-paper-v2"  # the paper's evaluator semantics (docs/math_grad
 # v2: programs read as each harness reads them (evalplus' sanitizer, rllm's block rule)
 # v3: LiveCodeBench parity (docs/code_grader_parity.md): `from sys import stdin` reads the test
 # input, numpy importable, Fraction/Decimal/ndarray returns compared as LCB does, the per-test
-# timer fires once; DeepCoder graded with rllm's prelude
+# timer fires once; DeepCoder graded with rllm's prelude ; evalplus
+# parity (same doc): find_zero as evalplus 0.3.1 grades it, loading time charged to the base and
+# plus runs, evalplus' stack limit, modules evalplus has loaded importable
 CODE_GRADER = "code-v3"
 VISUAL_GRADER = "visual-v1"  # EasyR1's math reward (mathruler), MathVista's answer types
 

@@ -23,7 +23,9 @@ Rules implemented (see docs/sandbox.md and SOURCES.md §4):
   Agreement with the originals: docs/code_grader_parity.md.
 - evalplus (v0.3.1 `evalplus/eval/__init__.py`): `out == exp`, else for floats (or with the
   task's atol) same type, same length and `np.allclose(out, exp, rtol=1e-7, atol)`, plus the
-  task-specific oracles; per-test limit max(1 s, 4 x ground-truth time).
+  task-specific oracles (including 0.3.1's find_zero, which passes no program); per-test limit
+  max(1 s, 4 x ground-truth time); the base and the plus run each within min(60 s, sum) + 2 s,
+  loading included. Checked against evalplus itself: docs/code_grader_parity.md.
 """
 
 from __future__ import annotations
@@ -164,8 +166,13 @@ class EvalplusComparator:
             elif entry in MBPP_NOT_NONE:
                 exact = out == exp if isinstance(out, bool) else exp == (out is not None)
         if dataset == "humaneval" and entry == "find_zero":
-            ok = abs(_poly(*args, out)) <= self.atol
-            return ok, "" if ok else f"wrong answer: poly(x) != 0 at x={_cut(repr(out))}"
+            # evalplus 0.3.1 checks |poly(x)| <= atol, then `continue`s past the lines that
+            # record the test as passed: no find_zero test ever counts, and every program fails
+            # HumanEval/32 there (seen by running it: docs/code_grader_parity.md). Kept, so
+            # that our pass rates are evalplus' own.
+            near = abs(_poly(*args, out)) <= self.atol
+            return False, ("evalplus 0.3.1 counts no find_zero test as passed" if near
+                           else f"wrong answer: poly(x) != 0 at x={_cut(repr(out))}")
         if self.atol == 0 and _is_floats(exp):
             self.atol = limits.EVALPLUS_DEFAULT_FLOAT_ATOL
         if not exact and self.atol != 0:
@@ -215,6 +222,11 @@ class _Judge:
         self.done = False
         self.stderr_excerpt = ""
         self.evalplus = EvalplusComparator(suite) if suite.mode == "function" else None
+        # evalplus' per-run deadlines (base run, plus run): each run pays the program's loading
+        # time, then its tests' times.
+        self.runs = suite.evalplus_runs() if suite.mode == "function" else []
+        self.load_s = 0.0
+        self.run_s = [0.0] * len(self.runs)
 
     def feed(self, chunk: bytes) -> bool:
         self.buffer += chunk
@@ -237,11 +249,17 @@ class _Judge:
         if event == "load-failed":
             status = TIMEOUT if record.get("kind") == "timeout" else ERROR
             self.failure = (status, 0, f"program failed to load: {record.get('detail', '')}")
+        elif event == "loaded":
+            self.load_s = _seconds(record)
         elif event == "test":
             self._test(record)
         elif event == "done":
             self.stderr_excerpt = str(record.get("stderr", ""))
             self.done = True
+            for number, (tests, deadline) in enumerate(self.runs):
+                if not tests and self.load_s > deadline:  # a run without tests still loads the program
+                    self.failure = (TIMEOUT, self.passed, f"loading took {self.load_s:.1f} s, past evalplus' "
+                                    f"{deadline:g} s for its run {number}")
 
     def _test(self, record: dict) -> None:
         index = record.get("index")
@@ -255,11 +273,26 @@ class _Judge:
         if kind != "ok":
             self.failure = (ERROR, index, f"test {index}: {record.get('detail', kind)}")
             return
+        late = self._past_run_deadline(index, _seconds(record))
+        if late:
+            self.failure = (TIMEOUT, index, f"test {index}: {late}")
+            return
         ok, why = self._compare(index, record.get("value"))
         if ok:
             self.passed += 1
         else:
             self.failure = (FAIL, index, f"test {index}: {why}")
+
+    def _past_run_deadline(self, index: int, seconds: float) -> str:
+        """evalplus kills a run (base or plus) that outlives min(60 s, its limits) + 2 s; here
+        all tests run in one child, so the run's time is added up: loading plus its tests."""
+        for number, (tests, deadline) in enumerate(self.runs):
+            if index in tests:
+                self.run_s[number] += seconds
+                spent = self.load_s + self.run_s[number]
+                if spent > deadline:
+                    return f"evalplus' run deadline {deadline:g} s passed ({spent:.1f} s with loading)"
+        return ""
 
     def _compare(self, index: int, value: Any) -> tuple[bool, str]:
         if self.suite.mode == "stdin":
@@ -268,7 +301,7 @@ class _Judge:
             return lcb_stdout_matches(value, self.suite.expected(index))
         try:
             got = decode_value(value)
-        except (ValueError, TypeError, KeyError) as error:
+        except (ValueError, TypeError, KeyError, ArithmeticError) as error:  # a forged or damaged line
             return False, f"unreadable result ({error})"
         if self.evalplus is not None:
             return self.evalplus.matches(index, got)
@@ -279,6 +312,11 @@ _self_check_lock = threading.Lock()
 _self_checked: set[str] = set()
 SELF_CHECK = "code-harness-self-check"  # its name in the checks cache
 RULES = ("lcb", "rllm")  # the LiveCodeBench harnesses' rules (harness.PRELUDES)
+
+
+def _seconds(record: dict) -> float:
+    value = record.get("seconds", 0.0)
+    return max(0.0, float(value)) if isinstance(value, (int, float)) and not isinstance(value, bool) else 0.0
 
 
 def _self_check_cases(rules: str) -> list[tuple[str, TestSuite]]:

@@ -200,7 +200,7 @@ def _become_program(config, workdir, status_fd):
         resource.setrlimit(resource.RLIMIT_CPU, (limits["cpu_s"], limits["cpu_s"] + 1))
         _limit(resource.RLIMIT_FSIZE, limits["file_bytes"])
         _limit(resource.RLIMIT_NOFILE, limits["open_files"])
-        _limit(resource.RLIMIT_STACK, limits["stack_bytes"])
+        resource.setrlimit(resource.RLIMIT_STACK, (limits["stack_bytes"], limits["stack_hard_bytes"]))
         _limit(resource.RLIMIT_CORE, 0)
         if limits["processes"] is not None:
             # Counted per uid (per user namespace on Linux 5.14+) and ignored for root: the

@@ -238,6 +238,7 @@ def execute(protections: Protections, source: str, stdin: str = "", *, time_limi
                 "file_bytes": limits.MAX_FILE_BYTES,
                 "open_files": limits.MAX_OPEN_FILES,
                 "stack_bytes": limits.STACK_BYTES,
+                "stack_hard_bytes": max(limits.STACK_BYTES, memory_mb * 1024 * 1024),
                 "processes": _process_limit(protections),
             },
         }

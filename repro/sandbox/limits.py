@@ -54,6 +54,11 @@ MAX_OPEN_FILES = 64
 # Main-thread stack (RLIMIT_STACK). glibc also uses it as every new thread's stack size, so a
 # big value would eat the address-space budget thread by thread; 8 MiB is the usual default.
 STACK_BYTES = 8 * 1024 * 1024
+# Its hard limit is the memory budget: the evalplus harness raises the main thread's soft limit
+# to the budget once the interpreter runs, as evalplus' reliability_guard does (so threads keep
+# the 8 MiB above). Deep recursion through C calls (lru_cache, map, max over a generator)
+# needs it: 20,000 levels crash under 8 MiB and pass in evalplus. RLIMIT_AS and the cgroup
+# still bound what the stack really uses.
 # RLIMIT_CPU = ceil(wall limit) + this; the hard limit one second later (SIGXCPU, then SIGKILL).
 CPU_SLACK_S = 1
 
