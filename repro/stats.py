@@ -158,3 +158,29 @@ def subset_share_variance(share: float, subset: int, population: int) -> float:
     if subset >= population:
         return 0.0
     return share * (1.0 - share) / subset * (population - subset) / (population - 1)
+
+
+def posterior_failure_moments(c: np.ndarray, n: np.ndarray, power: int) -> np.ndarray:
+    """E[(1-p)^power] for each problem, p ~ Beta(c + 1/2, n - c + 1/2) (vectorized
+    `_posterior_failure_moment`): the posterior chance that `power` new samples all fail."""
+    c, n = np.asarray(c, dtype=np.int64), np.asarray(n, dtype=np.int64)
+    if c.shape != n.shape or np.any(c < 0) or np.any(c > n) or np.any(n < 1) or power < 0:
+        raise ValueError("need arrays of equal shape with 0 <= c <= n, n >= 1, and power >= 0")
+    size = _table_size(int(n.max(initial=1)), 0, power)
+    lf, lgh = _log_factorial_table(size), _log_gamma_half_table(size)
+    f = n - c
+    return np.exp(lgh[f + power] - lgh[f] - lf[n + power] + lf[n])
+
+
+def unbiased_pass_at_k(n: np.ndarray, c: np.ndarray, k: int) -> np.ndarray:
+    """Chen et al.'s 1 - C(n-c, k) / C(n, k) for each problem (vectorized; every n >= k), from
+    the log-factorial table: the same values as repro.metrics.pass_at_k_per_problem."""
+    c, n = np.asarray(c, dtype=np.int64), np.asarray(n, dtype=np.int64)
+    if c.shape != n.shape or np.any(c < 0) or np.any(c > n) or np.any(n < k) or k < 1:
+        raise ValueError(f"need 0 <= c <= n and n >= k = {k}")
+    lf = _log_factorial_table(_table_size(int(n.max(initial=1)), 0, 0))
+    out = np.ones(n.shape, dtype=np.float64)
+    some_fail = (n - c) >= k
+    f, m = (n - c)[some_fail], n[some_fail]
+    out[some_fail] = -np.expm1(lf[f] - lf[f - k] - lf[m] + lf[m - k])
+    return out
