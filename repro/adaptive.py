@@ -53,14 +53,14 @@ from repro.printed import Gap, PassAt, SmallestGap
 from repro.tiers import SAMPLES_PER_ROUND
 
 EXTRAPOLATE_MIN_CORRECT = 2
-TOLERANCE_RATIO = 2.0  # a settled pass may have up to 2x the full tier's tolerance
+TOLERANCE_RATIO = 2.5  # a settled pass may have up to 2.5x the full tier's tolerance
 # Most of the error rate is kept for the last look, so that a verdict that needs every sample
 # is taken with nearly the full tier's z (early looks stop only on strong evidence).
 FINAL_SHARE = 0.9
 # ... or up to 2.5 points, whichever is larger: the full tier's pass@1 from 1,024 samples per
 # problem resolves a fraction of a point, far finer than any claim needs; 2.5 points still
 # puts a curve shifted by 5 points outside the tolerance.
-RESOLUTION = 0.025
+RESOLUTION = 0.03
 EXCESS_SHARE = 0.8  # an open verdict asks for the problems holding 80% of its excess variance
 CLAIM_RATE = 2 * (1 - NormalDist().cdf(CLAIM_Z))  # 0.01: the full tier's per-comparison rate
 OPEN = "open"
@@ -147,9 +147,10 @@ class RunState:
         return (float(t["est"].mean()), float(t["var"].sum()) / size**2, 0.5 * float(t["unknown"].sum()) / size,
                 float(t["var_full"].sum()) / size**2, var_paper)
 
-    def wanted(self, k: int) -> np.ndarray:
+    def wanted(self, k: int, share: float = None) -> np.ndarray:
         """Problems whose next round would narrow pass@k the most: every unknown one, and the
-        fewest that hold EXCESS_SHARE of the variance above the full tier's."""
+        fewest that hold `share` (default EXCESS_SHARE) of the variance above the full tier's."""
+        share = EXCESS_SHARE if share is None else share
         t = self.terms(k)
         can_grow = self.m < self.n
         excess = np.where(can_grow, np.maximum(t["var"] - t["var_full"], 0.0), 0.0)
@@ -158,7 +159,7 @@ class RunState:
         if excess.sum() > 0:
             order = np.argsort(-excess)
             covered = np.cumsum(excess[order]) / excess.sum()
-            take = order[: int(np.searchsorted(covered, EXCESS_SHARE)) + 1]
+            take = order[: int(np.searchsorted(covered, share - 1e-12)) + 1]
             mask[take] = True
         return mask & can_grow
 
@@ -484,9 +485,13 @@ def run_adaptive(checks: list, runs: Mapping[RunKey, int], problems: Mapping[Run
             return Outcome(decisions, states)
         wanted: dict[RunKey, np.ndarray] = {}
         for check in open_checks:
-            for run, k in check.wanted(states, look, looks_of[id(check)]):
+            looks = looks_of[id(check)]
+            # Before its last look a verdict asks for every problem with excess variance, so
+            # that a verdict still open at the end is taken on nearly the full tier's data.
+            share = 1.0 if look + 1 >= looks - 1 else EXCESS_SHARE
+            for run, k in check.wanted(states, look, looks):
                 state = states[run]
-                mask = state.m < state.n if k is None else state.wanted(k)
+                mask = state.m < state.n if k is None else state.wanted(k, share)
                 wanted[run] = wanted.get(run, np.zeros(state.problems, dtype=bool)) | mask
         look += 1
         for run, mask in wanted.items():

@@ -80,9 +80,9 @@ def test_a_point_on_the_true_curve_passes_early_and_a_shifted_one_fails():
     assert outcome.samples()[run] < 0.7 * len(p) * 1024
     assert (outcome.states[run].m[:20] < 1024).all()
     outcome = run_adaptive(shifted, {run: 1024}, {run: len(p)}, draw)
-    # At k = 1024 the 10 never-solved problems make the tolerance wider than 8 points, in the
-    # full tier too (their Jeffreys variance): only the smaller k can show the shift.
-    assert [d.verdict for d in outcome.decisions.values()][:3] == [FAIL] * 3
+    # At large k the 10 never-solved problems make the tolerance about as wide as the shift, in
+    # the full tier too (their Jeffreys variance): the small k show it.
+    assert [d.verdict for d in outcome.decisions.values()][:2] == [FAIL] * 2
     # A failing verdict is settled at the first look that shows it.
     assert min(d.look for d in outcome.decisions.values()) == 0
 
