@@ -1,32 +1,27 @@
-"""The adaptive tier's method: sample in rounds, stop each verdict once it is settled.
+"""The adaptive tier's method: sample in rounds, and stop each verdict once the full tier's
+verdict is sure (docs/statistics.md, "The adaptive tier").
 
 Every run (arm, benchmark) starts with one round of SAMPLES_PER_ROUND samples per problem.
-After each look the verdicts still open choose which problems of which runs get more
-samples: a chosen problem goes to the next size of the doubling ladder 32, 64, ..., n (the
-full tier's n), so a run has at most 1 + log2(n / 32) looks and its samples are always a prefix
-of the full tier's (round r of a problem has the same seed in every tier).
+After each look, the verdicts still open choose which problems of which runs get more: a chosen
+problem goes to the next size of the ladder 32, 64, 128, ... doubling up to the full tier's n,
+so a run has at most 1 + log2(n / 32) looks, and its samples are always a prefix of the full
+tier's (round r of a problem has the same seed in every tier).
 
-With m_i samples of problem i, c_i of them correct, its pass@k (the truth 1 - (1 - p_i)^k) is:
+The target is the full tier's verdict, taken with its own rule (repro.compare, repro.claims) on
+all n samples. With m_i of them drawn for problem i (c_i correct), the pass@k estimate is
+- m_i >= k: Chen et al.'s unbiased estimate; the full tier's (from n) differs from it by a
+  noise of variance Var(ours) - Var(full), both Jeffreys-posterior expectations (repro.stats);
+- m_i < k, c_i >= EXTRAPOLATE_MIN_CORRECT: the posterior mean 1 - E[(1-p)^k] (Jeffreys); the
+  full tier's differs by the posterior error plus its own noise;
+- otherwise unknown: carried as 1/2 with a worst-case error of 1/2, added as a bound.
+A verdict is settled when the full tier's value, within `bound + z sd` of ours, is on one side
+of the full tier's threshold; z spends PREDICTION_ERROR over the looks before the last (a union
+bound: a verdict settled early differs from the full tier's with probability at most 1%). A
+verdict open at its last look is the full tier's test on the data in hand.
 
-- m_i >= k: Chen et al.'s unbiased estimate, with the Jeffreys-posterior expectation of its
-  sampling variance (repro.stats, as in the full tier);
-- m_i < k and c_i >= EXTRAPOLATE_MIN_CORRECT: the posterior mean 1 - E[(1-p)^k] under the
-  Jeffreys posterior Beta(c + 1/2, m - c + 1/2), with the posterior variance of 1 - (1-p)^k as
-  its error. With two or more successes the likelihood, not the prior, decides p well enough
-  that (1-p)^k is negligible for the k where this is used (docs/statistics.md);
-- m_i < k and fewer successes: unknown, anywhere in [0, 1]. It enters the estimate as 1/2
-  and its worst-case error 1/2 is added to the tolerance as a bound, not as noise: no prior
-  guesses how a problem solved once or never in 32 samples fares in 1,024.
-
-A point passes or fails as in the full tier (|rerun - paper| against z sqrt(V + V_paper) +
-rounding, plus the bound), but with the z of an alpha-spending rule over the looks: most of
-the family rate (FINAL_SHARE = 90%) at the last look, the rest split evenly over the earlier ones (a union
-bound over looks, valid whatever the data made us do: Bonferroni over the looks of a group
-sequential design). A failing point is settled as soon as it fails; a passing point is settled
-when its tolerance is at most TOLERANCE_RATIO times the one the full tier would have, or at
-most RESOLUTION (2.5 points), whichever is larger (so a curve shifted by 5 points still fails),
-or at the last look. Claims are
-settled when they hold or fail at the spent z; "inconclusive" only at the last look.
+Open verdicts ask for every problem of their runs that is not saturated (whose full-tier
+estimate cannot move by SATURATED_SD): the problems still sampled go up together, because
+choosing among them by their counts would bias the estimate.
 
 Verdicts the method does not cover (accuracy histograms, solved-count cells, solved lists and
 claims over solved sets) ask for the full n on their runs: their verdicts are then the full
@@ -52,17 +47,9 @@ from repro.experiments import Experiment
 from repro.printed import Gap, PassAt, SmallestGap
 from repro.tiers import SAMPLES_PER_ROUND
 
-EXTRAPOLATE_MIN_CORRECT = 2
-TOLERANCE_RATIO = 2.5  # a settled pass may have up to 2.5x the full tier's tolerance
-# Most of the error rate is kept for the last look, so that a verdict that needs every sample
-# is taken with nearly the full tier's z (early looks stop only on strong evidence).
-FINAL_SHARE = 0.9
-# ... or up to 2.5 points, whichever is larger: the full tier's pass@1 from 1,024 samples per
-# problem resolves a fraction of a point, far finer than any claim needs; 2.5 points still
-# puts a curve shifted by 5 points outside the tolerance.
-RESOLUTION = 0.03
-EXCESS_SHARE = 0.8  # an open verdict asks for the problems holding 80% of its excess variance
-CLAIM_RATE = 2 * (1 - NormalDist().cdf(CLAIM_Z))  # 0.01: the full tier's per-comparison rate
+EXTRAPOLATE_MIN_CORRECT = 5
+PREDICTION_ERROR = 0.01  # chance, per verdict, that a verdict settled early is not the full tier's
+SATURATED_SD = 0.001  # a problem whose full-tier estimate can move by less than this needs no more samples
 OPEN = "open"
 RunKey = tuple[str, str]  # (arm, benchmark)
 
@@ -76,17 +63,12 @@ def ladder(n: int) -> list[int]:
     return sizes + [n]
 
 
-def spent_z(rate: float, look: int, looks: int) -> float:
-    """Two-sided z of one test at one look when `rate` is spent over `looks` looks: FINAL_SHARE
-    at the last, the rest evenly over the others. The shares sum to `rate`, so by the union bound the
-    chance of a false verdict at any look, whenever we stop, is at most `rate`."""
-    if looks <= 1:
-        share = rate
-    elif look >= looks - 1:
-        share = rate * FINAL_SHARE
-    else:
-        share = rate * (1 - FINAL_SHARE) / (looks - 1)
-    return NormalDist().inv_cdf(1 - share / 2)
+def predict_z(look: int, looks: int) -> float:
+    """One-sided z with which a verdict is settled before its last look: PREDICTION_ERROR spent
+    evenly over the looks before the last (at the last, the verdict is the full tier's test on
+    the data in hand). By the union bound a verdict settled at any look differs from the full
+    tier's with probability at most PREDICTION_ERROR, whatever the stopping."""
+    return NormalDist().inv_cdf(1 - PREDICTION_ERROR / max(looks - 1, 1))
 
 
 @lru_cache(maxsize=1 << 16)
@@ -101,6 +83,28 @@ def _grouped_variances(c: np.ndarray, m: np.ndarray, target: int | None, k: int)
     for i, (ci, mi) in enumerate(zip(c.tolist(), m.tolist())):
         out[i] = _variance(ci, mi, mi if target is None else target, k)
     return out
+
+
+@dataclass(frozen=True)
+class Value:
+    """One curve value (or a sum of signed ones) as the adaptive tier sees it."""
+
+    estimate: float
+    bound: float  # worst-case error of the unknown problems (added, not squared)
+    remaining: float  # variance of (the full tier's estimate - ours)
+    var_full: float  # the full tier's variance at its n, predicted from the counts so far
+    var_paper: float  # the variance of an estimate from the paper's n
+
+    def __add__(self, other: Value) -> Value:
+        return Value(self.estimate + other.estimate, self.bound + other.bound, self.remaining + other.remaining,
+                     self.var_full + other.var_full, self.var_paper + other.var_paper)
+
+    def scaled(self, sign: float) -> Value:
+        return Value(sign * self.estimate, self.bound, self.remaining, self.var_full, self.var_paper)
+
+    def reach(self, z: float) -> float:
+        """How far the full tier's value may lie from ours: bound + z sd of the rest."""
+        return self.bound + z * sqrt(self.remaining)
 
 
 @dataclass
@@ -133,35 +137,31 @@ class RunState:
                 est[extrapolated] = 1 - once
                 var[extrapolated] = np.maximum(twice - once**2, 0.0)
             unknown = ~known & ~extrapolated
-            self._cache[k] = {"est": est, "var": var, "unknown": unknown,
-                              "var_full": _grouped_variances(c, m, self.n, min(k, self.n))}
+            var_full = _grouped_variances(c, m, self.n, min(k, self.n))
+            # How far the full tier's estimate may still move from ours: for nested unbiased
+            # estimates Var(full - ours) = Var(ours) - Var(full) (docs/statistics.md); beyond
+            # m the posterior's error and the full tier's own noise add up.
+            remaining = np.where(known, np.maximum(var - var_full, 0.0), var + var_full)
+            self._cache[k] = {"est": est, "var": var, "unknown": unknown, "var_full": var_full,
+                              "remaining": remaining}
         return self._cache[k]
 
-    def value(self, k: int, paper_n: int | None = None) -> tuple[float, float, float, float, float]:
-        """(estimate, variance, bound, variance of the full tier, variance of the paper's n)."""
+    def value(self, k: int, paper_n: int | None = None) -> Value:
         t = self.terms(k)
         size = self.problems
         var_paper = 0.0
         if paper_n is not None:
             var_paper = float(_grouped_variances(self.c, self.m, paper_n, k).sum()) / size**2
-        return (float(t["est"].mean()), float(t["var"].sum()) / size**2, 0.5 * float(t["unknown"].sum()) / size,
-                float(t["var_full"].sum()) / size**2, var_paper)
+        return Value(float(t["est"].mean()), 0.5 * float(t["unknown"].sum()) / size,
+                     float(t["remaining"].sum()) / size**2, float(t["var_full"].sum()) / size**2, var_paper)
 
-    def wanted(self, k: int, share: float = None) -> np.ndarray:
-        """Problems whose next round would narrow pass@k the most: every unknown one, and the
-        fewest that hold `share` (default EXCESS_SHARE) of the variance above the full tier's."""
-        share = EXCESS_SHARE if share is None else share
+    def wanted(self, k: int) -> np.ndarray:
+        """Problems that a next round could still move at pass@k: all but the saturated ones
+        (the full tier's estimate of theirs cannot move by more than SATURATED_SD). They all
+        go up together: choosing among them by their counts would bias the estimate (a problem
+        stopped because it looked easy is, on average, harder than it looked)."""
         t = self.terms(k)
-        can_grow = self.m < self.n
-        excess = np.where(can_grow, np.maximum(t["var"] - t["var_full"], 0.0), 0.0)
-        mask = t["unknown"] & can_grow
-        excess[excess < 1e-12] = 0.0  # rounding, not information
-        if excess.sum() > 0:
-            order = np.argsort(-excess)
-            covered = np.cumsum(excess[order]) / excess.sum()
-            take = order[: int(np.searchsorted(covered, share - 1e-12)) + 1]
-            mask[take] = True
-        return mask & can_grow
+        return (self.m < self.n) & (t["unknown"] | (t["remaining"] > SATURATED_SD**2))
 
     def grow(self, mask: np.ndarray, size: int, draw: Callable[[np.ndarray, int, int], np.ndarray]) -> int:
         """Bring the chosen problems to `size` samples; returns the samples drawn."""
@@ -207,13 +207,11 @@ class Linear:
         largest = min(states[t.run].n for t in self.terms)
         return [(t.run, _resolve(t, states, largest)) for t in self.terms]
 
-    def value(self, states: Mapping[RunKey, RunState], paper_n: int | None = None):
-        total = np.zeros(5)
+    def value(self, states: Mapping[RunKey, RunState], paper_n: int | None = None) -> Value:
+        total = Value(-self.offset, 0.0, 0.0, 0.0, 0.0)
         for term, (run, k) in zip(self.terms, self.ks(states)):
-            est, var, bound, var_full, var_paper = states[run].value(k, paper_n)
-            total += (term.sign * est, var, bound, var_full, var_paper)
-        est, var, bound, var_full, var_paper = total
-        return est - self.offset, var, bound, var_full, var_paper
+            total = total + states[run].value(k, paper_n).scaled(term.sign)
+        return total
 
 
 @dataclass(frozen=True)
@@ -226,30 +224,32 @@ class Decision:
 @dataclass(frozen=True)
 class PointCheck:
     """A paper number (curve point or printed pass@k / gap) against the rerun: min over
-    `candidates` (one, except Figure 8's smallest Delta_SE)."""
+    `candidates` (one, except Figure 8's smallest Delta_SE). The full tier passes it when
+    |rerun - paper| <= z_full sqrt(Var_full + Var_paper) + the paper's rounding."""
 
     key: tuple
     candidates: tuple[Linear, ...]
     paper: float
     paper_error: float
     paper_n: int
-    rate: float  # this point's share of its panel's family rate (Bonferroni, as the full tier)
-    z_full: float
+    z_full: float  # the full tier's Bonferroni z over the panel (or the printed source)
 
     def runs(self) -> set[RunKey]:
         return set().union(*(c.runs() for c in self.candidates))
 
     def decide(self, states, look: int, looks: int) -> Decision:
-        values = [c.value(states, self.paper_n) for c in self.candidates]
-        est, var, bound, var_full, var_paper = min(values, key=lambda v: v[0])
-        z = spent_z(self.rate, look, looks)
-        tolerance = z * sqrt(var + var_paper) + self.paper_error + bound
-        full = self.z_full * sqrt(var_full + var_paper) + self.paper_error
-        evidence = f"{100 * (est - self.paper):+.2f} points, tolerance {100 * tolerance:.2f} (full tier ~{100 * full:.2f})"
-        if abs(est - self.paper) > tolerance:
-            return Decision(FAIL, look, evidence)
-        if look >= looks - 1 or tolerance <= max(TOLERANCE_RATIO * full, RESOLUTION):
+        value = min((c.value(states, self.paper_n) for c in self.candidates), key=lambda v: v.estimate)
+        tolerance = self.z_full * sqrt(value.var_full + value.var_paper) + self.paper_error
+        gap = abs(value.estimate - self.paper)
+        reach = value.reach(predict_z(look, looks))
+        evidence = (f"{100 * (value.estimate - self.paper):+.2f} points (the full tier's may differ by up to "
+                    f"{100 * reach:.2f}), tolerance {100 * tolerance:.2f}")
+        if look >= looks - 1:
+            return Decision(PASS if gap <= tolerance else FAIL, look, evidence)
+        if gap + reach <= tolerance:
             return Decision(PASS, look, evidence)
+        if gap - reach > tolerance:
+            return Decision(FAIL, look, evidence)
         return Decision(OPEN, look, evidence)
 
     def wanted(self, states, look: int, looks: int) -> list[tuple[RunKey, int]]:
@@ -258,7 +258,8 @@ class PointCheck:
 
 @dataclass(frozen=True)
 class DirectionCheck:
-    """d > 0 beyond noise (holds), d < 0 beyond noise (fails), as repro.claims.Greater."""
+    """The full tier's repro.claims.Greater: holds when d > CLAIM_Z sd, fails when d < -CLAIM_Z
+    sd, inconclusive between; settled once the full tier's d is sure to be on one side."""
 
     difference: Linear
 
@@ -266,14 +267,19 @@ class DirectionCheck:
         return self.difference.runs()
 
     def decide(self, states, look: int, looks: int) -> Decision:
-        d, var, bound, _, _ = self.difference.value(states)
-        z = spent_z(CLAIM_RATE, look, looks)
-        evidence = f"{100 * d:+.2f} ± {100 * sqrt(var):.2f} points (sd), bound {100 * bound:.2f}"
-        if d - bound > z * sqrt(var):
+        value = self.difference.value(states)
+        threshold = CLAIM_Z * sqrt(value.var_full)
+        d, reach = value.estimate, value.reach(predict_z(look, looks))
+        evidence = f"{100 * d:+.2f} points (full tier's within {100 * reach:.2f}), threshold ±{100 * threshold:.2f}"
+        if look >= looks - 1:
+            reach = 0.0
+        if d - reach > threshold:
             return Decision(HOLDS, look, evidence)
-        if d + bound < -z * sqrt(var):
+        if d + reach < -threshold:
             return Decision(FAILS, look, evidence)
-        return Decision(INCONCLUSIVE if look >= looks - 1 else OPEN, look, evidence)
+        if -threshold <= d - reach and d + reach <= threshold:
+            return Decision(INCONCLUSIVE, look, evidence)
+        return Decision(OPEN, look, evidence)
 
     def wanted(self, states, look: int, looks: int) -> list[tuple[RunKey, int]]:
         return self.difference.ks(states)
@@ -281,7 +287,8 @@ class DirectionCheck:
 
 @dataclass(frozen=True)
 class SimilarCheck:
-    """|a@k - b@k| below a margin beyond noise, as repro.claims.Similar."""
+    """The full tier's repro.claims.Similar: |d| + CLAIM_Z sd <= margin holds, |d| - CLAIM_Z sd
+    > margin fails, else inconclusive."""
 
     difference: Linear
     margin: float
@@ -290,14 +297,21 @@ class SimilarCheck:
         return self.difference.runs()
 
     def decide(self, states, look: int, looks: int) -> Decision:
-        d, var, bound, _, _ = self.difference.value(states)
-        spread = spent_z(CLAIM_RATE, look, looks) * sqrt(var) + bound
-        evidence = f"|d| = {100 * abs(d):.2f} ± {100 * spread:.2f} points, margin {100 * self.margin:.1f}"
-        if abs(d) + spread <= self.margin:
+        value = self.difference.value(states)
+        spread = CLAIM_Z * sqrt(value.var_full)
+        d = value.estimate
+        reach = 0.0 if look >= looks - 1 else value.reach(predict_z(look, looks))
+        low, high = d - reach, d + reach
+        smallest = 0.0 if low <= 0 <= high else min(abs(low), abs(high))
+        largest = max(abs(low), abs(high))
+        evidence = f"|d| = {100 * abs(d):.2f} points (full tier's within {100 * reach:.2f}), margin {100 * self.margin:.1f}"
+        if largest + spread <= self.margin:
             return Decision(HOLDS, look, evidence)
-        if abs(d) - spread > self.margin:
+        if smallest - spread > self.margin:
             return Decision(FAILS, look, evidence)
-        return Decision(INCONCLUSIVE if look >= looks - 1 else OPEN, look, evidence)
+        if smallest + spread > self.margin and largest - spread <= self.margin:
+            return Decision(INCONCLUSIVE, look, evidence)
+        return Decision(OPEN, look, evidence)
 
     def wanted(self, states, look: int, looks: int) -> list[tuple[RunKey, int]]:
         return self.difference.ks(states)
@@ -362,12 +376,11 @@ def checks_for(experiment: Experiment, runs: Mapping[RunKey, int]) -> list:
         points = [(arm, point) for arm, ref in panel.curves
                   for point in curve_points(expected, ref.figure, ref.panel, ref.family, ref.curve)
                   if (arm, panel.benchmark) in runs and point.k <= runs[(arm, panel.benchmark)]]
-        rate = stats.PANEL_FALSE_ALARM_RATE / max(len(points), 1)
         z_full = stats.bonferroni_z(len(points))
         for arm, point in points:
             run = (arm, panel.benchmark)
             out.append(PointCheck(("point", panel.title, point.curve, arm, point.k), (Linear((Term(run, point.k),)),),
-                                  point.value, point.abs_error, panel.n, rate, z_full))
+                                  point.value, point.abs_error, panel.n, z_full))
     out += _printed_checks(experiment, runs)
     for claim in experiment.claims:
         out += _claim_checks(claim, runs)
@@ -417,7 +430,7 @@ def _printed_checks(experiment: Experiment, runs: Mapping[RunKey, int]) -> list:
         candidates = tuple(_linear(gap) for _, gap in stat.gaps) if isinstance(stat, SmallestGap) else (_linear(stat),)
         count = per_source[ref.printed[0]]
         out.append(PointCheck(("printed",) + tuple(ref.printed), candidates, paper, error, ref.paper_n,
-                              stats.PANEL_FALSE_ALARM_RATE / count, stats.bonferroni_z(count)))
+                              stats.bonferroni_z(count)))
     return out
 
 
@@ -486,12 +499,9 @@ def run_adaptive(checks: list, runs: Mapping[RunKey, int], problems: Mapping[Run
         wanted: dict[RunKey, np.ndarray] = {}
         for check in open_checks:
             looks = looks_of[id(check)]
-            # Before its last look a verdict asks for every problem with excess variance, so
-            # that a verdict still open at the end is taken on nearly the full tier's data.
-            share = 1.0 if look + 1 >= looks - 1 else EXCESS_SHARE
             for run, k in check.wanted(states, look, looks):
                 state = states[run]
-                mask = state.m < state.n if k is None else state.wanted(k, share)
+                mask = state.m < state.n if k is None else state.wanted(k)
                 wanted[run] = wanted.get(run, np.zeros(state.problems, dtype=bool)) | mask
         look += 1
         for run, mask in wanted.items():

@@ -122,6 +122,7 @@ def main() -> None:
             checks = adaptive.checks_for(experiment, runs)
             rng = np.random.default_rng([args.seed, hash(experiment.id) % 2**31, len(scenario)])
             agree = defaultdict(int)
+            unmatched = set()
             failing_full = failing_adaptive = all_agree = 0
             tokens_full = tokens_adaptive = 0.0
             worst = None
@@ -129,6 +130,8 @@ def main() -> None:
                 full, outcome = one_rerun(experiment, probs, runs, checks, rng)
                 same = True
                 for key, decision in outcome.decisions.items():
+                    if key not in full and key != ("full",):
+                        unmatched.add(key)
                     if key in full:
                         ok = full[key] == decision.verdict
                         agree[key] += ok
@@ -146,14 +149,15 @@ def main() -> None:
                    "worst_verdict": " / ".join(map(str, worst)) if worst else None,
                    "all_agree": all_agree / args.reruns, "any_fail_full": failing_full / args.reruns,
                    "any_fail_adaptive": failing_adaptive / args.reruns,
-                   "token_share": tokens_adaptive / tokens_full, "seconds": round(time.time() - started, 1)}
+                   "token_share": tokens_adaptive / tokens_full, "unmatched": len(unmatched), "seconds": round(time.time() - started, 1)}
             totals["full"] += tokens_full / args.reruns
             totals["adaptive"] += tokens_adaptive / args.reruns
             report.setdefault(scenario, {})[experiment.id] = row
             print(f"{scenario:8} {experiment.id:22} verdicts {row['verdicts']:4}  min agreement "
                   f"{row['min_agreement'] if row['min_agreement'] is None else round(row['min_agreement'], 3)}  "
                   f"all agree {row['all_agree']:.3f}  any fail full {row['any_fail_full']:.3f} adaptive "
-                  f"{row['any_fail_adaptive']:.3f}  tokens {100 * row['token_share']:.1f}%  ({row['seconds']} s)",
+                  f"{row['any_fail_adaptive']:.3f}  tokens {100 * row['token_share']:.1f}%  unmatched {len(unmatched)}  "
+                  f"({row['seconds']} s)",
                   flush=True)
         if totals["full"]:
             report.setdefault(scenario, {})["_total_token_share"] = totals["adaptive"] / totals["full"]
