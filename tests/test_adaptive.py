@@ -11,7 +11,7 @@ import pytest
 from repro import adaptive, metrics, stats
 from repro.adaptive import (FAIL, OPEN, PASS, DirectionCheck, Linear, PointCheck, RunState, Term, ladder,
                             predict_z, run_adaptive)
-from repro.claims import FAILS, HOLDS, INCONCLUSIVE
+from repro.claims import FAILS, HOLDS
 
 
 def test_ladder_doubles_from_one_round_to_n():
@@ -134,7 +134,6 @@ def test_settled_verdicts_are_the_full_tiers():
     """A panel whose paper values sit 0 to 3 points off the truth (near the tolerance, where a
     prediction can go wrong): in each of 30 reruns the adaptive verdict of every point is the
     verdict the full tier takes on all the samples, but for at most 2 (point, rerun) pairs."""
-    from repro.compare import compare_panel  # noqa: F401  (the full tier's rule, restated below)
 
     run = ("base", "bench")
     p = np.concatenate([np.linspace(0.02, 0.98, 40), np.full(5, 0.003), np.full(5, 0.0)])
