@@ -31,7 +31,7 @@ tier's own, on the same samples.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from math import sqrt
 from statistics import NormalDist
@@ -219,6 +219,8 @@ class Decision:
     verdict: str  # pass / fail, holds / fails / inconclusive, or OPEN
     look: int
     evidence: str = ""
+    samples: int = 0  # samples drawn on the verdict's runs when it was settled
+    full_samples: int = 0  # what the full tier draws on them (problems x n)
 
 
 @dataclass(frozen=True)
@@ -493,7 +495,10 @@ def run_adaptive(checks: list, runs: Mapping[RunKey, int], problems: Mapping[Run
             if decision.verdict == OPEN:
                 open_checks.append(check)
             else:
-                decisions[check_key(check)] = decision
+                runs_of = check.runs()
+                decisions[check_key(check)] = replace(
+                    decision, samples=sum(int(states[r].m.sum()) for r in runs_of),
+                    full_samples=sum(states[r].problems * states[r].n for r in runs_of))
         if not open_checks:
             return Outcome(decisions, states)
         wanted: dict[RunKey, np.ndarray] = {}

@@ -81,6 +81,14 @@ def full_verdicts(experiment, results) -> dict:
     return verdicts
 
 
+def verdict_kind(key: tuple) -> str:
+    """Group verdicts for the per-verdict cost: points at k <= 32 (one round), larger k,
+    printed numbers, claims, and what runs at the full n."""
+    if key[0] == "point":
+        return "point k<=32" if key[-1] <= 32 else "point k>32"
+    return {"printed": "printed", "claim": "claim"}.get(key[0], "full n")
+
+
 def tokens_per_sample(experiment, run) -> float:
     return float(OUTPUT_TOKENS.get((family(experiment.arm(run[0]).model), run[1]), 1000))
 
@@ -125,11 +133,13 @@ def main() -> None:
             unmatched = set()
             failing_full = failing_adaptive = all_agree = 0
             tokens_full = tokens_adaptive = 0.0
+            spent = defaultdict(list)  # kind of verdict -> samples it took / the full tier's
             worst = None
             for _ in range(args.reruns):
                 full, outcome = one_rerun(experiment, probs, runs, checks, rng)
                 same = True
                 for key, decision in outcome.decisions.items():
+                    spent[verdict_kind(key)].append(decision.samples / decision.full_samples)
                     if key not in full and key != ("full",):
                         unmatched.add(key)
                     if key in full:
@@ -149,7 +159,8 @@ def main() -> None:
                    "worst_verdict": " / ".join(map(str, worst)) if worst else None,
                    "all_agree": all_agree / args.reruns, "any_fail_full": failing_full / args.reruns,
                    "any_fail_adaptive": failing_adaptive / args.reruns,
-                   "token_share": tokens_adaptive / tokens_full, "unmatched": len(unmatched), "seconds": round(time.time() - started, 1)}
+                   "token_share": tokens_adaptive / tokens_full, "unmatched": len(unmatched),
+                   "samples_per_verdict": {kind: float(np.mean(v)) for kind, v in sorted(spent.items())}, "seconds": round(time.time() - started, 1)}
             totals["full"] += tokens_full / args.reruns
             totals["adaptive"] += tokens_adaptive / args.reruns
             report.setdefault(scenario, {})[experiment.id] = row
@@ -159,6 +170,8 @@ def main() -> None:
                   f"{row['any_fail_adaptive']:.3f}  tokens {100 * row['token_share']:.1f}%  unmatched {len(unmatched)}  "
                   f"({row['seconds']} s)",
                   flush=True)
+            print("         samples per verdict / the full tier's: " + ", ".join(
+                f"{kind} {100 * share:.0f}%" for kind, share in row["samples_per_verdict"].items()), flush=True)
         if totals["full"]:
             report.setdefault(scenario, {})["_total_token_share"] = totals["adaptive"] / totals["full"]
             print(f"{scenario}: adaptive tokens / full tokens over all experiments = "

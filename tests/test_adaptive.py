@@ -186,3 +186,16 @@ def test_the_benchmark_compares_every_adaptive_verdict_with_the_full_tier():
     assert set(lines) == {"honest", "rl-wins"}
     assert all("unmatched 0" in line for line in lines.values())
     assert "any fail full 1.000 adaptive 1.000" in lines["rl-wins"]
+
+
+def test_each_verdict_says_what_it_took_and_what_the_full_tier_spends():
+    run = ("base", "bench")
+    p = np.concatenate([np.full(20, 0.6), np.full(10, 0.02), np.full(10, 0.0)])
+    draw, _ = _draws({run: p}, seed=3)
+    early = _point(run, 1, float(np.mean(p)) + 0.15)
+    late = _point(run, 1024, float(np.mean(1 - (1 - p) ** 1024)))
+    outcome = run_adaptive([early, late], {run: 1024}, {run: len(p)}, draw)
+    first, last = outcome.decisions[("point", 1)], outcome.decisions[("point", 1024)]
+    assert first.full_samples == last.full_samples == 40 * 1024
+    assert first.samples == 40 * 32  # settled at the first look
+    assert first.samples < last.samples <= outcome.samples()[run]
