@@ -23,9 +23,10 @@ Open verdicts ask for every problem of their runs that is not saturated (whose f
 estimate cannot move by SATURATED_SD): the problems still sampled go up together, because
 choosing among them by their counts would bias the estimate.
 
-Verdicts the method does not cover (accuracy histograms, solved-count cells, solved lists and
-claims over solved sets) ask for the full n on their runs: their verdicts are then the full
-tier's own, on the same samples.
+Solved sets (claim 2, Tables 4 and 5): a problem solved once is settled, the others go to the
+full n, so the sets are the full tier's. Verdicts the method does not cover (accuracy
+histograms, solved-count cells) ask for the full n on their runs: their verdicts are then the
+full tier's own, on the same samples.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ import numpy as np
 
 from repro import stats
 from repro.claims import (CLAIM_Z, FAILS, HOLDS, INCONCLUSIVE, LARGEST, AboveEverywhere, Crossing, Greater,
-                          Similar, combine)
+                          NearlySubset, Similar, combine)
 from repro.compare import FAIL, PASS
 from repro.expected import curve_points, find_printed, load_curves, load_printed
 from repro.experiments import Experiment
@@ -366,6 +367,27 @@ class FullRuns:
         return [(r, None) for r in self.run_keys]
 
 
+@dataclass(frozen=True)
+class SolvedStatus:
+    """Verdicts over solved-at-least-once sets (claim 2's NearlySubset, Tables 4 and 5): a
+    problem solved once is solved in the full tier too (its samples are a prefix); one not yet
+    solved goes on to the full n. The sets are then the full tier's, and the verdicts are taken
+    with the full tier's rule on the samples in hand."""
+
+    key: tuple
+    run_keys: frozenset
+
+    def runs(self) -> set[RunKey]:
+        return set(self.run_keys)
+
+    def decide(self, states, look: int, looks: int) -> Decision:
+        done = all(((states[r].c > 0) | (states[r].m >= states[r].n)).all() for r in self.run_keys)
+        return Decision("full" if done else OPEN, look)
+
+    def wanted(self, states, look: int, looks: int) -> list[tuple[RunKey, int]]:
+        return [(r, "unsolved") for r in self.run_keys]
+
+
 # ----------------------------------------------------------------------------- from an experiment
 
 
@@ -386,16 +408,22 @@ def checks_for(experiment: Experiment, runs: Mapping[RunKey, int]) -> list:
     out += _printed_checks(experiment, runs)
     for claim in experiment.claims:
         out += _claim_checks(claim, runs)
-    full = {(ref.arm, ref.benchmark) for ref in (*experiment.histograms, *experiment.solved_sets)}
+    full = {(ref.arm, ref.benchmark) for ref in experiment.histograms}
+    status = {(ref.arm, ref.benchmark) for ref in experiment.solved_sets}
     for claim in experiment.claims:
-        if not isinstance(claim, (Greater, Crossing, AboveEverywhere, Similar)):
+        if isinstance(claim, NearlySubset):
+            status |= claim.needs()
+        elif not isinstance(claim, (Greater, Crossing, AboveEverywhere, Similar)):
             full |= claim.needs()
     for ref in experiment.printed:
         if not isinstance(ref.statistic, (PassAt, Gap, SmallestGap)):
             full |= ref.statistic.needs()
     full &= set(runs)
+    status = (status & set(runs)) - full
     if full:
         out.append(FullRuns(("full",), frozenset(full)))
+    if status:
+        out.append(SolvedStatus(("solved status",), frozenset(status)))
     return out
 
 
@@ -506,7 +534,12 @@ def run_adaptive(checks: list, runs: Mapping[RunKey, int], problems: Mapping[Run
             looks = looks_of[id(check)]
             for run, k in check.wanted(states, look, looks):
                 state = states[run]
-                mask = state.m < state.n if k is None else state.wanted(k)
+                if k is None:
+                    mask = state.m < state.n
+                elif k == "unsolved":
+                    mask = (state.m < state.n) & (state.c == 0)
+                else:
+                    mask = state.wanted(k)
                 wanted[run] = wanted.get(run, np.zeros(state.problems, dtype=bool)) | mask
         look += 1
         for run, mask in wanted.items():

@@ -33,12 +33,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from repro import adaptive  # noqa: E402
 from repro.benchmarks import get_benchmark  # noqa: E402
 from repro.claims import Crossing  # noqa: E402
-from repro.compare import compare_panel, compare_printed  # noqa: E402
+from repro.compare import compare_histograms, compare_panel, compare_printed, solved_set_verdicts  # noqa: E402
 from repro.costs import OUTPUT_TOKENS, family  # noqa: E402
 from repro.expected import load_curves  # noqa: E402
 from repro.experiments import EXPERIMENTS  # noqa: E402
 from repro.pipeline import calibrated_probabilities  # noqa: E402
-from repro.plan import calibration_source  # noqa: E402
+from repro.plan import UNKNOWN_RANK, calibration_source, printed_problem_ranks  # noqa: E402
 from repro.results import RunResult  # noqa: E402
 from repro.sampling.calibration import fit_success_probabilities  # noqa: E402
 from repro.expected import curve_points  # noqa: E402
@@ -57,6 +57,15 @@ def probabilities(experiment, scenario: str) -> dict:
             out[(arm, benchmark)] = fit_success_probabilities({p.k: max(p.value - SHIFT, 0.0) for p in points}, size)
         else:
             out[(arm, benchmark)] = calibrated_probabilities(source, size)
+    # As the simulated backend orders its problems (repro.pipeline.simulated_backend): those the
+    # paper's solved lists name first, so that solved sets can match the printed ones; by index
+    # where the pipeline breaks ties by a hash of the problem id (the bench has no problem ids).
+    for (arm, benchmark), p in out.items():
+        ranks = printed_problem_ranks(benchmark)
+        order = sorted(range(len(p)), key=lambda i: (ranks.get(i, UNKNOWN_RANK), i))
+        placed = np.empty_like(p)
+        placed[order] = p
+        out[(arm, benchmark)] = placed
     if scenario == "rl-wins":
         for claim in experiment.claims:
             if isinstance(claim, Crossing):
@@ -66,10 +75,10 @@ def probabilities(experiment, scenario: str) -> dict:
     return out
 
 
-def full_verdicts(experiment, results) -> dict:
+def full_verdicts(experiment, results, points: bool = True) -> dict:
     expected = load_curves()
     verdicts = {}
-    for panel in experiment.panels:
+    for panel in experiment.panels if points else ():
         for p in compare_panel(panel, results, expected):
             verdicts[("point", p.panel, p.curve, p.arm, p.k)] = p.verdict
     usable = [ref for ref in experiment.printed]
@@ -78,6 +87,10 @@ def full_verdicts(experiment, results) -> dict:
     for claim in experiment.claims:
         for v in claim.evaluate(results):
             verdicts[("claim", v.paper_claim, v.text, v.scope)] = v.verdict
+    for v in solved_set_verdicts(experiment, results):
+        verdicts[("solved set", v.text, v.scope)] = v.verdict
+    for p in compare_histograms(experiment, results):
+        verdicts[("histogram", p.panel, p.curve)] = p.verdict
     return verdicts
 
 
@@ -86,7 +99,7 @@ def verdict_kind(key: tuple) -> str:
     printed numbers, claims, and what runs at the full n."""
     if key[0] == "point":
         return "point k<=32" if key[-1] <= 32 else "point k>32"
-    return {"printed": "printed", "claim": "claim"}.get(key[0], "full n")
+    return {"printed": "printed", "claim": "claim"}.get(key[0], "full n (solved sets, histograms)")
 
 
 def tokens_per_sample(experiment, run) -> float:
@@ -106,6 +119,19 @@ def one_rerun(experiment, probs, runs, checks, rng):
                for run, p in probs.items()}
     full = full_verdicts(experiment, results)
     outcome = adaptive.run_adaptive(checks, runs, {r: len(p) for r, p in probs.items()}, draw)
+    delegated = [key for key in full if key not in outcome.decisions]
+    if delegated:
+        # Verdicts the method leaves to the full tier's rule: taken on the adaptive tier's own
+        # samples (their runs went to the full n).
+        own = {run: RunResult(run[0], run[1], results[run].problem_ids, results[run].problem_indices,
+                              state.m.copy(), state.c.copy()) for run, state in outcome.states.items()}
+        verdicts = full_verdicts(experiment, own, points=False)
+        for key in delegated:
+            # Its samples: those of the check that held its runs (solved status, or the full n).
+            carrier = outcome.decisions.get(("full",) if key[0] == "histogram" else ("solved status",)) \
+                or outcome.decisions.get(("full",)) or outcome.decisions.get(("solved status",))
+            outcome.decisions[key] = adaptive.Decision(verdicts[key], -1, "the full tier's rule", carrier.samples,
+                                                       carrier.full_samples)
     return full, outcome
 
 
@@ -140,7 +166,7 @@ def main() -> None:
                 same = True
                 for key, decision in outcome.decisions.items():
                     spent[verdict_kind(key)].append(decision.samples / decision.full_samples)
-                    if key not in full and key != ("full",):
+                    if key not in full and key not in (("full",), ("solved status",)):
                         unmatched.add(key)
                     if key in full:
                         ok = full[key] == decision.verdict

@@ -199,3 +199,20 @@ def test_each_verdict_says_what_it_took_and_what_the_full_tier_spends():
     assert first.full_samples == last.full_samples == 40 * 1024
     assert first.samples == 40 * 32  # settled at the first look
     assert first.samples < last.samples <= outcome.samples()[run]
+
+
+def test_solved_sets_stop_a_problem_at_its_first_success_and_take_the_rest_to_n():
+    a, b = ("rl", "bench"), ("base", "bench")
+    p = np.concatenate([np.full(10, 0.5), np.full(5, 0.01), np.full(5, 0.0)])
+    draw, blocks = _draws({a: p, b: p}, seed=11)
+    outcome = run_adaptive([adaptive.SolvedStatus(("solved status",), frozenset({a, b}))], {a: 512, b: 512},
+                           {a: 20, b: 20}, draw)
+    assert outcome.decisions[("solved status",)].verdict == "full"
+    for run in (a, b):
+        state = outcome.states[run]
+        full_solved = blocks[run][:, 512 // 32 - 1] > 0
+        # The same solved set as the full tier's, from fewer samples: solved problems stopped
+        # at the round that solved them, the never-solved ones went to n.
+        assert ((state.c > 0) == full_solved).all()
+        assert (state.m[state.c == 0] == 512).all()
+        assert (state.m[:10] == 32).all()
