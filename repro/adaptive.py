@@ -406,8 +406,13 @@ def checks_for(experiment: Experiment, runs: Mapping[RunKey, int]) -> list:
             out.append(PointCheck(("point", panel.title, point.curve, arm, point.k), (Linear((Term(run, point.k),)),),
                                   point.value, point.abs_error, panel.n, z_full))
     out += _printed_checks(experiment, runs)
+    seen: dict[tuple, int] = {}
     for claim in experiment.claims:
-        out += _claim_checks(claim, runs)
+        for check in _claim_checks(claim, runs):
+            # Several claims may share number, text and scope (rl-steps' three comparisons):
+            # the n-th of them is told apart by its position, as in the full tier's list.
+            seen[check.key] = seen.get(check.key, 0) + 1
+            out.append(replace(check, key=check.key + (seen[check.key] - 1,)))
     full = {(ref.arm, ref.benchmark) for ref in experiment.histograms}
     status = {(ref.arm, ref.benchmark) for ref in experiment.solved_sets}
     for claim in experiment.claims:
@@ -506,6 +511,9 @@ def run_adaptive(checks: list, runs: Mapping[RunKey, int], problems: Mapping[Run
     """Sample and decide, look by look. `runs`: the full tier's n per run; `problems`: problems
     per run; `draw(run, problem_positions, from_m, to_m)` returns the successes among samples
     from_m..to_m-1 of those problems (a prefix of the full tier's samples)."""
+    keys = [check_key(check) for check in checks]
+    if len(set(keys)) != len(keys):
+        raise ValueError("two checks share a key: their verdicts would be confused")
     ladders = {run: ladder(n) for run, n in runs.items()}
     states = {run: RunState(n, np.zeros(problems[run], dtype=np.int64), np.zeros(problems[run], dtype=np.int64))
               for run, n in runs.items()}

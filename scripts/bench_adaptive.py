@@ -84,9 +84,12 @@ def full_verdicts(experiment, results, points: bool = True) -> dict:
     usable = [ref for ref in experiment.printed]
     for ref, p in zip(usable, compare_printed(tuple(usable), results)):
         verdicts[("printed",) + tuple(ref.printed)] = p.verdict
+    seen: dict[tuple, int] = {}
     for claim in experiment.claims:
         for v in claim.evaluate(results):
-            verdicts[("claim", v.paper_claim, v.text, v.scope)] = v.verdict
+            key = ("claim", v.paper_claim, v.text, v.scope)
+            seen[key] = seen.get(key, 0) + 1
+            verdicts[key + (seen[key] - 1,)] = v.verdict
     for v in solved_set_verdicts(experiment, results):
         verdicts[("solved set", v.text, v.scope)] = v.verdict
     for p in compare_histograms(experiment, results):
