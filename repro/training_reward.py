@@ -80,7 +80,7 @@ VERL_REWARD_FUNCTION_NAME = "compute_score"
 # can log them; a jump means the reward is being decided by the clock, not the grader.
 STATS: Counter[str] = Counter()
 
-_MATH_GRADER = "math-paper-v2"
+_MATH_GRADER = "math-paper-v3"
 _VISUAL_GRADER = "visual-v1"
 _GRADE_FUNCTIONS = {_MATH_GRADER: math_paper.grade, _VISUAL_GRADER: visual.grade}
 _fallback_pools: dict[str, GradingPool] = {}

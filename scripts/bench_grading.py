@@ -56,7 +56,7 @@ from repro.grading.pool import GradingPool, default_workers  # noqa: E402
 from repro.problems import Problem  # noqa: E402
 
 GOLDEN = PROJECT / "tests" / "golden" / "math_grading_cases.jsonl"
-GRADER = "math-paper-v2"
+GRADER = "math-paper-v3"
 # How often a problem's outputs end in its 1st, 2nd... candidate answer; the rest are unique-ish.
 ANSWER_WEIGHTS = (0.6, 0.2, 0.1, 0.05, 0.03)
 LONGEST_OUTPUT = 4000  # characters: the few huge golden outputs test extraction limits, not n

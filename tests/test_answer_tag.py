@@ -164,7 +164,7 @@ def test_the_reward_is_a_float_of_the_r1_zero_reading_on_omni_math():
 
 
 def test_the_math_grader_version_names_the_grade_function():
-    assert MATH_GRADER == "math-paper-v2"
+    assert MATH_GRADER == "math-paper-v3"
     assert resolve_grader(MATH_GRADER) is grade
     assert "math-paper-v1" not in GRADERS
 

@@ -72,7 +72,7 @@ def test_a_new_benchmark_is_one_module_and_one_registry_line(tmp_path, monkeypat
     assert [p.answer for p in loaded.problems] == ["2", "7", "42"] and loaded.origin == "data folder"
     experiment = get_experiment("math-zoo-qwen7b")
     spec = plan_run(experiment, experiment.arm("rl"), "toy-sums", 8, get_tier("full"), get_backend("vllm"))
-    assert (spec.benchmark, spec.grader, spec.max_new_tokens, spec.n) == ("toy-sums", "math-paper-v2", 16384, 8)
+    assert (spec.benchmark, spec.grader, spec.max_new_tokens, spec.n) == ("toy-sums", "math-paper-v3", 16384, 8)
     monkeypatch.setattr(repro.pipeline, "engine_for", lambda context, spec: SummingEngine())
     context = repro.pipeline.RunContext(tmp_path / "runs", get_tier("full"), ("vllm",), grading_workers=1)
     try:

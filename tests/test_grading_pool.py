@@ -177,7 +177,7 @@ def test_memoized_math_verdicts_equal_grading_every_pair_on_the_golden_cases():
     corpus = _shuffled_repeats(pairs, 2)
     expected = [graded[id(pair)] for pair in corpus]
     # A generous limit: a pair must not time out on a busy machine in one run and not the other.
-    with GradingPool("math-paper-v2", workers=2, timeout_s=60) as pool:
+    with GradingPool("math-paper-v3", workers=2, timeout_s=60) as pool:
         verdicts = pool.grade(corpus)
         compared = pool.comparisons
     assert verdicts == expected

@@ -318,3 +318,23 @@ def test_every_real_ground_truth_grades_itself_correct(data_dir, monkeypatch):
             if not verdict(answer, f"So the answer is $\\boxed{{{answer}}}$.", key).correct:
                 failures.append((key, row_index))
     assert failures == [("minerva", 139)]
+
+
+def test_a_symbolic_comparison_does_not_depend_on_sympy_random_state():
+    # sympy's `equals` tests expressions at random points from its own generator, seeded from
+    # the OS at import; one draw in about 50 sent this pair into an evaluation that did not
+    # end. symbolic_equal seeds the generator itself, so the points it draws -- and hence the
+    # generator's state after it, from a cleared cache -- are the same whatever came before.
+    import sympy.core.random
+    from sympy.core.cache import clear_cache
+
+    from repro.grading.math_paper import judge_key
+
+    key = ('y"+ry-rx(t)=0', "y^{\\prime}+ry-rx(t)=0")
+    results, states = set(), set()
+    for before in (1, 2, 30):
+        sympy.core.random.seed(before)
+        clear_cache()
+        results.add(judge_key(key))
+        states.add(repr(sympy.core.random.rng.getstate()))
+    assert len(results) == 1 and len(states) == 1

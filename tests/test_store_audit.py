@@ -182,12 +182,12 @@ def test_the_commands_exit_codes_and_tables(tmp_path):
 def test_a_grades_file_names_its_grader_and_version_and_another_graders_file_is_not_used(tmp_path):
     store = fill(tmp_path / "s")
     name, entry = sorted(store.chunk_listing().items())[0]
-    path = store.grades_path("math-paper-v2", name)
+    path = store.grades_path("math-paper-v3", name)
     content = json.loads(path.read_text())
-    assert content["grader"] == "math-paper-v2"
-    assert store.read_grades("math-paper-v2", name, entry["sha256"]) is not None
+    assert content["grader"] == "math-paper-v3"
+    assert store.read_grades("math-paper-v3", name, entry["sha256"]) is not None
     moved = store.grades_path("math-paper-v3", name)  # the same file under a newer version's folder
     moved.parent.mkdir(parents=True)
     moved.write_text(path.read_text())
     assert store.read_grades("math-paper-v3", name, entry["sha256"]) is None
-    assert store.grades_problem("math-paper-v3", name, entry["sha256"]) == "made by grader math-paper-v2, not math-paper-v3"
+    assert store.grades_problem("math-paper-v4", name, entry["sha256"]) == "made by grader math-paper-v3, not math-paper-v4"

@@ -105,7 +105,7 @@ def _slow_grade(problem, output):
 
 
 def test_an_overrun_pays_nothing_and_is_counted(monkeypatch):
-    monkeypatch.setitem(training_reward._GRADE_FUNCTIONS, "math-paper-v2", _slow_grade)
+    monkeypatch.setitem(training_reward._GRADE_FUNCTIONS, "math-paper-v3", _slow_grade)
     before = training_reward.STATS["timeout"]
     assert math_reward("<answer>1</answer>", "1", timeout_s=0.2) == 0.0
     assert training_reward.STATS["timeout"] == before + 1
@@ -117,7 +117,7 @@ def test_an_overrun_pays_nothing_and_is_counted(monkeypatch):
 def test_a_grader_error_on_one_pair_pays_nothing(monkeypatch):
     def broken(problem, output):
         raise RuntimeError("a grader bug")
-    monkeypatch.setitem(training_reward._GRADE_FUNCTIONS, "math-paper-v2", broken)
+    monkeypatch.setitem(training_reward._GRADE_FUNCTIONS, "math-paper-v3", broken)
     before = training_reward.STATS["grader_error"]
     assert math_reward("<answer>1</answer>", "1") == 0.0
     assert training_reward.STATS["grader_error"] == before + 1

@@ -20,13 +20,14 @@ from repro.problems import Problem
 # Graders by id and version (repro.grading.pool.GRADERS maps them to functions): bumped
 # whenever a verdict can change, so stored verdicts of an older version are never reused.
 # v2: completions of the r1-zero and deepseek-r1 templates are read from their <answer> tag first
-MATH_GRADER = "math-paper-v2"  # the paper's evaluator semantics (docs/math_grader_parity.md)
+# v3: sympy's random test points are seeded per comparison (a verdict depends on the pair only)
+MATH_GRADER = "math-paper-v3"  # the paper's evaluator semantics (docs/math_grader_parity.md)
 # v2: programs read as each harness reads them (evalplus' sanitizer, rllm's block rule)
 # v3: LiveCodeBench parity (docs/code_grader_parity.md): `from sys import stdin` reads the test
 # input, numpy importable, Fraction/Decimal/ndarray returns compared as LCB does, the per-test
-# timer fires once; DeepCoder graded with rllm's prelude ; evalplus
-# parity (same doc): find_zero as evalplus 0.3.1 grades it, loading time charged to the base and
-# plus runs, evalplus' stack limit, modules evalplus has loaded importable
+# timer fires once; DeepCoder graded with rllm's prelude; evalplus parity (same doc): find_zero
+# as evalplus 0.3.1 grades it, loading time charged to the base and plus runs, evalplus' stack
+# limit, modules evalplus has loaded importable
 CODE_GRADER = "code-v3"
 VISUAL_GRADER = "visual-v1"  # EasyR1's math reward (mathruler), MathVista's answer types
 

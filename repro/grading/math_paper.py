@@ -762,12 +762,23 @@ def _silently(check) -> bool:
         return False
 
 
+SYMPY_SEED = 2504  # any fixed value; see symbolic_equal
+
+
 def symbolic_equal(prediction: str, reference: str) -> bool:
     """Equal after parsing with sympy: same form, simplify(a-b)==0, same equation, same value."""
     if _too_costly_for_sympy(prediction) or _too_costly_for_sympy(reference):
         return False
     from sympy import N, simplify
+    from sympy.core.random import seed as seed_sympy_random
 
+    # sympy's `equals` and `is_constant` test expressions at random points, drawn from sympy's
+    # own generator, which is seeded from the OS when sympy is imported: the same pair could be
+    # judged equal in one process and run past its time limit in another (one draw in about 50
+    # sends the golden pair y"+ry-rx(t)=0 / y'+ry-rx(t)=0 into an evaluation that does not end).
+    # Seeded here, a comparison is a function of the pair alone, as memoization assumes and as a
+    # rerun should be.
+    seed_sympy_random(SYMPY_SEED)
     a, b = _to_sympy(prediction), _to_sympy(reference)
     if _silently(lambda: str(a) == str(b) or a == b):
         return True

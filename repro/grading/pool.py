@@ -69,7 +69,7 @@ MEMO_MAX_KEYS = 2_000_000
 # Grader name -> "module:function"; the function is (problem, output) -> Verdict.
 GRADERS = {
     "math-basic-v1": "repro.grading.math_basic:grade",
-    "math-paper-v2": "repro.grading.math_paper:grade",
+    "math-paper-v3": "repro.grading.math_paper:grade",
     "code-v3": "repro.grading.code:grade",
     "visual-v1": "repro.grading.visual:grade",
 }
