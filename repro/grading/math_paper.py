@@ -776,8 +776,9 @@ def symbolic_equal(prediction: str, reference: str) -> bool:
     # own generator, which is seeded from the OS when sympy is imported: the same pair could be
     # judged equal in one process and run past its time limit in another (one draw in about 50
     # sends the golden pair y"+ry-rx(t)=0 / y'+ry-rx(t)=0 into an evaluation that does not end).
-    # Seeded here, a comparison is a function of the pair alone, as memoization assumes and as a
-    # rerun should be.
+    # Seeded here, the points a comparison draws no longer depend on what the process drew
+    # before (only sympy's cache, which can spare it some evaluations, still can), so a pair is
+    # judged alike in every worker and every rerun, as memoization assumes.
     seed_sympy_random(SYMPY_SEED)
     a, b = _to_sympy(prediction), _to_sympy(reference)
     if _silently(lambda: str(a) == str(b) or a == b):
