@@ -186,8 +186,8 @@ def test_a_grades_file_names_its_grader_and_version_and_another_graders_file_is_
     content = json.loads(path.read_text())
     assert content["grader"] == "math-paper-v3"
     assert store.read_grades("math-paper-v3", name, entry["sha256"]) is not None
-    moved = store.grades_path("math-paper-v3", name)  # the same file under a newer version's folder
+    moved = store.grades_path("math-paper-v4", name)  # the same file under a newer version's folder
     moved.parent.mkdir(parents=True)
     moved.write_text(path.read_text())
-    assert store.read_grades("math-paper-v3", name, entry["sha256"]) is None
+    assert store.read_grades("math-paper-v4", name, entry["sha256"]) is None
     assert store.grades_problem("math-paper-v4", name, entry["sha256"]) == "made by grader math-paper-v3, not math-paper-v4"
