@@ -281,18 +281,14 @@ def calibration_source(experiment: Experiment, arm: Arm, benchmark: str) -> dict
             return {"histogram": [hist.figure, hist.panel, hist.family, hist.series]}
     from repro.experiments import EXPERIMENTS
 
-    for other in EXPERIMENTS:
-        for other_arm in other.arms:
-            if (other_arm.model, other_arm.temperature) == (arm.model, arm.temperature):
-                ref = other.expected_curve(other_arm.name, benchmark)
-                if ref is not None:
-                    return {"curve": [ref.figure, ref.panel, ref.family, ref.curve]}
-    for other in EXPERIMENTS:
-        for other_arm in other.arms:
-            if (other_arm.role, other_arm.temperature) == (arm.role, arm.temperature):
-                ref = other.expected_curve(other_arm.name, benchmark)
-                if ref is not None:
-                    return {"curve": [ref.figure, ref.panel, ref.family, ref.curve]}
+    # The same model first, then any arm of the same role.
+    for same in (lambda other: other.model == arm.model, lambda other: other.role == arm.role):
+        for other in EXPERIMENTS:
+            for other_arm in other.arms:
+                if same(other_arm) and other_arm.temperature == arm.temperature:
+                    ref = other.expected_curve(other_arm.name, benchmark)
+                    if ref is not None:
+                        return {"curve": [ref.figure, ref.panel, ref.family, ref.curve]}
     raise ReproError(f"{experiment.id}: nothing in the paper to calibrate a simulation of {arm.name} on {benchmark}")
 
 

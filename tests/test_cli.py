@@ -260,15 +260,10 @@ def test_keep_dapo_answer_changes_the_stop_list_and_the_store(tmp_path):
     assert len(stops) == 2 and ("Answer:" in stops[0]) != ("Answer:" in stops[1])
 
 
-def test_sandbox_command_judges_one_solution(tmp_path):
+def test_sandbox_command_judges_one_solution(tmp_path, sandbox_problem):
     import json
 
-    problem = tmp_path / "problem.json"
-    problem.write_text(json.dumps({"tests": [{"input": "2 3\n", "output": "5\n", "testtype": "stdin"}],
-                                   "metadata": {}}))
-    right, wrong = tmp_path / "right.py", tmp_path / "wrong.py"
-    right.write_text("a, b = map(int, input().split())\nprint(a + b)\n")
-    wrong.write_text("a, b = map(int, input().split())\nprint(a * b)\n")
+    problem, right, wrong = sandbox_problem
     passed = invoke("sandbox", str(right), "--problem", str(problem))
     failed = invoke("sandbox", str(wrong), "--problem", str(problem))
     assert passed.exit_code == 0 and json.loads(passed.output)["status"] == "pass"
