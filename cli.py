@@ -321,10 +321,11 @@ def pair_command(
         log_level: LogLevelOption = "info", engine_log: EngineLogOption = "file"):
     """Test the paper's claims on any base/RL pair: the same plan, store, graders and statistics.
 
-    Writes pass@k curves with 95% bands for each model, the crossing point (smallest k where the
-    base is not below RL) with its uncertainty, Delta_SE, claims 1-3 as predicates and a verdict
-    paragraph to OUT/reports/pairs/pair-NAME/TIER/BACKEND/report.md. Exit 0 when it ran (the
-    verdicts are findings, not a failed reproduction); 2 on bad input. See docs/pairs.md.
+    Writes pass@k curves with 95% bands and the crossing point with its
+    uncertainty, Delta_SE, claims 1-3 as predicates and a paragraph on what
+    the data support, in OUT/reports/pairs/pair-NAME/TIER/BACKEND/.
+    Exit 0 when it ran (verdicts are findings, not a failed reproduction);
+    2 on bad input. See docs/pairs.md.
     """
     from repro.pair_command import pair as pair_run, read_declaration
 
