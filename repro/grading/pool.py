@@ -289,8 +289,7 @@ class GradingPool:
         self._workers: list[_Worker] = []
         self.timeouts = 0
         self._split = split_grader(self.spec)
-        self.split = self._split is not None
-        self.memoize = memoize and self.split
+        self.memoize = memoize and self._split is not None
         # Key of a split grader -> the outcome of comparing it (value, or timeout/error
         # verdict); the order in which keys were added, to send each worker what is new to it.
         self._judged: dict[Hashable, _Outcome] = {}
