@@ -34,7 +34,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
-from math import sqrt
+from math import exp, lgamma, sqrt
 from statistics import NormalDist
 
 import numpy as np
@@ -50,6 +50,7 @@ from repro.tiers import SAMPLES_PER_ROUND
 
 EXTRAPOLATE_MIN_CORRECT = 5
 PREDICTION_ERROR = 0.01  # chance, per verdict, that a verdict settled early is not the full tier's
+BOUND_OVER_SD = 2.0  # an extrapolated value is replaced by its bound once the bound is this narrow
 SATURATED_SD = 0.001  # a problem whose full-tier estimate can move by less than this needs no more samples
 OPEN = "open"
 RunKey = tuple[str, str]  # (arm, benchmark)
@@ -62,6 +63,30 @@ def ladder(n: int) -> list[int]:
         sizes.append(m)
         m *= 2
     return sizes + [n]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """How a verdict may be settled before its runs reach the full n.
+
+    Always: once the full tier's verdict is predicted (agreement by design; docs/statistics.md).
+    With `own_points` / `own_claims`: also by the adaptive tier's own test of the samples in hand,
+    the full tier's test with the variance of our estimate around the true value in place of the
+    full tier's, its failures spending the verdict's error rate over the looks; a point passes that
+    way only once its tolerance is within `resolution` (the departure the tier promises to see)."""
+
+    own_points: bool = False
+    own_claims: bool = False
+    resolution: float = 0.03
+
+
+PREDICT = Rule()
+
+
+def spent_z(z: float, looks: int, sides: int = 2) -> float:
+    """The z of a test at level alpha(z) split evenly over the looks before the last."""
+    alpha = sides * (1 - NormalDist().cdf(z))
+    return NormalDist().inv_cdf(1 - alpha / sides / max(looks - 1, 1))
 
 
 def predict_z(look: int, looks: int) -> float:
@@ -86,6 +111,17 @@ def _grouped_variances(c: np.ndarray, m: np.ndarray, target: int | None, k: int)
     return out
 
 
+def _solved_floor(c: np.ndarray, n: int, k: int) -> np.ndarray:
+    """1 - C(n - c, k) / C(n, k): the unbiased pass@k from n samples of which c are correct, the
+    least the full tier can estimate for a problem already solved c times."""
+    out = np.ones(len(c))
+    room = (n - c) >= k
+    for i in np.flatnonzero(room):
+        ci = int(c[i])
+        out[i] = 1 - exp(lgamma(n - ci + 1) - lgamma(n - ci - k + 1) - lgamma(n + 1) + lgamma(n - k + 1))
+    return out
+
+
 @dataclass(frozen=True)
 class Value:
     """One curve value (or a sum of signed ones) as the adaptive tier sees it."""
@@ -95,13 +131,14 @@ class Value:
     remaining: float  # variance of (the full tier's estimate - ours)
     var_full: float  # the full tier's variance at its n, predicted from the counts so far
     var_paper: float  # the variance of an estimate from the paper's n
+    var_own: float = 0.0  # the variance of ours around the true value (the adaptive tier's own test)
 
     def __add__(self, other: Value) -> Value:
         return Value(self.estimate + other.estimate, self.bound + other.bound, self.remaining + other.remaining,
-                     self.var_full + other.var_full, self.var_paper + other.var_paper)
+                     self.var_full + other.var_full, self.var_paper + other.var_paper, self.var_own + other.var_own)
 
     def scaled(self, sign: float) -> Value:
-        return Value(sign * self.estimate, self.bound, self.remaining, self.var_full, self.var_paper)
+        return Value(sign * self.estimate, self.bound, self.remaining, self.var_full, self.var_paper, self.var_own)
 
     def reach(self, z: float) -> float:
         """How far the full tier's value may lie from ours: bound + z sd of the rest."""
@@ -122,11 +159,11 @@ class RunState:
         return len(self.m)
 
     def terms(self, k: int) -> dict[str, np.ndarray]:
-        """Per-problem estimate, its variance, the unknown mask, and the variances the full
-        tier would have at n (the yardstick of a settled pass) -- at pass@k."""
+        """Per-problem estimate, its variance, its worst-case error (`half_width`), and the
+        variances the full tier would have at n (the yardstick of a settled pass) -- at pass@k."""
         if k not in self._cache:
             m, c = self.m, self.c
-            est, var = np.full(len(m), 0.5), np.zeros(len(m))
+            est, var, half_width = np.full(len(m), 0.5), np.zeros(len(m)), np.zeros(len(m))
             known = m >= k
             extrapolated = ~known & (c >= EXTRAPOLATE_MIN_CORRECT)
             if known.any():
@@ -137,14 +174,27 @@ class RunState:
                 twice = stats.posterior_failure_moments(c[extrapolated], m[extrapolated], 2 * k)
                 est[extrapolated] = 1 - once
                 var[extrapolated] = np.maximum(twice - once**2, 0.0)
-            unknown = ~known & ~extrapolated
             var_full = _grouped_variances(c, m, self.n, min(k, self.n))
+            # A problem solved c >= 1 times in its first m samples is solved at least c times in
+            # the full tier's n, so the full tier's estimate lies in [floor, 1] whatever the rest
+            # holds: a bound without a prior (at k = n, floor = 1: the value is known exactly).
+            floor = _solved_floor(c, self.n, min(k, self.n))
+            bounded = ~known & (c >= 1) & (~extrapolated | ((1 - floor) / 2 <= BOUND_OVER_SD * np.sqrt(var + var_full)))
+            est[bounded] = (1 + floor[bounded]) / 2
+            var[bounded] = 0.0
+            half_width[bounded] = (1 - floor[bounded]) / 2
+            unknown = ~known & ~extrapolated & ~bounded
+            half_width[unknown] = 0.5  # never solved yet: the full tier's value can be anything in [0, 1]
             # How far the full tier's estimate may still move from ours: for nested unbiased
             # estimates Var(full - ours) = Var(ours) - Var(full) (docs/statistics.md); beyond
-            # m the posterior's error and the full tier's own noise add up.
-            remaining = np.where(known, np.maximum(var - var_full, 0.0), var + var_full)
-            self._cache[k] = {"est": est, "var": var, "unknown": unknown, "var_full": var_full,
-                              "remaining": remaining}
+            # m the posterior's error and the full tier's own noise add up; a bounded value's
+            # error is all in its half-width.
+            remaining = np.where(known, np.maximum(var - var_full, 0.0), np.where(bounded, 0.0, var + var_full))
+            # Around the true value (the adaptive tier's own test): our estimate's variance, and
+            # for a bounded value the full tier's own noise around the truth.
+            own = np.where(bounded, var_full, var)
+            self._cache[k] = {"est": est, "var": own, "unknown": unknown, "half_width": half_width,
+                              "var_full": var_full, "remaining": remaining}
         return self._cache[k]
 
     def value(self, k: int, paper_n: int | None = None) -> Value:
@@ -153,16 +203,18 @@ class RunState:
         var_paper = 0.0
         if paper_n is not None:
             var_paper = float(_grouped_variances(self.c, self.m, paper_n, k).sum()) / size**2
-        return Value(float(t["est"].mean()), 0.5 * float(t["unknown"].sum()) / size,
-                     float(t["remaining"].sum()) / size**2, float(t["var_full"].sum()) / size**2, var_paper)
+        return Value(float(t["est"].mean()), float(t["half_width"].sum()) / size,
+                     float(t["remaining"].sum()) / size**2, float(t["var_full"].sum()) / size**2, var_paper,
+                     float(t["var"].sum()) / size**2)
 
     def wanted(self, k: int) -> np.ndarray:
         """Problems that a next round could still move at pass@k: all but the saturated ones
-        (the full tier's estimate of theirs cannot move by more than SATURATED_SD). They all
-        go up together: choosing among them by their counts would bias the estimate (a problem
-        stopped because it looked easy is, on average, harder than it looked)."""
+        (the full tier's estimate of theirs cannot move by more than SATURATED_SD, and its
+        bound is as narrow). They all go up together: choosing among them by their counts would
+        bias the estimate (a problem stopped because it looked easy is, on average, harder than
+        it looked)."""
         t = self.terms(k)
-        return (self.m < self.n) & (t["unknown"] | (t["remaining"] > SATURATED_SD**2))
+        return (self.m < self.n) & ((t["half_width"] > SATURATED_SD) | (t["remaining"] > SATURATED_SD**2))
 
     def grow(self, mask: np.ndarray, size: int, draw: Callable[[np.ndarray, int, int], np.ndarray]) -> int:
         """Bring the chosen problems to `size` samples; returns the samples drawn."""
@@ -209,7 +261,7 @@ class Linear:
         return [(t.run, _resolve(t, states, largest)) for t in self.terms]
 
     def value(self, states: Mapping[RunKey, RunState], paper_n: int | None = None) -> Value:
-        total = Value(-self.offset, 0.0, 0.0, 0.0, 0.0)
+        total = Value(-self.offset, 0.0, 0.0, 0.0, 0.0, 0.0)
         for term, (run, k) in zip(self.terms, self.ks(states)):
             total = total + states[run].value(k, paper_n).scaled(term.sign)
         return total
@@ -236,6 +288,7 @@ class PointCheck:
     paper_error: float
     paper_n: int
     z_full: float  # the full tier's Bonferroni z over the panel (or the printed source)
+    rule: Rule = PREDICT
 
     def runs(self) -> set[RunKey]:
         return set().union(*(c.runs() for c in self.candidates))
@@ -253,6 +306,14 @@ class PointCheck:
             return Decision(PASS, look, evidence)
         if gap - reach > tolerance:
             return Decision(FAIL, look, evidence)
+        if self.rule.own_points:
+            spread = sqrt(value.var_own + value.var_paper)
+            own = self.z_full * spread + self.paper_error + value.bound
+            evidence += f"; own tolerance {100 * own:.2f}"
+            if gap <= own and own <= self.rule.resolution:
+                return Decision(PASS, look, evidence)
+            if gap - value.bound > spent_z(self.z_full, looks) * spread + self.paper_error:
+                return Decision(FAIL, look, evidence)
         return Decision(OPEN, look, evidence)
 
     def wanted(self, states, look: int, looks: int) -> list[tuple[RunKey, int]]:
@@ -265,12 +326,19 @@ class DirectionCheck:
     sd, inconclusive between; settled once the full tier's d is sure to be on one side."""
 
     difference: Linear
+    rule: Rule = PREDICT
 
     def runs(self) -> set[RunKey]:
         return self.difference.runs()
 
     def decide(self, states, look: int, looks: int) -> Decision:
         value = self.difference.value(states)
+        if self.rule.own_claims and look < looks - 1:
+            own = spent_z(CLAIM_Z, looks) * sqrt(value.var_own)
+            if value.estimate - value.bound > own:
+                return Decision(HOLDS, look, f"{100 * value.estimate:+.2f} points, own test ±{100 * own:.2f}")
+            if value.estimate + value.bound < -own:
+                return Decision(FAILS, look, f"{100 * value.estimate:+.2f} points, own test ±{100 * own:.2f}")
         threshold = CLAIM_Z * sqrt(value.var_full)
         d, reach = value.estimate, value.reach(predict_z(look, looks))
         evidence = f"{100 * d:+.2f} points (full tier's within {100 * reach:.2f}), threshold ±{100 * threshold:.2f}"
@@ -295,12 +363,19 @@ class SimilarCheck:
 
     difference: Linear
     margin: float
+    rule: Rule = PREDICT
 
     def runs(self) -> set[RunKey]:
         return self.difference.runs()
 
     def decide(self, states, look: int, looks: int) -> Decision:
         value = self.difference.value(states)
+        if self.rule.own_claims and look < looks - 1:
+            own = spent_z(CLAIM_Z, looks) * sqrt(value.var_own) + value.bound
+            if abs(value.estimate) + own <= self.margin:
+                return Decision(HOLDS, look, f"|d| = {100 * abs(value.estimate):.2f} points, own test ±{100 * own:.2f}")
+            if abs(value.estimate) - own > self.margin:
+                return Decision(FAILS, look, f"|d| = {100 * abs(value.estimate):.2f} points, own test ±{100 * own:.2f}")
         spread = CLAIM_Z * sqrt(value.var_full)
         d = value.estimate
         reach = 0.0 if look >= looks - 1 else value.reach(predict_z(look, looks))
@@ -391,7 +466,7 @@ class SolvedStatus:
 # ----------------------------------------------------------------------------- from an experiment
 
 
-def checks_for(experiment: Experiment, runs: Mapping[RunKey, int]) -> list:
+def checks_for(experiment: Experiment, runs: Mapping[RunKey, int], rule: Rule = PREDICT) -> list:
     """The adaptive checks of an experiment's verdicts, in the order repro.compare lists them:
     curve points by panel, printed numbers, then claims, then what needs the full n."""
     expected = load_curves()
@@ -404,11 +479,11 @@ def checks_for(experiment: Experiment, runs: Mapping[RunKey, int]) -> list:
         for arm, point in points:
             run = (arm, panel.benchmark)
             out.append(PointCheck(("point", panel.title, point.curve, arm, point.k), (Linear((Term(run, point.k),)),),
-                                  point.value, point.abs_error, panel.n, z_full))
-    out += _printed_checks(experiment, runs)
+                                  point.value, point.abs_error, panel.n, z_full, rule))
+    out += _printed_checks(experiment, runs, rule)
     seen: dict[tuple, int] = {}
     for claim in experiment.claims:
-        for check in _claim_checks(claim, runs):
+        for check in _claim_checks(claim, runs, rule):
             # Several claims may share number, text and scope (rl-steps' three comparisons):
             # the n-th of them is told apart by its position, as in the full tier's list.
             seen[check.key] = seen.get(check.key, 0) + 1
@@ -439,7 +514,7 @@ def _linear(stat) -> Linear:
                    Term((stat.minus.arm, stat.minus.benchmark), stat.minus.k, -1.0)))
 
 
-def _printed_checks(experiment: Experiment, runs: Mapping[RunKey, int]) -> list:
+def _printed_checks(experiment: Experiment, runs: Mapping[RunKey, int], rule: Rule = PREDICT) -> list:
     printed = load_printed()
     usable = []
     for ref in experiment.printed:
@@ -465,13 +540,13 @@ def _printed_checks(experiment: Experiment, runs: Mapping[RunKey, int]) -> list:
         candidates = tuple(_linear(gap) for _, gap in stat.gaps) if isinstance(stat, SmallestGap) else (_linear(stat),)
         count = per_source[ref.printed[0]]
         out.append(PointCheck(("printed",) + tuple(ref.printed), candidates, paper, error, ref.paper_n,
-                              stats.bonferroni_z(count)))
+                              stats.bonferroni_z(count), rule))
     return out
 
 
-def _claim_checks(claim, runs: Mapping[RunKey, int]) -> list:
+def _claim_checks(claim, runs: Mapping[RunKey, int], rule: Rule = PREDICT) -> list:
     def greater(a, ka, b, kb, benchmark, offset=0.0):
-        return DirectionCheck(Linear((Term((a, benchmark), ka), Term((b, benchmark), kb, -1.0)), offset))
+        return DirectionCheck(Linear((Term((a, benchmark), ka), Term((b, benchmark), kb, -1.0)), offset), rule)
 
     if not claim.needs() <= set(runs):
         return []
@@ -488,7 +563,7 @@ def _claim_checks(claim, runs: Mapping[RunKey, int]) -> list:
                       tuple(greater(claim.upper, k, claim.lower, k, claim.benchmark) for k in claim.ks if k <= largest))]
     if isinstance(claim, Similar):
         diff = Linear((Term((claim.a, claim.benchmark), claim.k), Term((claim.b, claim.benchmark), claim.k, -1.0)))
-        return [AllOf(("claim", claim.paper_claim, claim.text, claim.benchmark), (SimilarCheck(diff, claim.margin),))]
+        return [AllOf(("claim", claim.paper_claim, claim.text, claim.benchmark), (SimilarCheck(diff, claim.margin, rule),))]
     return []
 
 
