@@ -105,21 +105,27 @@ def _variance(c: int, m: int, target: int, k: int) -> float:
 def _grouped_variances(c: np.ndarray, m: np.ndarray, target: int | None, k: int) -> np.ndarray:
     """Per-problem posterior-expected variance of pass@k from `target` samples (None: each
     problem's own m), one computation per distinct (c, m)."""
-    out = np.empty(len(c))
-    for i, (ci, mi) in enumerate(zip(c.tolist(), m.tolist())):
-        out[i] = _variance(ci, mi, mi if target is None else target, k)
-    return out
+    if not len(c):
+        return np.empty(0)
+    width = int(m.max()) + 1
+    keys, inverse = np.unique(c.astype(np.int64) * width + m, return_inverse=True)
+    values = np.array([_variance(key // width, key % width, key % width if target is None else target, k)
+                       for key in keys.tolist()])
+    return values[inverse.reshape(-1)]
 
 
 def _solved_floor(c: np.ndarray, n: int, k: int) -> np.ndarray:
     """1 - C(n - c, k) / C(n, k): the unbiased pass@k from n samples of which c are correct, the
     least the full tier can estimate for a problem already solved c times."""
-    out = np.ones(len(c))
-    room = (n - c) >= k
-    for i in np.flatnonzero(room):
-        ci = int(c[i])
-        out[i] = 1 - exp(lgamma(n - ci + 1) - lgamma(n - ci - k + 1) - lgamma(n + 1) + lgamma(n - k + 1))
-    return out
+    counts, inverse = np.unique(c, return_inverse=True)
+    return np.array([_floor_one(ci, n, k) for ci in counts.tolist()])[inverse.reshape(-1)]
+
+
+@lru_cache(maxsize=1 << 16)
+def _floor_one(c: int, n: int, k: int) -> float:
+    if n - c < k:
+        return 1.0
+    return 1 - exp(lgamma(n - c + 1) - lgamma(n - c - k + 1) - lgamma(n + 1) + lgamma(n - k + 1))
 
 
 @dataclass(frozen=True)
