@@ -46,11 +46,11 @@ from repro.compare import FAIL, PASS
 from repro.expected import curve_points, find_printed, load_curves, load_printed
 from repro.experiments import Experiment
 from repro.printed import Gap, PassAt, SmallestGap
+from repro.results import RunResult
 from repro.tiers import SAMPLES_PER_ROUND
 
 EXTRAPOLATE_MIN_CORRECT = 5
 PREDICTION_ERROR = 0.01  # chance, per verdict, that a verdict settled early is not the full tier's
-BOUND_OVER_SD = 2.0  # an extrapolated value is replaced by its bound once the bound is this narrow
 SATURATED_SD = 0.001  # a problem whose full-tier estimate can move by less than this needs no more samples
 OPEN = "open"
 RunKey = tuple[str, str]  # (arm, benchmark)
@@ -185,7 +185,7 @@ class RunState:
             # the full tier's n, so the full tier's estimate lies in [floor, 1] whatever the rest
             # holds: a bound without a prior (at k = n, floor = 1: the value is known exactly).
             floor = _solved_floor(c, self.n, min(k, self.n))
-            bounded = ~known & (c >= 1) & (~extrapolated | ((1 - floor) / 2 <= BOUND_OVER_SD * np.sqrt(var + var_full)))
+            bounded = ~known & (c >= 1) & ~extrapolated
             est[bounded] = (1 + floor[bounded]) / 2
             var[bounded] = 0.0
             half_width[bounded] = (1 - floor[bounded]) / 2
@@ -530,9 +530,7 @@ def _printed_checks(experiment: Experiment, runs: Mapping[RunKey, int], rule: Ru
         if stat.k > min(runs[r] for r in stat.needs()) or stat.k > ref.paper_n:
             continue
         usable.append(ref)
-    per_source: dict[str, int] = {}
-    for ref in usable:
-        per_source[ref.printed[0]] = per_source.get(ref.printed[0], 0) + 1
+    per_source = _scored_per_source(experiment, runs)
     out = []
     for ref in usable:
         value = find_printed(printed, *ref.printed)
@@ -548,6 +546,18 @@ def _printed_checks(experiment: Experiment, runs: Mapping[RunKey, int], rule: Ru
         out.append(PointCheck(("printed",) + tuple(ref.printed), candidates, paper, error, ref.paper_n,
                               stats.bonferroni_z(count), rule))
     return out
+
+
+def _scored_per_source(experiment: Experiment, runs: Mapping[RunKey, int]) -> dict[str, int]:
+    """How many printed numbers of each source the full tier scores at its n (its Bonferroni z
+    counts them all, solved-count cells included, though the adaptive rule does not take those):
+    asked of the statistics themselves, on a one-problem stand-in of every run at its n."""
+    stand_ins = {run: RunResult(run[0], run[1], ("0",), (0,), np.array([n]), np.array([0])) for run, n in runs.items()}
+    per_source: dict[str, int] = {}
+    for ref in experiment.printed:
+        if ref.statistic.needs() <= set(runs) and ref.statistic.estimate(stand_ins, ref.paper_n) is not None:
+            per_source[ref.printed[0]] = per_source.get(ref.printed[0], 0) + 1
+    return per_source
 
 
 def _claim_checks(claim, runs: Mapping[RunKey, int], rule: Rule = PREDICT) -> list:

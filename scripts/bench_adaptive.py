@@ -23,6 +23,7 @@ import argparse
 import json
 import sys
 import time
+import zlib
 from collections import defaultdict
 from pathlib import Path
 
@@ -187,7 +188,8 @@ def main() -> None:
             rule = adaptive.Rule(own_points=args.rule != "predict", own_claims=args.rule == "own",
                                  resolution=args.resolution)
             checks = adaptive.checks_for(experiment, runs, rule)
-            rng = np.random.default_rng([args.seed, hash(experiment.id) % 2**31, len(scenario)])
+            # zlib.crc32, not hash(): str hashes change from one process to the next.
+            rng = np.random.default_rng([args.seed, zlib.crc32(experiment.id.encode()), len(scenario)])
             agree = defaultdict(int)
             unmatched = set()
             failing_full = failing_adaptive = all_agree = 0

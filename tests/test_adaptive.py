@@ -293,3 +293,29 @@ def test_an_own_claim_test_holds_early_only_beyond_its_spent_error():
     draw, _ = _draws({a: np.full(50, 0.3), b: np.full(50, 0.3)}, seed=9)
     tie = adaptive.AllOf(("claim",), (DirectionCheck(Linear((Term(a, 1), Term(b, 1, -1.0))), rule),))
     assert run_adaptive([tie], {a: 128, b: 128}, {a: 50, b: 50}, draw).decisions[("claim",)].look == len(ladder(128)) - 1
+
+
+def test_printed_numbers_are_settled_with_the_full_tiers_z():
+    """The full tier's Bonferroni z counts every number of a source it scores, solved-count
+    cells included; the adaptive checks of the other numbers must use the same z (with a smaller
+    one, a number near its tolerance failed here and passed there)."""
+    from repro.benchmarks import get_benchmark
+    from repro.compare import compare_printed
+    from repro.experiments import EXPERIMENTS
+    from repro.results import RunResult
+
+    experiment = next(e for e in EXPERIMENTS if e.id == "math-zoo-qwen7b")
+    runs = experiment.runs()
+    rng = np.random.default_rng(0)
+    results = {}
+    for (arm, benchmark), n in runs.items():
+        size = get_benchmark(benchmark).size
+        results[(arm, benchmark)] = RunResult(arm, benchmark, tuple(map(str, range(size))), tuple(range(size)),
+                                              np.full(size, n), rng.integers(0, n + 1, size))
+    full = {("printed",) + tuple(ref.printed): comparison.z
+            for ref, comparison in zip(experiment.printed, compare_printed(tuple(experiment.printed), results))}
+    checks = [c for c in adaptive.checks_for(experiment, runs) if adaptive.check_key(c)[0] == "printed"]
+    assert len(checks) >= 4
+    for check in checks:
+        assert check.z_full == pytest.approx(full[check.key])
+    assert len({check.z_full for check in checks}) < len(checks)  # several numbers share a source
