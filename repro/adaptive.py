@@ -34,7 +34,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
-from math import sqrt
+from math import exp, lgamma, sqrt
 from statistics import NormalDist
 
 import numpy as np
@@ -46,6 +46,7 @@ from repro.compare import FAIL, PASS
 from repro.expected import curve_points, find_printed, load_curves, load_printed
 from repro.experiments import Experiment
 from repro.printed import Gap, PassAt, SmallestGap
+from repro.results import RunResult
 from repro.tiers import SAMPLES_PER_ROUND
 
 EXTRAPOLATE_MIN_CORRECT = 5
@@ -64,6 +65,30 @@ def ladder(n: int) -> list[int]:
     return sizes + [n]
 
 
+@dataclass(frozen=True)
+class Rule:
+    """How a verdict may be settled before its runs reach the full n.
+
+    Always: once the full tier's verdict is predicted (agreement by design; docs/statistics.md).
+    With `own_points` / `own_claims`: also by the adaptive tier's own test of the samples in hand,
+    the full tier's test with the variance of our estimate around the true value in place of the
+    full tier's, its failures spending the verdict's error rate over the looks; a point passes that
+    way only once its tolerance is within `resolution` (the departure the tier promises to see)."""
+
+    own_points: bool = False
+    own_claims: bool = False
+    resolution: float = 0.03
+
+
+PREDICT = Rule()
+
+
+def spent_z(z: float, looks: int, sides: int = 2) -> float:
+    """The z of a test at level alpha(z) split evenly over the looks before the last."""
+    alpha = sides * (1 - NormalDist().cdf(z))
+    return NormalDist().inv_cdf(1 - alpha / sides / max(looks - 1, 1))
+
+
 def predict_z(look: int, looks: int) -> float:
     """One-sided z with which a verdict is settled before its last look: PREDICTION_ERROR spent
     evenly over the looks before the last (at the last, the verdict is the full tier's test on
@@ -80,10 +105,27 @@ def _variance(c: int, m: int, target: int, k: int) -> float:
 def _grouped_variances(c: np.ndarray, m: np.ndarray, target: int | None, k: int) -> np.ndarray:
     """Per-problem posterior-expected variance of pass@k from `target` samples (None: each
     problem's own m), one computation per distinct (c, m)."""
-    out = np.empty(len(c))
-    for i, (ci, mi) in enumerate(zip(c.tolist(), m.tolist())):
-        out[i] = _variance(ci, mi, mi if target is None else target, k)
-    return out
+    if not len(c):
+        return np.empty(0)
+    width = int(m.max()) + 1
+    keys, inverse = np.unique(c.astype(np.int64) * width + m, return_inverse=True)
+    values = np.array([_variance(key // width, key % width, key % width if target is None else target, k)
+                       for key in keys.tolist()])
+    return values[inverse.reshape(-1)]
+
+
+def _solved_floor(c: np.ndarray, n: int, k: int) -> np.ndarray:
+    """1 - C(n - c, k) / C(n, k): the unbiased pass@k from n samples of which c are correct, the
+    least the full tier can estimate for a problem already solved c times."""
+    counts, inverse = np.unique(c, return_inverse=True)
+    return np.array([_floor_one(ci, n, k) for ci in counts.tolist()])[inverse.reshape(-1)]
+
+
+@lru_cache(maxsize=1 << 16)
+def _floor_one(c: int, n: int, k: int) -> float:
+    if n - c < k:
+        return 1.0
+    return 1 - exp(lgamma(n - c + 1) - lgamma(n - c - k + 1) - lgamma(n + 1) + lgamma(n - k + 1))
 
 
 @dataclass(frozen=True)
@@ -95,13 +137,14 @@ class Value:
     remaining: float  # variance of (the full tier's estimate - ours)
     var_full: float  # the full tier's variance at its n, predicted from the counts so far
     var_paper: float  # the variance of an estimate from the paper's n
+    var_own: float = 0.0  # the variance of ours around the true value (the adaptive tier's own test)
 
     def __add__(self, other: Value) -> Value:
         return Value(self.estimate + other.estimate, self.bound + other.bound, self.remaining + other.remaining,
-                     self.var_full + other.var_full, self.var_paper + other.var_paper)
+                     self.var_full + other.var_full, self.var_paper + other.var_paper, self.var_own + other.var_own)
 
     def scaled(self, sign: float) -> Value:
-        return Value(sign * self.estimate, self.bound, self.remaining, self.var_full, self.var_paper)
+        return Value(sign * self.estimate, self.bound, self.remaining, self.var_full, self.var_paper, self.var_own)
 
     def reach(self, z: float) -> float:
         """How far the full tier's value may lie from ours: bound + z sd of the rest."""
@@ -122,11 +165,11 @@ class RunState:
         return len(self.m)
 
     def terms(self, k: int) -> dict[str, np.ndarray]:
-        """Per-problem estimate, its variance, the unknown mask, and the variances the full
-        tier would have at n (the yardstick of a settled pass) -- at pass@k."""
+        """Per-problem estimate, its variance, its worst-case error (`half_width`), and the
+        variances the full tier would have at n (the yardstick of a settled pass) -- at pass@k."""
         if k not in self._cache:
             m, c = self.m, self.c
-            est, var = np.full(len(m), 0.5), np.zeros(len(m))
+            est, var, half_width = np.full(len(m), 0.5), np.zeros(len(m)), np.zeros(len(m))
             known = m >= k
             extrapolated = ~known & (c >= EXTRAPOLATE_MIN_CORRECT)
             if known.any():
@@ -137,14 +180,27 @@ class RunState:
                 twice = stats.posterior_failure_moments(c[extrapolated], m[extrapolated], 2 * k)
                 est[extrapolated] = 1 - once
                 var[extrapolated] = np.maximum(twice - once**2, 0.0)
-            unknown = ~known & ~extrapolated
             var_full = _grouped_variances(c, m, self.n, min(k, self.n))
+            # A problem solved c >= 1 times in its first m samples is solved at least c times in
+            # the full tier's n, so the full tier's estimate lies in [floor, 1] whatever the rest
+            # holds: a bound without a prior (at k = n, floor = 1: the value is known exactly).
+            floor = _solved_floor(c, self.n, min(k, self.n))
+            bounded = ~known & (c >= 1) & ~extrapolated
+            est[bounded] = (1 + floor[bounded]) / 2
+            var[bounded] = 0.0
+            half_width[bounded] = (1 - floor[bounded]) / 2
+            unknown = ~known & ~extrapolated & ~bounded
+            half_width[unknown] = 0.5  # never solved yet: the full tier's value can be anything in [0, 1]
             # How far the full tier's estimate may still move from ours: for nested unbiased
             # estimates Var(full - ours) = Var(ours) - Var(full) (docs/statistics.md); beyond
-            # m the posterior's error and the full tier's own noise add up.
-            remaining = np.where(known, np.maximum(var - var_full, 0.0), var + var_full)
-            self._cache[k] = {"est": est, "var": var, "unknown": unknown, "var_full": var_full,
-                              "remaining": remaining}
+            # m the posterior's error and the full tier's own noise add up; a bounded value's
+            # error is all in its half-width.
+            remaining = np.where(known, np.maximum(var - var_full, 0.0), np.where(bounded, 0.0, var + var_full))
+            # Around the true value (the adaptive tier's own test): our estimate's variance, and
+            # for a bounded value the full tier's own noise around the truth.
+            own = np.where(bounded, var_full, var)
+            self._cache[k] = {"est": est, "var": own, "unknown": unknown, "half_width": half_width,
+                              "var_full": var_full, "remaining": remaining}
         return self._cache[k]
 
     def value(self, k: int, paper_n: int | None = None) -> Value:
@@ -153,16 +209,18 @@ class RunState:
         var_paper = 0.0
         if paper_n is not None:
             var_paper = float(_grouped_variances(self.c, self.m, paper_n, k).sum()) / size**2
-        return Value(float(t["est"].mean()), 0.5 * float(t["unknown"].sum()) / size,
-                     float(t["remaining"].sum()) / size**2, float(t["var_full"].sum()) / size**2, var_paper)
+        return Value(float(t["est"].mean()), float(t["half_width"].sum()) / size,
+                     float(t["remaining"].sum()) / size**2, float(t["var_full"].sum()) / size**2, var_paper,
+                     float(t["var"].sum()) / size**2)
 
     def wanted(self, k: int) -> np.ndarray:
         """Problems that a next round could still move at pass@k: all but the saturated ones
-        (the full tier's estimate of theirs cannot move by more than SATURATED_SD). They all
-        go up together: choosing among them by their counts would bias the estimate (a problem
-        stopped because it looked easy is, on average, harder than it looked)."""
+        (the full tier's estimate of theirs cannot move by more than SATURATED_SD, and its
+        bound is as narrow). They all go up together: choosing among them by their counts would
+        bias the estimate (a problem stopped because it looked easy is, on average, harder than
+        it looked)."""
         t = self.terms(k)
-        return (self.m < self.n) & (t["unknown"] | (t["remaining"] > SATURATED_SD**2))
+        return (self.m < self.n) & ((t["half_width"] > SATURATED_SD) | (t["remaining"] > SATURATED_SD**2))
 
     def grow(self, mask: np.ndarray, size: int, draw: Callable[[np.ndarray, int, int], np.ndarray]) -> int:
         """Bring the chosen problems to `size` samples; returns the samples drawn."""
@@ -209,7 +267,7 @@ class Linear:
         return [(t.run, _resolve(t, states, largest)) for t in self.terms]
 
     def value(self, states: Mapping[RunKey, RunState], paper_n: int | None = None) -> Value:
-        total = Value(-self.offset, 0.0, 0.0, 0.0, 0.0)
+        total = Value(-self.offset, 0.0, 0.0, 0.0, 0.0, 0.0)
         for term, (run, k) in zip(self.terms, self.ks(states)):
             total = total + states[run].value(k, paper_n).scaled(term.sign)
         return total
@@ -236,6 +294,7 @@ class PointCheck:
     paper_error: float
     paper_n: int
     z_full: float  # the full tier's Bonferroni z over the panel (or the printed source)
+    rule: Rule = PREDICT
 
     def runs(self) -> set[RunKey]:
         return set().union(*(c.runs() for c in self.candidates))
@@ -253,6 +312,14 @@ class PointCheck:
             return Decision(PASS, look, evidence)
         if gap - reach > tolerance:
             return Decision(FAIL, look, evidence)
+        if self.rule.own_points:
+            spread = sqrt(value.var_own + value.var_paper)
+            own = self.z_full * spread + self.paper_error + value.bound
+            evidence += f"; own tolerance {100 * own:.2f}"
+            if gap <= own and own <= self.rule.resolution:
+                return Decision(PASS, look, evidence)
+            if gap - value.bound > spent_z(self.z_full, looks) * spread + self.paper_error:
+                return Decision(FAIL, look, evidence)
         return Decision(OPEN, look, evidence)
 
     def wanted(self, states, look: int, looks: int) -> list[tuple[RunKey, int]]:
@@ -265,12 +332,19 @@ class DirectionCheck:
     sd, inconclusive between; settled once the full tier's d is sure to be on one side."""
 
     difference: Linear
+    rule: Rule = PREDICT
 
     def runs(self) -> set[RunKey]:
         return self.difference.runs()
 
     def decide(self, states, look: int, looks: int) -> Decision:
         value = self.difference.value(states)
+        if self.rule.own_claims and look < looks - 1:
+            own = spent_z(CLAIM_Z, looks) * sqrt(value.var_own)
+            if value.estimate - value.bound > own:
+                return Decision(HOLDS, look, f"{100 * value.estimate:+.2f} points, own test ±{100 * own:.2f}")
+            if value.estimate + value.bound < -own:
+                return Decision(FAILS, look, f"{100 * value.estimate:+.2f} points, own test ±{100 * own:.2f}")
         threshold = CLAIM_Z * sqrt(value.var_full)
         d, reach = value.estimate, value.reach(predict_z(look, looks))
         evidence = f"{100 * d:+.2f} points (full tier's within {100 * reach:.2f}), threshold ±{100 * threshold:.2f}"
@@ -295,12 +369,19 @@ class SimilarCheck:
 
     difference: Linear
     margin: float
+    rule: Rule = PREDICT
 
     def runs(self) -> set[RunKey]:
         return self.difference.runs()
 
     def decide(self, states, look: int, looks: int) -> Decision:
         value = self.difference.value(states)
+        if self.rule.own_claims and look < looks - 1:
+            own = spent_z(CLAIM_Z, looks) * sqrt(value.var_own) + value.bound
+            if abs(value.estimate) + own <= self.margin:
+                return Decision(HOLDS, look, f"|d| = {100 * abs(value.estimate):.2f} points, own test ±{100 * own:.2f}")
+            if abs(value.estimate) - own > self.margin:
+                return Decision(FAILS, look, f"|d| = {100 * abs(value.estimate):.2f} points, own test ±{100 * own:.2f}")
         spread = CLAIM_Z * sqrt(value.var_full)
         d = value.estimate
         reach = 0.0 if look >= looks - 1 else value.reach(predict_z(look, looks))
@@ -391,7 +472,7 @@ class SolvedStatus:
 # ----------------------------------------------------------------------------- from an experiment
 
 
-def checks_for(experiment: Experiment, runs: Mapping[RunKey, int]) -> list:
+def checks_for(experiment: Experiment, runs: Mapping[RunKey, int], rule: Rule = PREDICT) -> list:
     """The adaptive checks of an experiment's verdicts, in the order repro.compare lists them:
     curve points by panel, printed numbers, then claims, then what needs the full n."""
     expected = load_curves()
@@ -404,11 +485,11 @@ def checks_for(experiment: Experiment, runs: Mapping[RunKey, int]) -> list:
         for arm, point in points:
             run = (arm, panel.benchmark)
             out.append(PointCheck(("point", panel.title, point.curve, arm, point.k), (Linear((Term(run, point.k),)),),
-                                  point.value, point.abs_error, panel.n, z_full))
-    out += _printed_checks(experiment, runs)
+                                  point.value, point.abs_error, panel.n, z_full, rule))
+    out += _printed_checks(experiment, runs, rule)
     seen: dict[tuple, int] = {}
     for claim in experiment.claims:
-        for check in _claim_checks(claim, runs):
+        for check in _claim_checks(claim, runs, rule):
             # Several claims may share number, text and scope (rl-steps' three comparisons):
             # the n-th of them is told apart by its position, as in the full tier's list.
             seen[check.key] = seen.get(check.key, 0) + 1
@@ -439,7 +520,7 @@ def _linear(stat) -> Linear:
                    Term((stat.minus.arm, stat.minus.benchmark), stat.minus.k, -1.0)))
 
 
-def _printed_checks(experiment: Experiment, runs: Mapping[RunKey, int]) -> list:
+def _printed_checks(experiment: Experiment, runs: Mapping[RunKey, int], rule: Rule = PREDICT) -> list:
     printed = load_printed()
     usable = []
     for ref in experiment.printed:
@@ -449,9 +530,7 @@ def _printed_checks(experiment: Experiment, runs: Mapping[RunKey, int]) -> list:
         if stat.k > min(runs[r] for r in stat.needs()) or stat.k > ref.paper_n:
             continue
         usable.append(ref)
-    per_source: dict[str, int] = {}
-    for ref in usable:
-        per_source[ref.printed[0]] = per_source.get(ref.printed[0], 0) + 1
+    per_source = _scored_per_source(experiment, runs)
     out = []
     for ref in usable:
         value = find_printed(printed, *ref.printed)
@@ -465,13 +544,25 @@ def _printed_checks(experiment: Experiment, runs: Mapping[RunKey, int]) -> list:
         candidates = tuple(_linear(gap) for _, gap in stat.gaps) if isinstance(stat, SmallestGap) else (_linear(stat),)
         count = per_source[ref.printed[0]]
         out.append(PointCheck(("printed",) + tuple(ref.printed), candidates, paper, error, ref.paper_n,
-                              stats.bonferroni_z(count)))
+                              stats.bonferroni_z(count), rule))
     return out
 
 
-def _claim_checks(claim, runs: Mapping[RunKey, int]) -> list:
+def _scored_per_source(experiment: Experiment, runs: Mapping[RunKey, int]) -> dict[str, int]:
+    """How many printed numbers of each source the full tier scores at its n (its Bonferroni z
+    counts them all, solved-count cells included, though the adaptive rule does not take those):
+    asked of the statistics themselves, on a one-problem stand-in of every run at its n."""
+    stand_ins = {run: RunResult(run[0], run[1], ("0",), (0,), np.array([n]), np.array([0])) for run, n in runs.items()}
+    per_source: dict[str, int] = {}
+    for ref in experiment.printed:
+        if ref.statistic.needs() <= set(runs) and ref.statistic.estimate(stand_ins, ref.paper_n) is not None:
+            per_source[ref.printed[0]] = per_source.get(ref.printed[0], 0) + 1
+    return per_source
+
+
+def _claim_checks(claim, runs: Mapping[RunKey, int], rule: Rule = PREDICT) -> list:
     def greater(a, ka, b, kb, benchmark, offset=0.0):
-        return DirectionCheck(Linear((Term((a, benchmark), ka), Term((b, benchmark), kb, -1.0)), offset))
+        return DirectionCheck(Linear((Term((a, benchmark), ka), Term((b, benchmark), kb, -1.0)), offset), rule)
 
     if not claim.needs() <= set(runs):
         return []
@@ -488,7 +579,7 @@ def _claim_checks(claim, runs: Mapping[RunKey, int]) -> list:
                       tuple(greater(claim.upper, k, claim.lower, k, claim.benchmark) for k in claim.ks if k <= largest))]
     if isinstance(claim, Similar):
         diff = Linear((Term((claim.a, claim.benchmark), claim.k), Term((claim.b, claim.benchmark), claim.k, -1.0)))
-        return [AllOf(("claim", claim.paper_claim, claim.text, claim.benchmark), (SimilarCheck(diff, claim.margin),))]
+        return [AllOf(("claim", claim.paper_claim, claim.text, claim.benchmark), (SimilarCheck(diff, claim.margin, rule),))]
     return []
 
 

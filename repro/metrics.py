@@ -77,8 +77,13 @@ def pass_at_k_table(n: Sequence[int], c: Sequence[int], max_k: int | None = None
         raise ValueError(f"pass@{max_k} needs at least {max_k} samples per problem")
     table = np.empty((len(n_arr), max_k), dtype=np.float64)
     ks = np.arange(1, max_k + 1, dtype=np.float64)
-    for row, (ni, ci) in enumerate(zip(n_arr, c_arr)):
-        table[row] = _all_k_one(int(ni), int(ci), ks)
+    # Problems with the same (n, c) share their row: at large n most problems of a benchmark
+    # repeat a few counts (never or always solved), and each row costs O(max_k * c).
+    rows: dict[tuple[int, int], np.ndarray] = {}
+    for row, key in enumerate(zip(n_arr.tolist(), c_arr.tolist())):
+        if key not in rows:
+            rows[key] = _all_k_one(key[0], key[1], ks)
+        table[row] = rows[key]
     return table
 
 

@@ -23,6 +23,7 @@ import argparse
 import json
 import sys
 import time
+import zlib
 from collections import defaultdict
 from pathlib import Path
 
@@ -109,6 +110,29 @@ def tokens_per_sample(experiment, run) -> float:
     return float(OUTPUT_TOKENS.get((family(experiment.arm(run[0]).model), run[1]), 1000))
 
 
+def expected_samples_to_solve(p: np.ndarray, n: int) -> float:
+    """Expected samples drawn on the ladder 32, 64, ... n when each problem goes up until it is
+    solved once: what any method must draw to know whether the full tier's pass@n counts a
+    problem (the crossing claim's largest k)."""
+    sizes = adaptive.ladder(n)
+    total = np.full(len(p), float(sizes[0]))
+    for before, size in zip(sizes, sizes[1:]):
+        total += (1 - p) ** before * (size - before)
+    return float(total.sum())
+
+
+def floor_tokens(experiment, probs, runs) -> float:
+    """A lower bound on the adaptive tier's tokens: one round of every problem of every run, and
+    the runs of a crossing claim until each problem is solved once."""
+    crossing = {(arm, b) for claim in experiment.claims if isinstance(claim, Crossing)
+                for b in claim.benchmarks for arm in (claim.base, claim.rl)}
+    total = 0.0
+    for run, p in probs.items():
+        samples = expected_samples_to_solve(p, runs[run]) if run in crossing else len(p) * min(32, runs[run])
+        total += samples * tokens_per_sample(experiment, run)
+    return total
+
+
 def one_rerun(experiment, probs, runs, checks, rng):
     blocks = {run: rng.binomial(32, np.repeat(p[:, None], runs[run] // 32, axis=1)).cumsum(axis=1)
               for run, p in probs.items()}
@@ -145,6 +169,11 @@ def main() -> None:
     parser.add_argument("--scenarios", nargs="*", default=["honest", "shifted", "rl-wins"])
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", type=Path, help="write the per-experiment numbers here")
+    parser.add_argument("--rule", choices=["predict", "own-points", "own"], default="predict",
+                        help="predict: settle a verdict only once the full tier's is predicted; own-points: "
+                             "points may also settle by the adaptive tier's own test; own: claims too")
+    parser.add_argument("--resolution", type=float, default=0.03,
+                        help="own tests: a point passes only once its own tolerance is within this (fraction)")
     args = parser.parse_args()
     chosen = [e for e in EXPERIMENTS if e.runs() and (not args.experiments or e.id in args.experiments)]
     report = {}
@@ -156,8 +185,11 @@ def main() -> None:
             started = time.time()
             runs = {run: n for run, n in experiment.runs().items() if n % 32 == 0}
             probs = {run: p for run, p in probabilities(experiment, scenario).items() if run in runs}
-            checks = adaptive.checks_for(experiment, runs)
-            rng = np.random.default_rng([args.seed, hash(experiment.id) % 2**31, len(scenario)])
+            rule = adaptive.Rule(own_points=args.rule != "predict", own_claims=args.rule == "own",
+                                 resolution=args.resolution)
+            checks = adaptive.checks_for(experiment, runs, rule)
+            # zlib.crc32, not hash(): str hashes change from one process to the next.
+            rng = np.random.default_rng([args.seed, zlib.crc32(experiment.id.encode()), len(scenario)])
             agree = defaultdict(int)
             unmatched = set()
             failing_full = failing_adaptive = all_agree = 0
@@ -182,29 +214,34 @@ def main() -> None:
                     per = tokens_per_sample(experiment, run)
                     tokens_adaptive += drawn * per
                     tokens_full += len(probs[run]) * runs[run] * per
+            floor = floor_tokens(experiment, probs, runs) / (tokens_full / args.reruns)
             if agree:
                 worst = min(agree, key=agree.get)
             row = {"verdicts": len(agree), "min_agreement": (agree[worst] / args.reruns) if worst else None,
                    "worst_verdict": " / ".join(map(str, worst)) if worst else None,
                    "all_agree": all_agree / args.reruns, "any_fail_full": failing_full / args.reruns,
                    "any_fail_adaptive": failing_adaptive / args.reruns,
-                   "token_share": tokens_adaptive / tokens_full, "unmatched": len(unmatched),
+                   "token_share": tokens_adaptive / tokens_full, "floor_share": floor, "unmatched": len(unmatched),
                    "samples_per_verdict": {kind: float(np.mean(v)) for kind, v in sorted(spent.items())}, "seconds": round(time.time() - started, 1)}
             totals["full"] += tokens_full / args.reruns
             totals["adaptive"] += tokens_adaptive / args.reruns
+            totals["floor"] += floor * tokens_full / args.reruns
             report.setdefault(scenario, {})[experiment.id] = row
             print(f"{scenario:8} {experiment.id:22} verdicts {row['verdicts']:4}  min agreement "
                   f"{row['min_agreement'] if row['min_agreement'] is None else round(row['min_agreement'], 3)}  "
                   f"all agree {row['all_agree']:.3f}  any fail full {row['any_fail_full']:.3f} adaptive "
-                  f"{row['any_fail_adaptive']:.3f}  tokens {100 * row['token_share']:.1f}%  unmatched {len(unmatched)}  "
+                  f"{row['any_fail_adaptive']:.3f}  tokens {100 * row['token_share']:.1f}% (floor {100 * floor:.1f}%)  "
+                  f"unmatched {len(unmatched)}  "
                   f"({row['seconds']} s)",
                   flush=True)
             print("         samples per verdict / the full tier's: " + ", ".join(
                 f"{kind} {100 * share:.0f}%" for kind, share in row["samples_per_verdict"].items()), flush=True)
         if totals["full"]:
             report.setdefault(scenario, {})["_total_token_share"] = totals["adaptive"] / totals["full"]
+            report.setdefault(scenario, {})["_total_floor_share"] = totals["floor"] / totals["full"]
             print(f"{scenario}: adaptive tokens / full tokens over all experiments = "
-                  f"{100 * totals['adaptive'] / totals['full']:.1f}%", flush=True)
+                  f"{100 * totals['adaptive'] / totals['full']:.1f}% (floor {100 * totals['floor'] / totals['full']:.1f}%)",
+                  flush=True)
     if args.json:
         args.json.write_text(json.dumps(report, indent=1, default=str))
 
