@@ -20,9 +20,9 @@ problems of the largest count any of its experiments drew.
 
 Each experiment's simulated counts are cached on disk (`$REPRO_CACHE_DIR/adaptive-estimate`,
 repro.benchmarks.fetch.cache_dir), keyed by everything they depend on: this module's
-SIMULATION_VERSION, the source of repro/adaptive.py (the decision rules), the checksum of the
-paper data (expected/*.csv), the experiment's checks and runs, its probabilities, the seed and
-the reruns. The first plan of all experiments simulates for about 25 s on one core (the
+SIMULATION_VERSION, the source of repro/adaptive.py (the decision rules) and of the fit to the
+curves, the checksum of the paper data (expected/*.csv), the experiment's checks, its runs (n,
+stream, calibration source, size, problem order), the seed and the reruns. The first plan of all experiments simulates for about 25 s on one core (the
 decision rules' variances dominate); later ones read the cache.
 """
 
