@@ -22,8 +22,9 @@ Each experiment's simulated counts are cached on disk (`$REPRO_CACHE_DIR/adaptiv
 repro.benchmarks.fetch.cache_dir), keyed by everything they depend on: this module's
 SIMULATION_VERSION, the source of repro/adaptive.py (the decision rules) and of the fit to the
 curves, the checksum of the paper data (expected/*.csv), the experiment's checks, its runs (n,
-stream, calibration source, size, problem order), the seed and the reruns. The first plan of all experiments simulates for about 25 s on one core (the
-decision rules' variances dominate); later ones read the cache.
+stream, calibration source, size, problem order), the seed and the reruns. The first plan of
+all experiments simulates for about 25 s on one core (the decision rules' variances dominate);
+later ones read the cache.
 """
 
 from __future__ import annotations
@@ -102,7 +103,7 @@ def _stream_seed(name: str) -> int:
     return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big")
 
 
-class _Draws:
+class RunDraws:
     """Successes of one run in one rerun, round by round: round r of problem i is 32 uniform
     numbers from the stream (seed, rerun, run, r), a sample being correct where its number is
     below p_i. Every experiment reading the run sees the same numbers (its own p), so their
@@ -135,7 +136,7 @@ def simulate_experiment(experiment: Experiment, runs: Mapping[RunKey, int], stre
     checks = adaptive.checks_for(experiment, runs)
     out = {run: np.zeros((reruns, len(probs[run])), dtype=np.int64) for run in runs}
     for rerun in range(reruns):
-        draws = {run: _Draws(probs[run], seed, rerun, streams[run]) for run in runs}
+        draws = {run: RunDraws(probs[run], seed, rerun, streams[run]) for run in runs}
         outcome = adaptive.run_adaptive(checks, runs, {run: len(probs[run]) for run in runs},
                                         lambda run, idx, start, stop: draws[run](idx, start, stop))
         for run, state in outcome.states.items():

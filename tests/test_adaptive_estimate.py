@@ -200,3 +200,40 @@ def test_bad_input_to_an_adaptive_plan_gives_one_clean_line(args, message):
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 2, result.output
     assert message in result.output and len(result.output.strip().splitlines()) == 1
+
+
+def test_the_cache_key_is_the_same_in_every_process():
+    """Sets of runs (the checks that take the full n) iterate in an order that changes with
+    Python's string hashing: the key must not, or no later plan would find the cache."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = ("from repro import adaptive_estimate as a; from repro.experiments import get_experiment; "
+            "e = get_experiment('accuracy-histogram'); runs = e.runs(); "
+            "streams = {r: a.stream_name(r[0], r[1], 0.6) for r in runs}; "
+            "print(a.cache_key(e, runs, streams, 2, 0, 'paper', 'method'))")
+    keys = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                           cwd=Path(__file__).resolve().parent.parent,
+                           env={**os.environ, "PYTHONHASHSEED": seed}).stdout.strip() for seed in ("1", "2")}
+    assert len(keys) == 1 and len(next(iter(keys))) == 64
+
+
+def test_experiments_reading_one_run_read_the_same_random_numbers():
+    problems = np.arange(50)
+    low = adaptive_estimate.RunDraws(np.full(50, 0.3), 0, 0, "m/b/T0.6")
+    high = adaptive_estimate.RunDraws(np.full(50, 0.6), 0, 0, "m/b/T0.6")
+    # Coupled: a sample correct at p = 0.3 is correct at p = 0.6 (the same uniform number).
+    assert (low(problems, 0, 64) <= high(problems, 0, 64)).all()
+    assert (low(problems, 0, 64) < high(problems, 0, 64)).any()
+    # Rounds are additive, and a partial last round (stop = n) is a prefix of its round.
+    assert (low(problems, 0, 32) + low(problems, 32, 64) == low(problems, 0, 64)).all()
+    assert (low(problems, 32, 40) <= low(problems, 32, 64)).all() and low(problems, 32, 40).max() <= 8
+    # Only the chosen problems, in the order asked.
+    assert (low(problems[::-1][:5], 0, 32) == low(problems, 0, 32)[::-1][:5]).all()
+    # Another run, rerun or seed: other numbers.
+    for other in (("m/b/T1", 0, 0), ("m/b/T0.6", 1, 0), ("m/b/T0.6", 0, 1)):
+        stream, rerun, seed = other
+        drawn = adaptive_estimate.RunDraws(np.full(50, 0.3), seed, rerun, stream)(problems, 0, 64)
+        assert (drawn != low(problems, 0, 64)).any()
