@@ -329,3 +329,41 @@ def total_spread(costs: Iterable[AdaptiveCost]) -> float:
     if np.ndim(per_rerun) == 0 or len(per_rerun) < 2:
         return 0.0
     return float(per_rerun.std(ddof=1) / np.sqrt(len(per_rerun)))
+
+
+class PlanEstimate:
+    """The adaptive estimate of a plan (`repro plan --tier adaptive`): per unique run, its
+    AdaptiveCost beside the full tier's RunCost; totals; and what the estimate is, in words."""
+
+    def __init__(self, estimate: Estimate, by_key: dict[str, AdaptiveCost]):
+        self.estimate, self.by_key = estimate, by_key
+
+    @classmethod
+    def of(cls, unique: Iterable[UniqueRun], costs: Iterable[RunCost], experiments: Iterable[Experiment],
+           reruns: int | None = None) -> PlanEstimate:
+        found = estimate(unique, {e.id: e for e in experiments}, reruns)
+        return cls(found, {c.run.spec.key_sha256(): adaptive_cost(c, found.runs[c.run.spec.key_sha256()])
+                           for c in costs})
+
+    def of_run(self, cost: RunCost) -> AdaptiveCost:
+        return self.by_key[cost.run.spec.key_sha256()]
+
+    def totals(self, costs: Iterable[RunCost]) -> dict:
+        costs = list(costs)
+        mine = [self.of_run(c) for c in costs]
+        full_samples = sum(c.samples for c in costs)
+        samples = sum(a.samples for a in mine)
+        return {"samples": samples, "output_tokens": sum(a.output_tokens for a in mine),
+                "gpu_hours": sum(a.gpu_hours for a in mine), "gpu_hours_standard_error": total_spread(mine),
+                "share_of_full_samples": samples / full_samples if full_samples else 1.0,
+                "runs_at_full_n": sum(1 for a in mine if not a.simulated)}
+
+    def method(self) -> str:
+        e = self.estimate
+        return (f"a simulation from the paper's curves, not a measurement: each run's per-problem success "
+                f"probabilities fitted to its paper curve (as the simulated backend draws them), "
+                f"repro.adaptive.run_adaptive on {e.reruns} reruns of binomial draws (seed {e.seed}), the mean "
+                f"samples per run; a run several experiments read draws, per problem, the most any of them asks "
+                f"for. It assumes the models behave as the paper's curves say: a model that does not costs "
+                f"differently, at most the full tier ({e.simulated} experiment(s) simulated now, {e.cached} read "
+                f"from the cache; repro/adaptive_estimate.py)")

@@ -194,49 +194,12 @@ def plan(experiment_ids: list[str], tier_name: str, backend: str | None = None, 
     node = _node(costs, gpus, data_parallel) if real else None
     adaptive = None
     if tier.adaptive and real:
-        adaptive = _AdaptivePlan.of(unique, costs, [e for e in experiments if e.id not in blocked])
+        from repro.adaptive_estimate import PlanEstimate
+
+        adaptive = PlanEstimate.of(unique, costs, [e for e in experiments if e.id not in blocked])
     if as_json:
         return _plan_json(tier, backends, costs, blocked, real, node, adaptive)
     return _plan_table(tier, costs, blocked, real, calibration, node, adaptive)
-
-
-class _AdaptivePlan:
-    """The adaptive tier's expected samples, tokens and GPU-hours per unique run, beside the full
-    tier's (repro.adaptive_estimate): a simulation from the paper's curves."""
-
-    def __init__(self, estimate, by_key: dict):
-        self.estimate, self.by_key = estimate, by_key
-
-    @classmethod
-    def of(cls, unique, costs, experiments) -> _AdaptivePlan:
-        from repro.adaptive_estimate import adaptive_cost, estimate
-
-        found = estimate(unique, {e.id: e for e in experiments})
-        return cls(found, {c.run.spec.key_sha256(): adaptive_cost(c, found.runs[c.run.spec.key_sha256()])
-                           for c in costs})
-
-    def of_run(self, cost):
-        return self.by_key[cost.run.spec.key_sha256()]
-
-    def totals(self, costs) -> dict:
-        from repro.adaptive_estimate import total_spread
-
-        mine = [self.of_run(c) for c in costs]
-        full_samples = sum(c.samples for c in costs)
-        return {"samples": sum(a.samples for a in mine), "output_tokens": sum(a.output_tokens for a in mine),
-                "gpu_hours": sum(a.gpu_hours for a in mine), "gpu_hours_standard_error": total_spread(mine),
-                "share_of_full_samples": sum(a.samples for a in mine) / full_samples if full_samples else 1.0,
-                "runs_at_full_n": sum(1 for a in mine if not a.simulated)}
-
-    def method(self) -> str:
-        e = self.estimate
-        made = f"{e.simulated} experiment(s) simulated now, {e.cached} read from the cache"
-        return (f"a simulation from the paper's curves, not a measurement: each run's per-problem success "
-                f"probabilities fitted to its paper curve (as the simulated backend draws them), "
-                f"repro.adaptive.run_adaptive on {e.reruns} reruns of binomial draws (seed {e.seed}), the mean "
-                f"samples per run; a run several experiments read draws, per problem, the most any of them asks "
-                f"for. It assumes the models behave as the paper's curves say: a model that does not costs "
-                f"differently, at most the full tier ({made}; repro/adaptive_estimate.py)")
 
 
 class _Node:
@@ -281,7 +244,7 @@ def _node(costs, gpus: int | None, data_parallel: int | None) -> _Node:
 
 
 def _plan_json(tier: Tier, backends: tuple[str, ...], costs, blocked: dict[str, list[str]], real: bool,
-               node: _Node | None = None, adaptive: _AdaptivePlan | None = None) -> str:
+               node: _Node | None = None, adaptive=None) -> str:
     def estimated(c) -> dict | None:
         if adaptive is None:
             return None
@@ -322,7 +285,7 @@ def _plan_json(tier: Tier, backends: tuple[str, ...], costs, blocked: dict[str, 
 
 
 def _plan_table(tier: Tier, costs, blocked: dict[str, list[str]], real: bool, calibration,
-                node: _Node | None = None, adaptive: _AdaptivePlan | None = None) -> str:
+                node: _Node | None = None, adaptive=None) -> str:
     from repro.costs import OUTPUT_TOKENS_SOURCE, THROUGHPUT
 
     def engines(c) -> str:
@@ -388,7 +351,7 @@ def _plan_table(tier: Tier, costs, blocked: dict[str, list[str]], real: bool, ca
     return "\n".join(lines)
 
 
-def _adaptive_lines(adaptive: _AdaptivePlan, costs) -> list[str]:
+def _adaptive_lines(adaptive, costs) -> list[str]:
     total = adaptive.totals(costs)
     hours = total["gpu_hours"]
     shown = f"{hours:,.0f}" if hours >= 10 else f"{hours:.2f}"
@@ -399,10 +362,10 @@ def _adaptive_lines(adaptive: _AdaptivePlan, costs) -> list[str]:
              f"{total['output_tokens'] / 1e6:,.1f} million output tokens; same tokens/sample and throughput."]
     if adaptive.estimate.uncalibrated:
         lines.append(f"Not simulated (nothing in the paper to fit their runs to): "
-                     f"{', '.join(adaptive.estimate.uncalibrated)}: their runs at the full tier's n.")
+                     f"{', '.join(adaptive.estimate.uncalibrated)}.")
     if total["runs_at_full_n"]:
-        lines.append(f"{total['runs_at_full_n']} run(s) marked \"(full n)\" are not sampled in rounds (no adaptive "
-                     "verdict reads them): counted at the full tier's n.")
+        lines.append(f"{total['runs_at_full_n']} run(s) marked \"(full n)\" are not simulated (no adaptive verdict "
+                     "reads them, or nothing in the paper fits them): counted at the full tier's n.")
     lines.append(f"Estimate: {adaptive.method()}.")
     return lines
 

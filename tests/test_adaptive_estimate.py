@@ -237,3 +237,18 @@ def test_experiments_reading_one_run_read_the_same_random_numbers():
         stream, rerun, seed = other
         drawn = adaptive_estimate.RunDraws(np.full(50, 0.3), seed, rerun, stream)(problems, 0, 64)
         assert (drawn != low(problems, 0, 64)).any()
+
+
+def test_an_experiment_with_nothing_to_fit_counts_at_the_full_n(monkeypatch):
+    from repro.errors import ReproError
+
+    def nothing(experiment, arm, benchmark):
+        raise ReproError(f"{experiment.id}: nothing in the paper to calibrate a simulation of {arm.name}")
+
+    monkeypatch.setattr(adaptive_estimate, "calibration_source", nothing)
+    unique, experiments = planned("math-dapo")
+    found = adaptive_estimate.estimate(unique, experiments, reruns=1)
+    assert found.uncalibrated == ("math-dapo",)
+    for run in unique:
+        estimate = found.runs[run.spec.key_sha256()]
+        assert estimate.samples == estimate.full_samples and not estimate.simulated
