@@ -247,6 +247,11 @@ def plan(experiments: Annotated[Optional[list[str]], typer.Argument(help="Experi
     hours divide each run by the engines of its model that run at once on this node (--gpus,
     --data-parallel). With --training:
     the training runs' GPU-hours (docs/training.md, "Cost").
+
+    With --tier adaptive: beside each run's full-tier samples, tokens and
+    GPU-hours, the adaptive tier's expected ones, simulated from the paper's
+    curves (a few reruns of repro.adaptive on draws from them; cached per
+    experiment, so only the first plan takes a while; docs/performance.md).
     """
     if training:
         from repro.train_command import training_plan

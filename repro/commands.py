@@ -187,13 +187,19 @@ def plan(experiment_ids: list[str], tier_name: str, backend: str | None = None, 
         for name in backends:
             planned += plan_experiment(experiment, tier, get_backend(name), run_seed=seed, checkpoints=checkpoint_dirs,
                                        revisions=revisions)
-    costs = [run_cost(run, calibration) for run in unique_runs(planned)]
+    unique = unique_runs(planned)
+    costs = [run_cost(run, calibration) for run in unique]
     # GPU-hours only where real models run on GPUs: stand-ins cost minutes of CPU.
     real = not any(get_backend(name).simulated for name in backends) and not tier.uses_stand_ins
     node = _node(costs, gpus, data_parallel) if real else None
+    adaptive = None
+    if tier.adaptive and real:
+        from repro.adaptive_estimate import PlanEstimate
+
+        adaptive = PlanEstimate.of(unique, costs, [e for e in experiments if e.id not in blocked])
     if as_json:
-        return _plan_json(tier, backends, costs, blocked, real, node)
-    return _plan_table(tier, costs, blocked, real, calibration, node)
+        return _plan_json(tier, backends, costs, blocked, real, node, adaptive)
+    return _plan_table(tier, costs, blocked, real, calibration, node, adaptive)
 
 
 class _Node:
@@ -209,10 +215,12 @@ class _Node:
         layout = self.layouts[cost.gpus]
         return layout.data_parallel if isinstance(layout, Layout) else None
 
-    def wall_hours(self, cost) -> float | None:
-        """Hours of the run with its engines working at once (each on its share of the problems)."""
+    def wall_hours(self, cost, output_tokens: float | None = None) -> float | None:
+        """Hours of the run with its engines working at once (each on its share of the problems);
+        `output_tokens`: of another tier than the run's full n (the adaptive estimate)."""
         engines = self.engines(cost)
-        return None if engines is None else cost.output_tokens / cost.throughput / 3600 / engines
+        tokens = cost.output_tokens if output_tokens is None else output_tokens
+        return None if engines is None else tokens / cost.throughput / 3600 / engines
 
     def lines(self) -> list[str]:
         from repro.gpu_layout import Layout
@@ -236,7 +244,15 @@ def _node(costs, gpus: int | None, data_parallel: int | None) -> _Node:
 
 
 def _plan_json(tier: Tier, backends: tuple[str, ...], costs, blocked: dict[str, list[str]], real: bool,
-               node: _Node | None = None) -> str:
+               node: _Node | None = None, adaptive=None) -> str:
+    def estimated(c) -> dict | None:
+        if adaptive is None:
+            return None
+        a = adaptive.of_run(c)
+        return {"samples": a.samples, "share_of_full_samples": a.share, "output_tokens": a.output_tokens,
+                "gpu_hours": a.gpu_hours, "wall_hours": node.wall_hours(c, a.output_tokens) if node else None,
+                "simulated": a.simulated}
+
     runs = [{
         "model": c.run.spec.model, "weights": c.run.spec.weights.describe(), "benchmark": c.run.spec.benchmark,
         "backend": c.run.spec.backend, "temperature": c.run.spec.temperature, "n": c.run.spec.n,
@@ -246,6 +262,7 @@ def _plan_json(tier: Tier, backends: tuple[str, ...], costs, blocked: dict[str, 
         "gpu_hours": c.gpu_hours if real else None, "measured": c.measured, "key_sha256": c.run.spec.key_sha256(),
         "experiments": list(c.run.use_names),
         "engines": node.engines(c) if node else None, "wall_hours": node.wall_hours(c) if node else None,
+        **({"adaptive": estimated(c)} if adaptive is not None else {}),
     } for c in costs]
     walls = [node.wall_hours(c) for c in costs] if node else [None]
     total = {"runs": len(costs), "samples": sum(c.samples for c in costs),
@@ -256,28 +273,50 @@ def _plan_json(tier: Tier, backends: tuple[str, ...], costs, blocked: dict[str, 
     layout = {"gpus": list(node.gpus), "source": node.source, "by_tensor_parallel": node.lines()} if node else None
     from repro.json_output import PLAN_FORMAT
 
-    return json.dumps({"format": PLAN_FORMAT, "tier": tier.name, "backends": list(backends), "runs": runs,
-                       "blocked": blocked, "layout": layout, "total": total}, indent=2)
+    document = {"format": PLAN_FORMAT, "tier": tier.name, "backends": list(backends), "runs": runs,
+                "blocked": blocked, "layout": layout, "total": total}
+    if adaptive is not None:
+        totals = adaptive.totals(costs)
+        walls = [node.wall_hours(c, adaptive.of_run(c).output_tokens) for c in costs] if node else [None]
+        totals["wall_hours"] = sum(walls) if None not in walls else None
+        document["adaptive"] = {"total": totals, "reruns": adaptive.estimate.reruns, "seed": adaptive.estimate.seed,
+                                "not_simulated": list(adaptive.estimate.uncalibrated), "method": adaptive.method()}
+    return json.dumps(document, indent=2)
 
 
 def _plan_table(tier: Tier, costs, blocked: dict[str, list[str]], real: bool, calibration,
-                node: _Node | None = None) -> str:
+                node: _Node | None = None, adaptive=None) -> str:
     from repro.costs import OUTPUT_TOKENS_SOURCE, THROUGHPUT
 
     def engines(c) -> str:
         count = node.engines(c) if node else None
         return "-" if count is None else str(count)
 
+    def tokens(c) -> float:
+        """Output tokens of the tier planned: the adaptive estimate, or the full n."""
+        return adaptive.of_run(c).output_tokens if adaptive else c.output_tokens
+
     def wall(c) -> str:
-        hours = node.wall_hours(c) if node else None
+        hours = node.wall_hours(c, tokens(c)) if node else None
         return "-" if hours is None else f"{hours:,.1f}"
+
+    def estimated(c) -> list[str]:
+        if adaptive is None:
+            return []
+        a = adaptive.of_run(c)
+        return [f"{a.samples:,.0f}", f"{100 * a.share:.0f}%" + ("" if a.simulated else " (full n)"),
+                f"{a.output_tokens / 1e6:,.1f}", f"{a.gpu_hours:,.1f}"]
 
     rows = [[i + 1, c.run.spec.model, c.run.spec.benchmark, f"{c.run.spec.temperature:g}", c.run.spec.n,
              f"{c.samples:,}", f"{c.mean_tokens:,.0f}", f"{c.output_tokens / 1e6:,.1f}", c.gpus,
-             f"{c.gpu_hours:,.1f}" if real else "-", engines(c), wall(c), ", ".join(c.run.use_names)]
+             f"{c.gpu_hours:,.1f}" if real else "-", *estimated(c), engines(c), wall(c), ", ".join(c.run.use_names)]
             for i, c in enumerate(costs)]
-    table = tabulate(rows, headers=["#", "model", "benchmark", "T", "n", "samples", "tokens/sample", "Mtokens", "GPUs",
-                                    "GPU-h", "engines", "wall-h", "used by"], tablefmt="simple")
+    if adaptive is None:
+        headers = ["#", "model", "benchmark", "T", "n", "samples", "tokens/sample", "Mtokens", "GPUs", "GPU-h"]
+    else:
+        headers = ["#", "model", "benchmark", "T", "n", "full samples", "tokens/sample", "full Mtokens", "GPUs",
+                   "full GPU-h", "adaptive samples", "of full", "adaptive Mtokens", "adaptive GPU-h"]
+    table = tabulate(rows, headers=headers + ["engines", "wall-h", "used by"], tablefmt="simple")
     lines = [table, ""]
     lines += [f"{experiment_id}: blocked, needs {', '.join(missing)}" for experiment_id, missing in blocked.items()]
     shared = sum(1 for c in costs if len(c.run.experiments) > 1)
@@ -289,16 +328,18 @@ def _plan_table(tier: Tier, costs, blocked: dict[str, list[str]], real: bool, ca
         return "\n".join(lines)
     hours = sum(c.gpu_hours for c in costs)
     shown = f"{hours:,.0f}" if hours >= 10 else f"{hours:.2f}"
-    lines.append(f"Total: about {shown} GPU-hours (H100) = samples x tokens/sample / engine throughput x GPUs "
-                 "per engine.")
+    lines.append(f"{'Full tier' if adaptive else 'Total'}: about {shown} GPU-hours (H100) = samples x tokens/sample / "
+                 "engine throughput x GPUs per engine.")
+    if adaptive is not None:
+        lines += _adaptive_lines(adaptive, costs)
     if node is not None:
         lines.append(f"Engines at once on {len(node.gpus)} GPUs ({node.source}; repro.gpu_layout): "
                      + "; ".join(node.lines()) + ".")
-        walls = [node.wall_hours(c) for c in costs]
+        walls = [node.wall_hours(c, tokens(c)) for c in costs]
         if costs and None not in walls:
-            lines.append(f"Wall-clock: about {sum(walls):,.1f} hours on this node = each run's output tokens / "
-                         "engine throughput / its engines at once, runs one after another (engine starts, grading "
-                         "and the scoring stages not counted).")
+            lines.append(f"Wall-clock: about {sum(walls):,.1f} hours on this node = each run's output tokens"
+                         f"{' (the adaptive estimate)' if adaptive else ''} / engine throughput / its engines at once, "
+                         "runs one after another (engine starts, grading and the scoring stages not counted).")
         else:
             lines.append("Wall-clock: not estimated: some runs' models do not fit these GPUs (engines \"-\"); give "
                          "--gpus N to plan for a node of N GPUs.")
@@ -308,6 +349,25 @@ def _plan_table(tier: Tier, costs, blocked: dict[str, list[str]], real: bool, ca
                  + ", ".join(f"{size}B {a.value:,.0f}" for size, a in THROUGHPUT.items())
                  + " (repro.costs; docs/performance.md).")
     return "\n".join(lines)
+
+
+def _adaptive_lines(adaptive, costs) -> list[str]:
+    total = adaptive.totals(costs)
+    hours = total["gpu_hours"]
+    shown = f"{hours:,.0f}" if hours >= 10 else f"{hours:.2f}"
+    spread = total["gpu_hours_standard_error"]
+    lines = [f"Adaptive tier, estimated: about {shown} GPU-hours"
+             + (f" (standard error over the reruns {spread:,.1f})" if adaptive.estimate.reruns > 1 else "")
+             + f", {total['samples']:,.0f} samples ({100 * total['share_of_full_samples']:.0f}% of the full tier's), "
+             f"{total['output_tokens'] / 1e6:,.1f} million output tokens; same tokens/sample and throughput."]
+    if adaptive.estimate.uncalibrated:
+        lines.append(f"Not simulated (nothing in the paper to fit their runs to): "
+                     f"{', '.join(adaptive.estimate.uncalibrated)}.")
+    if total["runs_at_full_n"]:
+        lines.append(f"{total['runs_at_full_n']} run(s) marked \"(full n)\" are not simulated (no adaptive verdict "
+                     "reads them, or nothing in the paper fits them): counted at the full tier's n.")
+    lines.append(f"Estimate: {adaptive.method()}.")
+    return lines
 
 
 # ----------------------------------------------------------------------------- run / all
