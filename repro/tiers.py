@@ -47,6 +47,7 @@ class Tier:
     max_n: int | None = None  # None: the paper's n
     simulated_problem_limit: int | None = None
     engine_stand_in: EngineStandIn | None = None  # None: real models at the paper's lengths
+    adaptive: bool = False  # sample in rounds; each verdict stops once settled (repro.adaptive)
 
     def check_backend(self, backend) -> None:
         """Refuse the simulated backend outside a stand-in tier: it is fitted to the paper's
@@ -78,11 +79,20 @@ TIERS: dict[str, Tier] = {
                  uses_stand_ins=False),
     "quick": Tier("quick", "real models, n <= 32; hours on one node", ("vllm",), needs_gpu=True,
                   uses_stand_ins=False, max_n=32),
+    "adaptive": Tier("adaptive", "real models in rounds of 32 per problem, each verdict stopped once settled; "
+                     "at most the full tier's samples", ("vllm",), needs_gpu=True, uses_stand_ins=False,
+                     adaptive=True),
     "smoke": Tier("smoke", "tiny models and a simulation on CPU; checks the machinery, not the paper",
                   ("simulated", "vllm", "hf"), needs_gpu=False, uses_stand_ins=True, simulated_problem_limit=100,
                   # 1,024 tokens: a prompt and a few dozen new tokens of a tiny model.
                   engine_stand_in=EngineStandIn(problem_limit=4, n=4, max_new_tokens=32, max_model_len=1024,
                                                 dtype="float32")),
+    "smoke-adaptive": Tier("smoke-adaptive", "the smoke tier sampled in rounds (the adaptive tier's machinery on CPU)",
+                           ("simulated", "vllm", "hf"), needs_gpu=False, uses_stand_ins=True,
+                           simulated_problem_limit=100,
+                           engine_stand_in=EngineStandIn(problem_limit=4, n=4, max_new_tokens=32, max_model_len=1024,
+                                                         dtype="float32"),
+                           adaptive=True),
 }
 
 
