@@ -208,12 +208,14 @@ def test_bad_options_are_one_line(tmp_path, args, message):
     assert not (tmp_path / "samples").exists()
 
 
-def test_experiments_that_read_every_sample_are_refused_or_listed(tmp_path):
+def test_what_the_adaptive_tier_does_not_run_is_refused_in_one_line(tmp_path):
     refused = CliRunner().invoke(app, ["run", "entropy", "--tier", "smoke-adaptive", "--out", str(tmp_path)])
     assert refused.exit_code == 2 and "entropy stage reads every sample" in refused.output
     external = CliRunner().invoke(app, ["compare", EXPERIMENT, "--tier", "smoke-adaptive", "--results",
                                         str(tmp_path)])
     assert external.exit_code == 2 and "compare results made elsewhere with --tier full" in external.output
+    bundle = CliRunner().invoke(app, ["archive", "--tier", "smoke-adaptive", "--out", str(tmp_path)])
+    assert bundle.exit_code == 2 and "bundles of an adaptive run are not supported yet" in bundle.output
 
 
 def test_the_adaptive_tier_without_gpu_says_so_in_one_line(tmp_path, monkeypatch):
