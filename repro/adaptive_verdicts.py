@@ -122,7 +122,9 @@ def record(experiment: Experiment, tier: str, backend: str, simulated: bool, out
             for (arm, benchmark), state in outcome.states.items()]
     drawn, full = sum(r["samples"] for r in runs), sum(r["full_samples"] for r in runs)
     data: dict[str, Any] = {"format": RECORD_FORMAT, "experiment": experiment.id, "tier": tier, "backend": backend,
-                            "simulated": simulated, "method": METHOD, "verdicts": verdicts, "runs": runs,
+                            "simulated": simulated, "method": METHOD,
+                            # per verdict, the chance that one settled early is not the full tier's
+                            "prediction_error": adaptive.PREDICTION_ERROR, "verdicts": verdicts, "runs": runs,
                             "total": {"samples": drawn, "full_samples": full, "share": drawn / full if full else None}}
     if simulated:
         data["note"] = ("simulated backend: samples drawn from the paper's own curves; this checks the machinery, "

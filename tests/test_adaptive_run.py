@@ -106,6 +106,7 @@ def test_the_adaptive_tier_draws_fewer_samples_than_the_full_tier_in_rounds(adap
     assert "### Adaptive verdicts" in report and "How the adaptive tier decides" in report
     assert "A simulation" in report and "docs/statistics.md" in report
     assert f"{total['samples']:,} of the full tier's {total['full_samples']:,} samples" in report
+    assert f"differs from the full tier's with a chance of at most {100 * adaptive.PREDICTION_ERROR:g}%" in report
 
 
 def test_the_full_tier_afterwards_draws_only_the_missing_rounds_and_gives_its_own_results(adaptive_run, tmp_path):

@@ -37,7 +37,7 @@ ADAPTIVE_METHOD = (
     "**How the adaptive tier decides.** Each problem is sampled in rounds of 32 (32, 64, 128, ... samples, up to the "
     "full tier's n, always the full tier's first samples); after each round every verdict still open asks for more "
     "samples of the problems that can still move it, and is settled once the full tier's verdict on all n samples "
-    "is sure (at most a 1% chance, per verdict, of differing from it). Verdicts the method does not cover "
+    "is sure (the chance, per verdict, that it differs from the full tier's is stated below). Verdicts the method does not cover "
     "(accuracy histograms, solved sets, solved-count cells) are taken with the full tier's rule on runs sampled to "
     "the full n. Method and assumptions: docs/statistics.md, \"The adaptive tier\"; running it: docs/adaptive.md."
 )
@@ -247,8 +247,11 @@ def _adaptive(section: ExperimentSection, counted: tuple[str, ...]) -> list[str]
         simulated = (" A simulation: the samples are drawn from the paper's own curves; this checks the machinery, "
                      "not the paper.") if record.get("simulated") else ""
         share = "-" if total["share"] is None else f"{100 * total['share']:.1f}%"
+        error = record.get("prediction_error")
+        stated = f" A verdict settled early differs from the full tier's with a chance of at most {100 * error:g}%." \
+            if error is not None else ""
         md += [f"Backend {backend}{role}: {total['samples']:,} of the full tier's {total['full_samples']:,} samples "
-               f"drawn ({share}); {len(verdicts)} verdicts: {tally or 'none'}.{simulated}", ""]
+               f"drawn ({share}); {len(verdicts)} verdicts: {tally or 'none'}.{stated}{simulated}", ""]
         rows = [[escape(verdict_label(entry["key"])), entry["verdict"],
                  "full tier's rule" if entry["look"] < 0 else entry["look"], f"{entry['samples']:,}",
                  f"{entry['full_samples']:,}",
