@@ -83,8 +83,20 @@ def complete_decisions(experiment: Experiment, outcome: adaptive.Outcome,
     for key in delegated:
         carrier = (full or status) if key[0] == "histogram" else (status or full)
         samples, full_samples = (carrier.samples, carrier.full_samples) if carrier else (0, 0)
-        decisions[key] = adaptive.Decision(verdicts[key].verdict, -1, FULL_RULE, samples, full_samples)
+        decisions[key] = adaptive.Decision(verdicts[key].verdict, -1, f"{FULL_RULE}: {_evidence(verdicts[key])}",
+                                           samples, full_samples)
     return decisions
+
+
+def _evidence(item: PointComparison | ClaimVerdict) -> str:
+    """What the full tier's rule saw: a claim's own evidence, a point's difference and tolerance."""
+    if isinstance(item, ClaimVerdict):
+        return item.evidence
+    if item.difference is None or item.tolerance is None:
+        return "not run"
+    if item.unit == "fraction":
+        return f"{100 * item.difference:+.2f} points, tolerance {100 * item.tolerance:.2f}"
+    return f"{item.difference:+.3f}, tolerance {item.tolerance:.3f}"
 
 
 def adaptive_comparison(experiment: Experiment, results: Mapping[tuple[str, str], RunResult],
@@ -99,7 +111,7 @@ def adaptive_comparison(experiment: Experiment, results: Mapping[tuple[str, str]
         if isinstance(item, PointComparison):
             points.append(item if decision is None else replace(item, verdict=decision.verdict))
         else:
-            evidence = item.evidence if decision is None or decision.evidence == FULL_RULE else decision.evidence
+            evidence = item.evidence if decision is None or decision.evidence.startswith(FULL_RULE) else decision.evidence
             claims.append(item if decision is None else replace(item, verdict=decision.verdict, evidence=evidence))
     return ExperimentComparison(experiment.id, backend, tuple(points), tuple(claims))
 

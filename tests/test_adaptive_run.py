@@ -279,11 +279,12 @@ def test_verdicts_left_to_the_full_tiers_rule_are_taken_on_the_adaptive_samples(
     assert decisions is outcome.decisions
     for key, verdict in full.items():
         taken = decisions[key]
-        assert (taken.verdict, taken.look, taken.evidence) == (verdict, -1, FULL_RULE)
+        assert (taken.verdict, taken.look) == (verdict, -1) and taken.evidence.startswith(f"{FULL_RULE}: ")
         assert (taken.samples, taken.full_samples) == (500, 2000)  # the carrier's: its runs went to full n
     # The comparison the report and the exit status read: the decisions' verdicts.
     comparison = adaptive_comparison(experiment, results, decisions, "simulated")
     assert [c.verdict for c in comparison.claims] == [full[key] for key in full]
+    assert all(c.evidence in decisions[key].evidence for c, key in zip(comparison.claims, full))
     assert not comparison.failed or "fails" in full.values()
     first = next(iter(full))
     decisions[first] = adaptive.Decision("fails", 2, "settled early", 10, 20)
@@ -305,3 +306,19 @@ def test_the_library_keys_every_verdict_as_the_benchmark_does():
     oat_results = {run: simulated_result(run[0], run[1], rng.beta(0.3, 0.6, 30), n, rng)
                    for run, n in oat.runs().items()}
     assert full_tier_verdicts(oat, oat_results) == bench.full_verdicts(oat, oat_results)
+
+
+@pytest.mark.parametrize("adaptive_tier, plain_tier, backend", [
+    ("adaptive", "full", "vllm"), ("smoke-adaptive", "smoke", "simulated"), ("smoke-adaptive", "smoke", "hf")])
+def test_an_adaptive_tier_plans_the_runs_of_its_plain_tier(adaptive_tier, plain_tier, backend):
+    """Same settings and n, hence the same store keys: the samples are shared."""
+    from repro.plan import plan_experiment
+    from repro.sampling import get_backend
+    from repro.tiers import TIERS
+
+    experiment = get_experiment("math-zoo-qwen7b")
+    planned = [[(run.arm, run.spec.key_sha256(), run.spec.n, run.spec.problem_limit)
+                for run in plan_experiment(experiment, TIERS[name], get_backend(backend))]
+               for name in (adaptive_tier, plain_tier)]
+    assert planned[0] == planned[1] and len(planned[0]) == 12
+    assert TIERS[adaptive_tier].adaptive and not TIERS[plain_tier].adaptive
