@@ -73,8 +73,10 @@ app = typer.Typer(
 )
 
 # Shared options, declared once.
-TierOption = Annotated[str, typer.Option("--tier", "-t", help="full (paper settings, GPUs), quick (n<=32, GPUs) "
-                                          "or smoke (CPU: tiny models + simulation; checks the machinery).")]
+TierOption = Annotated[str, typer.Option("--tier", "-t", help="full (paper settings, GPUs), quick (n<=32, GPUs), "
+                                          "adaptive (the full tier in rounds of 32, each verdict stopped once settled; "
+                                          "GPUs; docs/adaptive.md), smoke (CPU: tiny models + simulation; checks the "
+                                          "machinery) or smoke-adaptive (the smoke tier in rounds).")]
 BackendOption = Annotated[Optional[str], typer.Option("--backend", "-b", help="vllm, hf or simulated (smoke tier only: "
                                                      "no model, never evidence). Default: vllm for full/quick; all "
                                                      "three for smoke.")]

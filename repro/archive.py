@@ -122,6 +122,12 @@ def archive(root: Path, tier_name: str, destination: Path | None = None, experim
             say=print) -> Archived:
     """Write the bundle of the tier's results under the run folder `root`; returns what it holds."""
     tier = get_tier(tier_name)
+    if tier.adaptive:
+        # `repro verify` recomputes each comparison from the bundled counts with the full tier's
+        # rule; an adaptive run's verdicts come from its record (adaptive.json), not from those.
+        raise ReproError(f"--tier {tier.name}: bundles of an adaptive run are not supported yet (`repro verify` "
+                         "could not recompute its verdicts); run the full tier into the same folder (it reuses "
+                         "every sample) and archive that")
     folders = results_folders(root, tier.name, experiments)
     if not folders:
         raise ReproError(f"no results for tier {tier.name} under {root}"

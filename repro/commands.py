@@ -9,6 +9,7 @@ from pathlib import Path
 
 from tabulate import tabulate
 
+from repro import adaptive_verdicts
 from repro.aime_filter import filter_runs, prepare as prepare_aime_filter
 from repro.claims import claim_heading
 from repro.compare import FAIL, ExperimentComparison, compare_experiment
@@ -413,6 +414,8 @@ def run(experiment_ids: list[str], tier_name: str, backend: str | None, root: Pa
     backends = _backends(tier, backend)
     experiments = [get_experiment(i) for i in experiment_ids]  # every name checked before any work
     shard = Shard.parse(shard_text) if shard_text else WHOLE
+    if tier.adaptive:
+        _check_adaptive_options(tier, shard, data_parallel)
     checkpoint_dirs = with_trained(parse_checkpoints(checkpoints, progress), experiments, root, progress)
     skipped: dict[str, str] = {}
     runnable = []
@@ -421,8 +424,13 @@ def run(experiment_ids: list[str], tier_name: str, backend: str | None, root: Pa
         if blocked and explicit:
             raise ReproError(f"{experiment.id} cannot run in the {tier.name} tier yet: it needs "
                              + ", ".join(blocked) + " (see `repro list`)")
+        uncovered = _adaptive_not_covered(experiment) if tier.adaptive and not blocked else None
+        if uncovered and explicit:
+            raise ReproError(f"{experiment.id}: the {tier.name} tier does not run it: {uncovered}")
         if blocked:
             skipped[experiment.id] = "needs " + ", ".join(blocked)
+        elif uncovered:
+            skipped[experiment.id] = f"not in the {tier.name} tier: {uncovered}"
         else:
             runnable.append(experiment)
     if runnable and generate_missing and not _holds_samples(root, backends):
@@ -448,9 +456,16 @@ def run(experiment_ids: list[str], tier_name: str, backend: str | None, root: Pa
             _say(f"== {experiment.id}: {experiment.title}")
             try:
                 prepare_aime_filter(context, experiment, _say)  # Fig 12's problem list, made by this run
-                if generate_missing:  # several engines of a model at once, where the GPUs hold them
-                    sample_data_parallel(context, plan_for(context, experiment))
-                outcomes = run_experiment(context, experiment)
+                records = None
+                if tier.adaptive:  # in rounds, each verdict stopped once settled (repro.adaptive_run)
+                    from repro.adaptive_run import run_adaptive_experiment
+
+                    adaptive_run = run_adaptive_experiment(context, experiment)
+                    outcomes, records = adaptive_run.outcomes, adaptive_run.records
+                else:
+                    if generate_missing:  # several engines of a model at once, where the GPUs hold them
+                        sample_data_parallel(context, plan_for(context, experiment))
+                    outcomes = run_experiment(context, experiment)
             except ReproError as error:
                 # Several experiments: one that cannot run (data refused, a model missing) must
                 # not cost the others; its error goes into the report and the exit status.
@@ -460,7 +475,7 @@ def run(experiment_ids: list[str], tier_name: str, backend: str | None, root: Pa
                 _say(f"error: {experiment.id}: {error}")
                 sections.append(ExperimentSection(experiment, skipped=f"error: {error}"))
                 continue
-            sections.append(_section_from_outcomes(experiment, outcomes, root, tier.name, environment))
+            sections.append(_section_from_outcomes(experiment, outcomes, root, tier.name, environment, records))
             if "manual-check" in experiment.needs and shard == WHOLE:  # the review sheet of the chains
                 _export_review(experiment, outcomes, root, tier)
             if shard == WHOLE:  # scoring reads every sample of its problems
@@ -488,6 +503,23 @@ def run(experiment_ids: list[str], tier_name: str, backend: str | None, root: Pa
         _say(f"{errors} experiment(s) stopped with an error (see above and the report)")
         return 2
     return status
+
+
+def _check_adaptive_options(tier: Tier, shard: Shard, data_parallel: int | None) -> None:
+    """An adaptive tier decides after every round from all problems of every run, with one
+    engine per run: it cannot be split across nodes or engines."""
+    if shard != WHOLE:
+        raise ReproError(f"--shard does not apply to --tier {tier.name}: each round's decisions need every problem's "
+                         "samples; run it on one node (or shard --tier full)")
+    if data_parallel is not None and data_parallel != 1:
+        raise ReproError(f"--data-parallel does not apply to --tier {tier.name}: it samples a few rounds of a few "
+                         "problems at a time with one engine per run")
+
+
+def _adaptive_not_covered(experiment: Experiment) -> str | None:
+    from repro.adaptive_run import not_covered
+
+    return not_covered(experiment)
 
 
 def _holds_samples(root: Path, backends: tuple[str, ...]) -> bool:
@@ -523,9 +555,11 @@ def _hub_models(experiments: list[Experiment], tier: Tier, backends: tuple[str, 
 
 
 def _section_from_outcomes(experiment: Experiment, outcomes, root: Path, tier: str,
-                           environment: dict | None = None) -> ExperimentSection:
+                           environment: dict | None = None, adaptive: dict[str, dict] | None = None) -> ExperimentSection:
     """`environment`: the command's record (repro.provenance), written beside each specs.json
-    with the time the results were."""
+    with the time the results were. `adaptive`: an adaptive tier's record per backend
+    (repro.adaptive_verdicts), written beside the results as adaptive.json; its verdicts are the
+    section's."""
     section = ExperimentSection(experiment)
     not_run: dict[str, list[str]] = {}  # one line per reason, naming every run it stopped
     specs: dict[str, dict[str, dict]] = {}  # backend -> result file -> spec
@@ -548,9 +582,21 @@ def _section_from_outcomes(experiment: Experiment, outcomes, root: Path, tier: s
                          (json.dumps(section.environments[backend], indent=2, sort_keys=True) + "\n").encode())
         section.notes += _weights_notes(records)
     section.notes += [f"{', '.join(runs)}: {note}" for note, runs in not_run.items()]
+    for backend, data in (adaptive or {}).items():
+        if backend in section.results:
+            adaptive_verdicts.write_record(results_dir(root, experiment.id, tier, backend), data)
+            section.adaptive[backend] = data
     for backend, results in section.results.items():
-        section.comparisons[backend] = compare_experiment(experiment, results, backend)
+        section.comparisons[backend] = _comparison(experiment, results, backend, section.adaptive.get(backend))
     return section
+
+
+def _comparison(experiment: Experiment, results, backend: str, adaptive_record: dict | None) -> ExperimentComparison:
+    """The full tier's comparison of the results, or, for an adaptive run, its own verdicts."""
+    if adaptive_record is None:
+        return compare_experiment(experiment, results, backend)
+    return adaptive_verdicts.adaptive_comparison(experiment, results,
+                                                 adaptive_verdicts.recorded_decisions(adaptive_record), backend)
 
 
 def _spec_record(spec, store: Path | None, root: Path) -> dict:
@@ -686,15 +732,16 @@ def grade(experiment_ids: list[str], tier_name: str, backend: str | None, root: 
 
 
 def load_results(experiment: Experiment, directory: Path, backend: str,
-                 external: bool = False) -> dict[tuple[str, str], RunResult]:
+                 external: bool = False, adaptive: bool = False) -> dict[tuple[str, str], RunResult]:
     """The per-problem results of an experiment found in a folder. `external`: made elsewhere,
     so untrusted: each file must hold every problem of its benchmark (its declared size), and
-    every arm of a benchmark the same problems in the same order."""
+    every arm of a benchmark the same problems in the same order. `adaptive`: an adaptive
+    tier's, whose problems have each their own n."""
     results = {}
     for arm, benchmark in experiment.runs():
         path = directory / file_name(arm, benchmark)
         if path.exists() or path.is_symlink():
-            results[(arm, benchmark)] = read_results_csv(path, arm, benchmark, backend)
+            results[(arm, benchmark)] = read_results_csv(path, arm, benchmark, backend, same_n=not adaptive)
     if external:
         _check_external(directory, results)
     return results
@@ -752,12 +799,15 @@ def compare(experiment_id: str, tier_name: str, backend: str | None, root: Path,
     else:
         sources = {b: results_dir(root, experiment.id, tier.name, b) for b in _backends(tier, backend)}
         check_stores_behind(root, [(experiment.id, folder) for folder in sources.values()], tier.name)
+    if tier.adaptive and results_path is not None:
+        raise ReproError(f"--tier {tier.name} compares the verdicts its run recorded (adaptive.json beside the results); "
+                         "compare results made elsewhere with --tier full or quick")
     section = ExperimentSection(experiment)
     for name, directory in sources.items():
-        results = load_results(experiment, directory, name, external=results_path is not None)
+        results = load_results(experiment, directory, name, external=results_path is not None, adaptive=tier.adaptive)
         if results:
             section.results[name] = results
-            section.comparisons[name] = compare_experiment(experiment, results, name)
+            section.comparisons[name] = _comparison(experiment, results, name, _adaptive_record(tier, directory))
     if not section.comparisons:
         expected = ", ".join(file_name(a, b) for a, b in experiment.runs())
         raise ReproError(f"no results for {experiment.id} in {', '.join(str(d) for d in sources.values())}; "
@@ -821,7 +871,7 @@ def _sections_on_disk(root: Path, tier: Tier, experiments: list[Experiment]) -> 
         section = ExperimentSection(experiment)
         if base.is_dir():
             for backend_dir in sorted(p for p in base.iterdir() if p.is_dir()):
-                results = load_results(experiment, backend_dir / "results", backend_dir.name)
+                results = load_results(experiment, backend_dir / "results", backend_dir.name, adaptive=tier.adaptive)
                 specs_path = backend_dir / "results" / SPECS_FILE
                 if results and specs_path.is_file():
                     section.notes += _weights_notes(json.loads(specs_path.read_text()))
@@ -829,13 +879,30 @@ def _sections_on_disk(root: Path, tier: Tier, experiments: list[Experiment]) -> 
                     if recorded is not None:
                         section.environments[backend_dir.name] = recorded
                 if results:
+                    record = _adaptive_record(tier, backend_dir / "results")
+                    if record is not None:
+                        section.adaptive[backend_dir.name] = record
                     section.results[backend_dir.name] = results
-                    section.comparisons[backend_dir.name] = compare_experiment(experiment, results, backend_dir.name)
+                    section.comparisons[backend_dir.name] = _comparison(experiment, results, backend_dir.name, record)
         if not section.comparisons:
             blocked = missing_stages(experiment, tier)
-            section.skipped = ("needs " + ", ".join(blocked)) if blocked else "no results yet"
+            uncovered = _adaptive_not_covered(experiment) if tier.adaptive and not blocked else None
+            section.skipped = ("needs " + ", ".join(blocked) if blocked
+                               else f"not in the {tier.name} tier: {uncovered}" if uncovered else "no results yet")
         sections.append(section)
     return sections
+
+
+def _adaptive_record(tier: Tier, folder: Path) -> dict | None:
+    """An adaptive tier's record beside its results; it must be there (its verdicts cannot be
+    taken again from the partial samples alone)."""
+    if not tier.adaptive:
+        return None
+    data = adaptive_verdicts.read_record(folder)
+    if data is None:
+        raise InputFileError(f"{folder / adaptive_verdicts.RECORD_FILE}: missing; rerun the `repro run --tier "
+                             f"{tier.name}` that wrote these results: it reuses every stored sample")
+    return data
 
 
 # ----------------------------------------------------------------------------- fetch

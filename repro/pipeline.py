@@ -313,21 +313,29 @@ def _wanted_units(problems: list[Problem], rounds: int, shard: Shard) -> list[tu
     return [(problem, r) for problem in problems if shard.owns(problem.index) for r in range(rounds)]
 
 
-def missing_units(store: SampleStore, problems: list[Problem], rounds: int, shard: Shard) -> list[tuple[Problem, int]]:
-    """The (problem, round) units of this shard that the store does not hold yet."""
+Unit = tuple[Problem, int]  # (problem, round): SAMPLES_PER_ROUND samples drawn with one seed
+
+
+def missing_units(store: SampleStore, problems: list[Problem], rounds: int, shard: Shard,
+                  units: list[Unit] | None = None) -> list[Unit]:
+    """The (problem, round) units of this shard that the store does not hold yet: of rounds
+    0..rounds-1 of every problem, or of the explicit `units` (the adaptive tier asks for some
+    rounds of some problems: repro.adaptive_run)."""
     done = store.done_units()
-    return [(p, r) for p, r in _wanted_units(problems, rounds, shard) if (p.problem_id, r) not in done]
+    wanted = _wanted_units(problems, rounds, shard) if units is None else [u for u in units if shard.owns(u[0].index)]
+    return [(p, r) for p, r in wanted if (p.problem_id, r) not in done]
 
 
 def generate(store: SampleStore, backend: Backend, problems: list[Problem], template_name: str,
              params: SamplingParams, samples_per_round: int, rounds: int, context: RunContext, label: str,
-             benchmark: str = "") -> int:
-    """Top up the store with every missing (problem, round) of this shard; returns units made.
+             benchmark: str = "", units: list[Unit] | None = None) -> int:
+    """Top up the store with every missing (problem, round) of this shard -- of the first
+    `rounds` rounds, or of `units` where given; returns units made.
 
     Each chunk, once stored, is graded in a background thread while the next one is
     generated (the engine works in the main thread, the graders in worker processes).
     """
-    missing = missing_units(store, problems, rounds, context.shard)
+    missing = missing_units(store, problems, rounds, context.shard, units)
     if not missing:
         return 0
     chunk = CHUNK_REQUESTS.get(backend.name, 64)
@@ -428,13 +436,15 @@ def _for_grading(problem: Problem, benchmark: str, template_name: str = "") -> P
 
 
 def grade_store(store: SampleStore, problems: dict[str, Problem], context: RunContext, label: str,
-                benchmark: str = "", template_name: str = "") -> dict[tuple[str, int], list[bool]]:
+                benchmark: str = "", template_name: str = "",
+                skip: frozenset[str] | set[str] = frozenset()) -> dict[tuple[str, int], list[bool]]:
     """Verdicts of every sample in the store, grading only chunks not graded yet (by this
-    grader, from these exact samples)."""
+    grader, from these exact samples). `skip`: chunks whose verdicts the caller holds already
+    (the adaptive tier reads the store after each round it adds)."""
     problems = {pid: _for_grading(problem, benchmark, template_name) for pid, problem in problems.items()}
     grader = _grader(benchmark)
     verdicts: dict[tuple[str, int], list[bool]] = {}
-    listing = store.chunk_listing()
+    listing = {name: entry for name, entry in store.chunk_listing().items() if name not in skip}
     with context.progress(f"grade {label}", len(listing)) as advance:
         for name, entry in sorted(listing.items()):
             cached = store.read_grades(grader, name, entry["sha256"])
@@ -480,15 +490,29 @@ def open_store(context: RunContext, spec: RunSpec) -> tuple[LoadedBenchmark, lis
 
 
 def sample_missing(context: RunContext, spec: RunSpec, store: SampleStore, problems: list[Problem],
-                   label: str) -> int:
-    """Start the spec's engine and sample what this shard misses (call while holding the
-    shard's writer lock); returns units made."""
+                   label: str, units: list[Unit] | None = None) -> int:
+    """Start the spec's engine and sample what this shard misses of the spec's rounds (or of
+    `units`) (call while holding the shard's writer lock); returns units made."""
     backend = simulated_backend(spec, problems) if get_backend(spec.backend).simulated else engine_for(context, spec)
     store.bind_engine_facts(engine_facts(backend))
     if context.environment is not None:
         store.record_writer(context.environment, compact_environment(context.environment))
     return generate(store, backend, problems, spec.template, spec.sampling_params(), spec.samples_per_round,
-                    spec.rounds, context, label, spec.benchmark)
+                    spec.rounds, context, label, spec.benchmark, units)
+
+
+def drop_grades_once(context: RunContext, spec: RunSpec, store: SampleStore) -> None:
+    """Where the command re-grades, drop the store's verdicts of the spec's grader, once per
+    command (a store shared by several runs is graded again once). Call holding the writer lock."""
+    if not context.regrade or store.root in context._regraded:
+        return
+    for name, entry in sorted(store.chunk_listing().items()):
+        unusable = store.grades_problem(spec.grader, name, entry["sha256"])
+        if unusable:  # said, though about to be redone: a damaged file is worth knowing of
+            context.warn(f"{store.grades_path(spec.grader, name)}: {unusable}; graded again")
+    shutil.rmtree(store.root / "grades" / spec.grader, ignore_errors=True)
+    context._code_verdicts.clear()
+    context._regraded.add(store.root)
 
 
 def run_spec(context: RunContext, spec: RunSpec, label: str) -> tuple[RunResult | None, str, Path]:
@@ -501,14 +525,7 @@ def run_spec(context: RunContext, spec: RunSpec, label: str) -> tuple[RunResult 
         raise ReproError(f"{label}: {len(missing)} of {len(problems) * spec.rounds} sample rounds are not in the "
                          f"store ({store.root}); run `repro run` first")
     with store.writing(context.shard, sampling=bool(missing)):
-        if context.regrade and store.root not in context._regraded:
-            for name, entry in sorted(store.chunk_listing().items()):
-                unusable = store.grades_problem(spec.grader, name, entry["sha256"])
-                if unusable:  # said, though about to be redone: a damaged file is worth knowing of
-                    context.warn(f"{store.grades_path(spec.grader, name)}: {unusable}; graded again")
-            shutil.rmtree(store.root / "grades" / spec.grader, ignore_errors=True)
-            context._code_verdicts.clear()
-            context._regraded.add(store.root)
+        drop_grades_once(context, spec, store)
         if missing:
             sample_missing(context, spec, store, problems, label)
         verdicts = grade_store(store, {p.problem_id: p for p in problems}, context, label, spec.benchmark,
@@ -546,7 +563,7 @@ def check_environment(tier: Tier, backends: tuple[str, ...]) -> None:
     if tier.needs_gpu and any(not get_backend(b).simulated for b in backends) and not gpu_available():
         raise EnvironmentNotSupportedError(
             f"--tier {tier.name} runs real models and needs a CUDA GPU, and none is visible; "
-            "use --tier smoke on this machine"
+            f"use --tier {'smoke-adaptive' if tier.adaptive else 'smoke'} on this machine"
         )
 
 

@@ -77,10 +77,12 @@ def _count(path: Path, line_number: int, name: str, cell: str) -> int:
     return value
 
 
-def read_results_csv(path: Path, arm: str, benchmark: str, backend: str = "external") -> RunResult:
+def read_results_csv(path: Path, arm: str, benchmark: str, backend: str = "external",
+                     same_n: bool = True) -> RunResult:
     """Per-problem results from a file, read as untrusted input: a regular UTF-8 file of bounded
     size, exactly the header, one row per problem (its id once), integers in range, and one n
-    for every problem (a smaller n on one row would lower "the largest k" of every claim).
+    for every problem (a smaller n on one row would lower "the largest k" of every claim) unless
+    not `same_n` (an adaptive tier's results: each problem has the samples it drew).
     Any violation is one line naming the file and the row."""
     path = Path(path)
     text = _read_text(path)
@@ -103,7 +105,7 @@ def read_results_csv(path: Path, arm: str, benchmark: str, backend: str = "exter
         samples, correct = _count(path, line_number, "n", row[1]), _count(path, line_number, "correct", row[2])
         if samples < 1 or not 0 <= correct <= samples:
             raise InputFileError(f"{path} line {line_number}: need n >= 1 and 0 <= correct <= n (got {samples}, {correct})")
-        if n and samples != n[0]:
+        if same_n and n and samples != n[0]:
             raise InputFileError(f"{path} line {line_number}: problem {problem_id!r} has n = {samples}, the rows "
                                  f"before it n = {n[0]}; every problem of a file must have the same n")
         ids.append(problem_id)

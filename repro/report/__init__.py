@@ -33,6 +33,15 @@ SMOKE_BANNER = (
     "construction). Run `--tier quick` or `--tier full` on GPUs to test the paper's claims."
 )
 
+ADAPTIVE_METHOD = (
+    "**How the adaptive tier decides.** Each problem is sampled in rounds of 32 (32, 64, 128, ... samples, up to the "
+    "full tier's n, always the full tier's first samples); after each round every verdict still open asks for more "
+    "samples of the problems that can still move it, and is settled once the full tier's verdict on all n samples "
+    "is sure (the chance, per verdict, that it differs from the full tier's is stated below). Verdicts the method does not cover "
+    "(accuracy histograms, solved sets, solved-count cells) are taken with the full tier's rule on runs sampled to "
+    "the full n. Method and assumptions: docs/statistics.md, \"The adaptive tier\"; running it: docs/adaptive.md."
+)
+
 # Points shown in the Markdown tables (all points are in points.csv).
 _SHOWN_K = {1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048}
 
@@ -47,6 +56,8 @@ class ExperimentSection:
     # backend -> the environment record of the command that wrote its results (repro.provenance)
     environments: dict[str, dict] = field(default_factory=dict)
     figures: dict[str, list[Path]] = field(default_factory=dict)  # backend -> images a stage drew beside results
+    # backend -> an adaptive tier's record (repro.adaptive_verdicts: adaptive.json beside the results)
+    adaptive: dict[str, dict] = field(default_factory=dict)
 
 
 def _pct(value: float | None, signed: bool = False, scale: float = 100.0) -> str:
@@ -91,6 +102,10 @@ def write_report(out_dir: Path, tier: Tier, sections: list[ExperimentSection],
            "are sampling variances on the same problems and z is a per-panel Bonferroni z (5% chance of "
            "any false alarm in a panel). In the plots the shaded band is the paper's curve ± that tolerance "
            "and a red X marks a rerun point outside it. See docs/statistics.md.", ""]
+    if tier.adaptive:
+        md += ["> " + ADAPTIVE_METHOD + " Each experiment's section lists its verdicts with the samples each took "
+               "and what the full tier would spend; its points show the values of the samples drawn, so a point "
+               "at k above a problem's samples shows none, though it is decided.", ""]
     md += _summary(sections, counted_backends)
     md += _failing_points(sections, counted_backends)
     md += _claims(sections)
@@ -194,6 +209,7 @@ def _section(section: ExperimentSection, out_dir: Path, expected, csv_lines: lis
     md += [""]
     if section.skipped:
         return md + [f"Not run: {escape(section.skipped)}.", ""]
+    md += _adaptive(section, counted)
     for panel in experiment.panels:
         image = Path("plots") / f"{_slug(experiment.id)}--{_slug(panel.title)}.png"
         points = {backend: [p for p in comparison.points if p.panel == panel.title]
@@ -215,6 +231,54 @@ def _section(section: ExperimentSection, out_dir: Path, expected, csv_lines: lis
     md += _solved_sets(section)
     md += _stage_figures(section, out_dir)
     return md
+
+
+def _adaptive(section: ExperimentSection, counted: tuple[str, ...]) -> list[str]:
+    """An adaptive run's verdicts (repro.adaptive_verdicts' record): per verdict the samples it
+    took and the full tier's, per run the samples drawn, and the share of the full tier's."""
+    if not section.adaptive:
+        return []
+    md = ["### Adaptive verdicts", "", ADAPTIVE_METHOD, ""]
+    for backend, record in section.adaptive.items():
+        total = record["total"]
+        verdicts = [entry["verdict"] for entry in record["verdicts"]]
+        tally = ", ".join(f"{verdicts.count(v)} {v}" for v in dict.fromkeys(verdicts))
+        role = "" if backend in counted else " (engine check only)"
+        simulated = (" A simulation: the samples are drawn from the paper's own curves; this checks the machinery, "
+                     "not the paper.") if record.get("simulated") else ""
+        share = "-" if total["share"] is None else f"{100 * total['share']:.1f}%"
+        error = record.get("prediction_error")
+        stated = f" A verdict settled early differs from the full tier's with a chance of at most {100 * error:g}%." \
+            if error is not None else ""
+        md += [f"Backend {backend}{role}: {total['samples']:,} of the full tier's {total['full_samples']:,} samples "
+               f"drawn ({share}); {len(verdicts)} verdicts: {tally or 'none'}.{stated}{simulated}", ""]
+        rows = [[escape(verdict_label(entry["key"])), entry["verdict"],
+                 "full tier's rule" if entry["look"] < 0 else entry["look"], f"{entry['samples']:,}",
+                 f"{entry['full_samples']:,}",
+                 f"{100 * entry['samples'] / entry['full_samples']:.1f}%" if entry["full_samples"] else "-",
+                 escape(entry["evidence"])] for entry in record["verdicts"]]
+        md += [tabulate(rows, headers=["verdict", "result", "look", "samples", "full tier's", "share", "evidence"],
+                        tablefmt="github"), ""]
+        runs = [[run["arm"], run["benchmark"], run["problems"], run["n"], f"{run['samples']:,}",
+                 f"{run['full_samples']:,}", f"{100 * run['samples'] / run['full_samples']:.1f}%"]
+                for run in record["runs"]]
+        md += [tabulate(runs, headers=["arm", "benchmark", "problems", "full n", "samples", "full tier's", "share"],
+                        tablefmt="github"), ""]
+    return md
+
+
+def verdict_label(key: list) -> str:
+    """A verdict's key (repro.adaptive) in words."""
+    kind, rest = key[0], key[1:]
+    if kind == "point":
+        panel, curve, arm, k = rest
+        return f"{panel}: {curve} ({arm}) at k = {k}"
+    if kind == "printed":
+        return "printed: " + " / ".join(map(str, rest))
+    if kind == "claim":
+        number, text, scope = rest[:3]
+        return f"claim {number} ({scope}): {text}"
+    return f"{kind}: " + " / ".join(map(str, rest))
 
 
 def _stage_figures(section: ExperimentSection, out_dir: Path) -> list[str]:
