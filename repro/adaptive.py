@@ -51,6 +51,7 @@ from repro.tiers import SAMPLES_PER_ROUND
 
 EXTRAPOLATE_MIN_CORRECT = 5
 PREDICTION_ERROR = 0.01  # chance, per verdict, that a verdict settled early is not the full tier's
+BOUND_OVER_SD = 2.0  # an extrapolation is replaced by its bound once the bound is this narrow
 SATURATED_SD = 0.001  # a problem whose full-tier estimate can move by less than this needs no more samples
 OPEN = "open"
 RunKey = tuple[str, str]  # (arm, benchmark)
@@ -185,7 +186,9 @@ class RunState:
             # the full tier's n, so the full tier's estimate lies in [floor, 1] whatever the rest
             # holds: a bound without a prior (at k = n, floor = 1: the value is known exactly).
             floor = _solved_floor(c, self.n, min(k, self.n))
-            bounded = ~known & (c >= 1) & ~extrapolated
+            # Where the posterior extrapolates too, the bound takes over once it is narrower than
+            # the extrapolation's spread (problems then saturate sooner at large k).
+            bounded = ~known & (c >= 1) & (~extrapolated | ((1 - floor) / 2 <= BOUND_OVER_SD * np.sqrt(var + var_full)))
             est[bounded] = (1 + floor[bounded]) / 2
             var[bounded] = 0.0
             half_width[bounded] = (1 - floor[bounded]) / 2

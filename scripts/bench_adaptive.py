@@ -31,15 +31,13 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from repro import adaptive  # noqa: E402
+from repro import adaptive, adaptive_estimate, adaptive_verdicts  # noqa: E402
 from repro.benchmarks import get_benchmark  # noqa: E402
 from repro.claims import Crossing  # noqa: E402
-from repro.compare import compare_histograms, compare_panel, compare_printed, solved_set_verdicts  # noqa: E402
 from repro.costs import OUTPUT_TOKENS, family  # noqa: E402
 from repro.expected import load_curves  # noqa: E402
 from repro.experiments import EXPERIMENTS  # noqa: E402
-from repro.pipeline import calibrated_probabilities  # noqa: E402
-from repro.plan import UNKNOWN_RANK, calibration_source, printed_problem_ranks  # noqa: E402
+from repro.plan import calibration_source  # noqa: E402
 from repro.results import RunResult  # noqa: E402
 from repro.sampling.calibration import fit_success_probabilities  # noqa: E402
 from repro.expected import curve_points  # noqa: E402
@@ -48,25 +46,22 @@ SHIFT = 0.05
 
 
 def probabilities(experiment, scenario: str) -> dict:
-    runs = experiment.runs()
-    out = {}
-    for (arm, benchmark), n in runs.items():
-        source = calibration_source(experiment, experiment.arm(arm), benchmark)
-        size = get_benchmark(benchmark).size
-        if scenario == "shifted" and arm == experiment.arms[0].name and "curve" in source:
-            points = curve_points(load_curves(), *source["curve"])
-            out[(arm, benchmark)] = fit_success_probabilities({p.k: max(p.value - SHIFT, 0.0) for p in points}, size)
-        else:
-            out[(arm, benchmark)] = calibrated_probabilities(source, size)
-    # As the simulated backend orders its problems (repro.pipeline.simulated_backend): those the
-    # paper's solved lists name first, so that solved sets can match the printed ones; by index
-    # where the pipeline breaks ties by a hash of the problem id (the bench has no problem ids).
-    for (arm, benchmark), p in out.items():
-        ranks = printed_problem_ranks(benchmark)
-        order = sorted(range(len(p)), key=lambda i: (ranks.get(i, UNKNOWN_RANK), i))
-        placed = np.empty_like(p)
-        placed[order] = p
-        out[(arm, benchmark)] = placed
+    """Per-problem success probabilities of every run, as the simulated backend fits and orders
+    them (repro.adaptive_estimate), doctored for the scenario."""
+    if scenario != "shifted":
+        out = adaptive_estimate.probabilities(experiment)
+    else:
+        out = {}
+        first = experiment.arms[0].name
+        for arm, benchmark in experiment.runs():
+            source = calibration_source(experiment, experiment.arm(arm), benchmark)
+            if arm == first and "curve" in source:
+                points = curve_points(load_curves(), *source["curve"])
+                fitted = fit_success_probabilities({p.k: max(p.value - SHIFT, 0.0) for p in points},
+                                                   get_benchmark(benchmark).size)
+                out[(arm, benchmark)] = adaptive_estimate.simulation_order(benchmark, fitted)
+            else:
+                out[(arm, benchmark)] = adaptive_estimate.run_probabilities(experiment, arm, benchmark)
     if scenario == "rl-wins":
         for claim in experiment.claims:
             if isinstance(claim, Crossing):
@@ -74,28 +69,6 @@ def probabilities(experiment, scenario: str) -> dict:
                     base, rl = out[(claim.base, b)], out[(claim.rl, b)]
                     out[(claim.rl, b)] = 1 - (1 - rl) * (1 - base)
     return out
-
-
-def full_verdicts(experiment, results, points: bool = True) -> dict:
-    expected = load_curves()
-    verdicts = {}
-    for panel in experiment.panels if points else ():
-        for p in compare_panel(panel, results, expected):
-            verdicts[("point", p.panel, p.curve, p.arm, p.k)] = p.verdict
-    usable = [ref for ref in experiment.printed]
-    for ref, p in zip(usable, compare_printed(tuple(usable), results)):
-        verdicts[("printed",) + tuple(ref.printed)] = p.verdict
-    seen: dict[tuple, int] = {}
-    for claim in experiment.claims:
-        for v in claim.evaluate(results):
-            key = ("claim", v.paper_claim, v.text, v.scope)
-            seen[key] = seen.get(key, 0) + 1
-            verdicts[key + (seen[key] - 1,)] = v.verdict
-    for v in solved_set_verdicts(experiment, results):
-        verdicts[("solved set", v.text, v.scope)] = v.verdict
-    for p in compare_histograms(experiment, results):
-        verdicts[("histogram", p.panel, p.curve)] = p.verdict
-    return verdicts
 
 
 def verdict_kind(key: tuple) -> str:
@@ -144,21 +117,13 @@ def one_rerun(experiment, probs, runs, checks, rng):
     results = {run: RunResult(run[0], run[1], tuple(map(str, range(len(p)))), tuple(range(len(p))),
                               np.full(len(p), runs[run]), blocks[run][:, -1].copy())
                for run, p in probs.items()}
-    full = full_verdicts(experiment, results)
+    full = adaptive_verdicts.full_tier_verdicts(experiment, results)
     outcome = adaptive.run_adaptive(checks, runs, {r: len(p) for r, p in probs.items()}, draw)
-    delegated = [key for key in full if key not in outcome.decisions]
-    if delegated:
-        # Verdicts the method leaves to the full tier's rule: taken on the adaptive tier's own
-        # samples (their runs went to the full n).
-        own = {run: RunResult(run[0], run[1], results[run].problem_ids, results[run].problem_indices,
-                              state.m.copy(), state.c.copy()) for run, state in outcome.states.items()}
-        verdicts = full_verdicts(experiment, own, points=False)
-        for key in delegated:
-            # Its samples: those of the check that held its runs (solved status, or the full n).
-            carrier = outcome.decisions.get(("full",) if key[0] == "histogram" else ("solved status",)) \
-                or outcome.decisions.get(("full",)) or outcome.decisions.get(("solved status",))
-            outcome.decisions[key] = adaptive.Decision(verdicts[key], -1, "the full tier's rule", carrier.samples,
-                                                       carrier.full_samples)
+    # Verdicts the method leaves to the full tier's rule: taken on the adaptive tier's own
+    # samples (their runs went to the full n, or every problem was solved once).
+    own = {run: RunResult(run[0], run[1], results[run].problem_ids, results[run].problem_indices,
+                          state.m.copy(), state.c.copy()) for run, state in outcome.states.items()}
+    adaptive_verdicts.complete_decisions(experiment, outcome, own)
     return full, outcome
 
 
