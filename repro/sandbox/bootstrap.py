@@ -233,7 +233,8 @@ def _become_program(config, workdir, status_fd):
         sys.path[:] = [workdir] + [entry for entry in sys.path if entry != config["bootstrap_dir"]]
         sys.argv[:] = [config["program"]]
         sys.dont_write_bytecode = True  # -B: no __pycache__ in the work directory
-        sys.modules.pop("bootstrap", None)
+        for name in ("bootstrap", "fork_server"):  # the sandbox's own modules leave with their folder
+            sys.modules.pop(name, None)
         if not os.access(config["interpreter"], os.X_OK) or not os.access(os.path.dirname(os.__file__),
                                                                            os.R_OK | os.X_OK):
             raise SetupError(f"{config['interpreter']} or its standard library is not usable by the run's uid")
@@ -413,6 +414,16 @@ def _on_terminate(signum, frame):
 
 def main():
     config = marshal.loads(bytes.fromhex(sys.argv[1]))
+    path = start_run(config)
+    # Only the program's process gets here. Returns when the program ends normally: the
+    # interpreter then exits as after a script.
+    _run_as_main(path)
+
+
+def start_run(config):
+    """Steps 1-3 above, in the run's namespaces. Returns, in the program's process only, the
+    program's path (the caller then runs it with `_run_as_main`, from its top-level frame);
+    the supervisor never returns."""
     status_fd = config["status_fd"]
     try:
         _join_cgroups(config["cgroup_procs"])
@@ -425,9 +436,7 @@ def main():
         os._exit(SETUP_FAILED_EXIT)
     pid = os.fork()
     if pid == 0:
-        # Returns when the program ends normally: the interpreter then exits as after a script.
-        _run_as_main(_become_program(config, workdir, status_fd))
-        return
+        return _become_program(config, workdir, status_fd)
     _supervise(config, pid, status_fd)
 
 

@@ -1,0 +1,222 @@
+"""A fork server for sandboxed runs: one per grading process, under the sandbox interpreter.
+
+Started by `repro.sandbox.fork_client` as `python -I -S -X utf8 -c "...fork_server.serve(FD)"`,
+with a scrubbed environment and a Unix socket (FD) as its only descriptor beside /dev/null.
+Standard library only (it runs under the sandbox interpreter, not the project's environment),
+like `bootstrap.py`, whose run steps it reuses.
+
+Why: every sandboxed check used to start a fresh interpreter that imports the test harness's
+modules and LiveCodeBench's import prelude -- about 25 ms of CPU, more than a bare test costs.
+This process imports them once (never any program's code: it reads no work directory and
+receives no test data) and then, per run, forks:
+
+    server --fork--> A (like `unshare --fork --kill-child`): its own session; stdin, stdout,
+                     stderr and the status pipe received from the caller on 0-3, every other
+                     descriptor closed; new mount, network and PID namespaces; then forks
+    A      --fork--> B, PID 1 of the new PID namespace (like `--mount-proc`: / made private,
+                     a fresh /proc): `bootstrap.start_run`, as under `unshare` -- joins the
+                     run's cgroup, mounts the private /tmp, copies the work directory in,
+                     remounts the rest read-only, forks the program's process C (limits,
+                     private uid, no capability, no_new_privs, descriptors 0-2 only) and
+                     supervises it.
+    C      returns from `serve()` to the `-c` command's top level, which runs the program
+           as `bootstrap.main` does: no frame of the server is left below the program.
+
+A child is a copy of the server's memory: what it changes stays in its copy, and it holds no
+descriptor of the server's. The server runs as root in the caller's namespaces and never runs
+anything but this file and the standard library's imports; it answers one run at a time.
+
+Protocol (SOCK_SEQPACKET, marshal records): the caller sends {"config": ...} with four
+descriptors (stdin read end, stdout and stderr write ends, status pipe write end); the server
+answers {"event": "started", "pid": A} and, when A has been reaped, {"event": "exit",
+"status": wait status}. A setup failure before A exists is {"event": "error", "detail": ...}.
+If the caller goes away (the socket hangs up), the server kills the run in progress and exits.
+"""
+
+import _signal as signal
+import fcntl
+import marshal
+import os
+import select
+import socket
+import sys
+
+import bootstrap
+
+_CLONE_NEWNS = 0x00020000
+_CLONE_NEWPID = 0x20000000
+_CLONE_NEWNET = 0x40000000
+_MS_REC = 16384
+_MS_PRIVATE = 1 << 18
+_MNT_DETACH = 2
+_NAMESPACE_FLAGS = {"mount": _CLONE_NEWNS, "pid": _CLONE_NEWPID, "net": _CLONE_NEWNET}
+_STATUS_FD = 3  # where a run's status pipe lands in A, B and the supervisor (never in C)
+_MESSAGE_BYTES = 1 << 16
+
+# What every checked program's process imports before the program: the harness's own modules
+# (harness.py, including what its guard and its stdin wrapper import) and the standard-library
+# modules of LiveCodeBench's and rllm's import preludes (harness.PRELUDES; numpy and pandas
+# are not preloaded: the harness imports them only for a program that asks, see
+# harness._PreloadedThere). Loaded here once, they are already in every forked run.
+PRELOADED = ("json", "signal", "time", "types", "ast", "base64", "builtins", "faulthandler", "shutil",
+             "subprocess", "importlib", "resource", "io", "fractions", "decimal", "string", "re", "datetime",
+             "collections", "heapq", "bisect", "copy", "math", "random", "statistics", "itertools", "functools",
+             "operator", "typing", "os.path")
+
+
+def _preload():
+    for name in PRELOADED:
+        __import__(name)
+
+
+def _unshare(flags):
+    ctypes, libc = bootstrap._c()
+    bootstrap._check(libc.unshare(ctypes.c_int(flags)), "unshare")
+
+
+def _mount_fresh_proc():
+    """As `unshare --mount-proc`: nothing of this namespace's mounts propagates back to the
+    host, and /proc shows this PID namespace."""
+    ctypes, libc = bootstrap._c()
+    bootstrap._check(libc.mount(b"none", b"/", None, ctypes.c_ulong(_MS_REC | _MS_PRIVATE), None),
+                     "make / private")
+    bootstrap._check(libc.umount2(b"/proc", ctypes.c_int(_MNT_DETACH)), "unmount /proc")
+    bootstrap._check(libc.mount(b"proc", b"/proc", b"proc",
+                                ctypes.c_ulong(bootstrap._MS_NOSUID | bootstrap._MS_NOEXEC | bootstrap._MS_NODEV),
+                                None), "mount /proc")
+
+
+def _take_descriptors(received):
+    """In A: the caller's pipes on 0-3, nothing else open (the server's socket included)."""
+    # Copies above 3 first, so that no dup2 below overwrites a descriptor not yet moved.
+    high = [fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 16) for fd in received]
+    for target, fd in enumerate(high):
+        os.dup2(fd, target, inheritable=target != _STATUS_FD)
+    os.closerange(_STATUS_FD + 1, os.sysconf("SC_OPEN_MAX"))
+
+
+def _namespace_child(config, received):
+    """Process A. Never returns in A; returns the program's path in C (see the module doc)."""
+    try:
+        os.setsid()  # the caller kills the run's process group as a last resort
+        bootstrap._prctl(bootstrap._PR_SET_PDEATHSIG, signal.SIGKILL)  # the server dies: so does the run
+        if os.getppid() == 1:
+            os._exit(bootstrap.SETUP_FAILED_EXIT)
+        _take_descriptors(received)
+        flags = 0
+        for name in config["namespaces"]:
+            flags |= _NAMESPACE_FLAGS[name]
+        _unshare(flags)
+    except BaseException as error:  # noqa: BLE001 - reported to the caller, which raises it
+        _report_setup_error(error)
+    pid = os.fork()
+    if pid == 0:
+        try:
+            bootstrap._prctl(bootstrap._PR_SET_PDEATHSIG, signal.SIGKILL)  # unshare's --kill-child
+            if "pid" in config["namespaces"] and os.getpid() != 1:
+                raise bootstrap.SetupError("not the init of a new PID namespace")
+            if "mount" in config["namespaces"]:
+                _mount_fresh_proc()
+        except BaseException as error:  # noqa: BLE001
+            _report_setup_error(error)
+        return bootstrap.start_run({**config, "status_fd": _STATUS_FD})  # only C returns
+    # A, like `unshare --fork`: holds nothing of the run's, waits for its init, ends with it.
+    null = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(null, fd)
+    os.close(_STATUS_FD)
+    os.close(null)
+    while True:
+        try:
+            _, status = os.waitpid(pid, 0)
+            break
+        except InterruptedError:
+            continue
+    os._exit(os.WEXITSTATUS(status) if os.WIFEXITED(status) else 128 + os.WTERMSIG(status))
+
+
+def _report_setup_error(error):
+    try:
+        bootstrap._write_record(_STATUS_FD, {"event": "setup-error",
+                                             "detail": f"fork server: {type(error).__name__}: {error}"})
+    finally:
+        os._exit(bootstrap.SETUP_FAILED_EXIT)
+
+
+def _send(control, record):
+    control.send(marshal.dumps(record, bootstrap.MARSHAL_VERSION))
+
+
+def _kill_run(pid):
+    """The caller is gone mid-run: kill the run's init (the kernel kills the namespace), then A."""
+    for child in bootstrap.children_of(pid):
+        try:
+            os.kill(child, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+def _wait_for_run(control, pid):
+    """Block until A ends; returns its wait status, or None if the caller hung up (the run is
+    then killed and reaped)."""
+    pidfd = os.pidfd_open(pid)
+    poller = select.poll()
+    poller.register(control.fileno(), select.POLLIN | select.POLLHUP)
+    poller.register(pidfd, select.POLLIN)
+    try:
+        while True:
+            events = dict(poller.poll())
+            if pidfd in events:
+                _, status = os.waitpid(pid, 0)
+                return status
+            if events.get(control.fileno(), 0) & (select.POLLHUP | select.POLLERR):
+                _kill_run(pid)
+                os.waitpid(pid, 0)
+                return None
+            if control.fileno() in events:
+                # Only a hang-up is expected while a run goes on; anything else is a broken caller.
+                if not control.recv(_MESSAGE_BYTES):
+                    _kill_run(pid)
+                    os.waitpid(pid, 0)
+                    return None
+    finally:
+        os.close(pidfd)
+
+
+def serve(control_fd):
+    """The server's loop. Returns only in a run's program process (C), with the program's path."""
+    control = socket.socket(fileno=control_fd)
+    _preload()
+    bootstrap._c()  # ctypes and the C library, loaded once for every run's mounts and prctl
+    _send(control, {"event": "ready", "pid": os.getpid()})
+    while True:
+        try:
+            message, received, _, _ = socket.recv_fds(control, _MESSAGE_BYTES, 4)
+        except (ConnectionError, OSError):
+            os._exit(0)
+        if not message:
+            os._exit(0)  # the caller closed the socket
+        try:
+            config = marshal.loads(message)["config"]
+            if len(received) != 4:
+                raise ValueError(f"expected 4 descriptors, got {len(received)}")
+            pid = os.fork()
+        except BaseException as error:  # noqa: BLE001 - the caller raises it
+            for fd in received:
+                os.close(fd)
+            _send(control, {"event": "error", "detail": f"{type(error).__name__}: {error}"})
+            continue
+        if pid == 0:
+            control.detach()  # closed by _take_descriptors, never by the socket object
+            return _namespace_child(config, received)  # only the program's process returns
+        for fd in received:
+            os.close(fd)
+        _send(control, {"event": "started", "pid": pid})
+        status = _wait_for_run(control, pid)
+        if status is None:
+            os._exit(0)
+        _send(control, {"event": "exit", "status": status})
