@@ -49,6 +49,12 @@ from repro.grading.code import check_program  # noqa: E402
 from repro.sandbox import detect_protections, run_program  # noqa: E402
 from repro.sandbox.detect import choose_interpreter  # noqa: E402
 
+try:
+    from repro.sandbox.runner import fork_server_cpu_s  # noqa: E402
+except ImportError:  # a version without the fork server (to measure "before" with this script)
+    def fork_server_cpu_s() -> float:
+        return 0.0
+
 STDIN_SUITE = TestSuite("stdin", tuple(f"{n}\n{' '.join(map(str, range(n)))}\n" for n in (5, 50, 500)),
                         tuple(f"{sum(range(n))}\n" for n in (5, 50, 500)), (1.0, 1.0, 1.0))
 CALL_SUITE = TestSuite.livecodebench(
@@ -161,8 +167,10 @@ def sum_tests(count: int) -> list[dict]:
 
 
 def _children_cpu_s() -> float:
+    """CPU of this process's finished children, and of the fork server's runs and the server
+    itself (the server is our child but its runs are not, and it is still running)."""
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
+    return usage.ru_utime + usage.ru_stime + fork_server_cpu_s()
 
 
 def _timed(call) -> tuple[float, float]:

@@ -35,7 +35,7 @@ def _command(control_fd: int) -> str:
     # Imported from its folder (bytecode cached), like the bootstrap. `serve` returns only in a
     # run's program process, which then runs the program from this top-level frame.
     return (f"import sys; sys.path.append({str(SERVER_FOLDER)!r}); import bootstrap, fork_server; "
-            f"bootstrap._run_as_main(fork_server.serve({control_fd}))")
+            f"bootstrap._run_as_main(*fork_server.serve({control_fd}))")
 
 
 class ForkServer:
@@ -48,6 +48,12 @@ class ForkServer:
         self.owner = os.getpid()
         self.lock = threading.Lock()
         self.broken: str | None = None
+        self.runs_cpu_s = 0.0  # CPU of the runs the server reaped (never in our RUSAGE_CHILDREN)
+        self.own_cpu_s = 0.0  # the server's own CPU, as of its last report
+
+    def cpu_s(self) -> float:
+        """CPU time spent by the server and its finished runs, for benchmarks."""
+        return self.runs_cpu_s + self.own_cpu_s
 
     @classmethod
     def start(cls, interpreter: str) -> ForkServer:
@@ -78,10 +84,12 @@ class ForkServer:
         if ready.get("event") != "ready":
             server.close()
             raise SandboxStartError(f"fork server: unexpected first message {ready!r}")
+        server.server_pid = ready["pid"]
+        process.wait()  # the first process forked the server and left
         return server
 
     def alive(self) -> bool:
-        return self.broken is None and self.owner == os.getpid() and self.process.poll() is None
+        return self.broken is None and self.owner == os.getpid()
 
     def launch(self, config: dict, status_write: int) -> ServerRun:
         """Have the server fork a run; the returned object stands for the run's first process.
@@ -121,7 +129,7 @@ class ForkServer:
             data = b""
             self.broken = f"fork server: {error}"
         if not data:
-            self.broken = self.broken or f"the fork server ended (exit {self.process.poll()})"
+            self.broken = self.broken or "the fork server ended"
             raise SandboxStartError(self.broken)
         return marshal.loads(data)
 
@@ -133,12 +141,12 @@ class ForkServer:
         return reply
 
     def close(self) -> None:
-        """End the server (closing the socket is enough: it exits when the caller hangs up)."""
+        """End the server: it exits when the caller hangs up (killing a run in progress)."""
         if self.owner != os.getpid():
             return  # a forked copy of the caller: the server is the parent's
         self.control.close()
         try:
-            self.process.wait(timeout=5)
+            self.process.wait(timeout=5)  # the first process, normally long gone
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
@@ -189,5 +197,7 @@ class ServerRun:
             self.returncode = -signal.SIGKILL
             return True
         status = reply["status"]
+        self.server.runs_cpu_s += reply.get("run_cpu_s", 0.0)
+        self.server.own_cpu_s = reply.get("server_cpu_s", self.server.own_cpu_s)
         self.returncode = -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
         return True

@@ -29,14 +29,17 @@ anything but this file and the standard library's imports; it answers one run at
 Protocol (SOCK_SEQPACKET, marshal records): the caller sends {"config": ...} with four
 descriptors (stdin read end, stdout and stderr write ends, status pipe write end); the server
 answers {"event": "started", "pid": A} and, when A has been reaped, {"event": "exit",
-"status": wait status}. A setup failure before A exists is {"event": "error", "detail": ...}.
+"status": wait status, "run_cpu_s": CPU of the run's processes, "server_cpu_s": the server's
+own CPU so far}. A setup failure before A exists is {"event": "error", "detail": ...}.
 If the caller goes away (the socket hangs up), the server kills the run in progress and exits.
 """
 
 import _signal as signal
 import fcntl
+import gc
 import marshal
 import os
+import resource
 import select
 import socket
 import sys
@@ -67,6 +70,16 @@ PRELOADED = ("json", "signal", "time", "types", "ast", "base64", "builtins", "fa
 def _preload():
     for name in PRELOADED:
         __import__(name)
+
+
+def _compiled_harness():
+    """(source, code) of the test harness as a run finds it: `repro.grading.code` copies it as
+    main.py into the work directory, which is /tmp/work in the run's mount namespace. Compiling
+    it costs about 4 ms of CPU per run; `bootstrap._run_as_main` uses this code only for a
+    main.py that holds exactly this source."""
+    with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "harness.py"), "rb") as handle:
+        source = handle.read()
+    return source, compile(source, "/tmp/work/main.py", "exec")
 
 
 def _unshare(flags):
@@ -161,8 +174,8 @@ def _kill_run(pid):
 
 
 def _wait_for_run(control, pid):
-    """Block until A ends; returns its wait status, or None if the caller hung up (the run is
-    then killed and reaped)."""
+    """Block until A ends; returns its wait status and the CPU time of A and what it reaped (the
+    whole run), or None if the caller hung up (the run is then killed and reaped)."""
     pidfd = os.pidfd_open(pid)
     poller = select.poll()
     poller.register(control.fileno(), select.POLLIN | select.POLLHUP)
@@ -171,8 +184,8 @@ def _wait_for_run(control, pid):
         while True:
             events = dict(poller.poll())
             if pidfd in events:
-                _, status = os.waitpid(pid, 0)
-                return status
+                _, status, usage = os.wait4(pid, 0)
+                return status, usage.ru_utime + usage.ru_stime
             if events.get(control.fileno(), 0) & (select.POLLHUP | select.POLLERR):
                 _kill_run(pid)
                 os.waitpid(pid, 0)
@@ -188,10 +201,20 @@ def _wait_for_run(control, pid):
 
 
 def serve(control_fd):
-    """The server's loop. Returns only in a run's program process (C), with the program's path."""
+    """The server's loop. Returns only in a run's program process (C), with (the program's
+    path, the compiled harness) for `bootstrap._run_as_main`."""
     control = socket.socket(fileno=control_fd)
+    # Not the caller's child: the caller's process tree stays as it was without a server (and
+    # what the caller reaps stays its own runs' business). The first process ends at once, the
+    # caller reaps it; this one is adopted by init and ends when the caller hangs up.
+    if os.fork() != 0:
+        os._exit(0)
     _preload()
+    harness = _compiled_harness()
     bootstrap._c()  # ctypes and the C library, loaded once for every run's mounts and prctl
+    # Everything loaded so far stays out of the garbage collector's reach in the children: a
+    # collection would touch (and so copy, page by page) the whole forked image.
+    gc.freeze()
     _send(control, {"event": "ready", "pid": os.getpid()})
     while True:
         try:
@@ -212,11 +235,14 @@ def serve(control_fd):
             continue
         if pid == 0:
             control.detach()  # closed by _take_descriptors, never by the socket object
-            return _namespace_child(config, received)  # only the program's process returns
+            return _namespace_child(config, received), harness  # only the program's process returns
         for fd in received:
             os.close(fd)
         _send(control, {"event": "started", "pid": pid})
-        status = _wait_for_run(control, pid)
-        if status is None:
+        ended = _wait_for_run(control, pid)
+        if ended is None:
             os._exit(0)
-        _send(control, {"event": "exit", "status": status})
+        own = resource.getrusage(resource.RUSAGE_SELF)
+        # CPU times for the caller's accounting (its own RUSAGE_CHILDREN never sees the runs).
+        _send(control, {"event": "exit", "status": ended[0], "run_cpu_s": ended[1],
+                        "server_cpu_s": own.ru_utime + own.ru_stime})

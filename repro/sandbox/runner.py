@@ -84,6 +84,14 @@ def _reset_after_fork() -> None:
 os.register_at_fork(after_in_child=_reset_after_fork)
 
 
+def fork_server_cpu_s() -> float:
+    """CPU seconds spent so far by this process's fork server and the runs it forked (they are
+    not this process's children, so `RUSAGE_CHILDREN` misses them; benchmarks add this)."""
+    with _state_lock:
+        server = _state.get("server")
+    return server.cpu_s() if server is not None else 0.0
+
+
 def _why_not(protections: Protections) -> str | None:
     """Why this machine's layers cannot be applied by the fork server, or None."""
     if os.environ.get(limits.FORK_SERVER_ENV) == "0":
@@ -127,6 +135,10 @@ def _fork_server_for(protections: Protections) -> Iterator[tuple[ForkServer | No
         return
     if runs == 1:
         yield None, protections
+        return
+    if server is not None and not server.alive():
+        _refuse(f"it stopped: {server.broken}")
+        yield None, replace(protections, notes=protections.notes + (_note(),))
         return
     if server is None:
         server = _start_verified(protections)
