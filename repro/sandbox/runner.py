@@ -70,7 +70,9 @@ def run_program(source: str, stdin: str = "", *, time_limit_s: float, memory_mb:
 
 # ------------------------------------------------------------------ the fork server, per process
 
-_state: dict = {}  # this process's: "runs" started, "server", "refused" (why it is not used)
+# This process's: "for" (the Protections they belong to), "runs" started, "server", "refused"
+# (why it is not used).
+_state: dict = {}
 _state_lock = threading.Lock()
 
 
@@ -122,7 +124,14 @@ def _fork_server_for(protections: Protections) -> Iterator[tuple[ForkServer | No
     """(the fork server, held for one run, or None; the protections to report for the run).
     The first run of a process starts a fresh interpreter (a one-shot command does not pay for
     a server); so does a run that finds the server busy with another thread's run."""
+    stale = None
     with _state_lock:
+        if _state.get("for") is not protections:
+            # Layers found anew (a new probe, or read again from the checks cache): a server set
+            # up and verified for the old ones is not used for them.
+            stale = _state.get("server")
+            _state.clear()
+            _state["for"] = protections
         if "refused" not in _state:
             reason = _why_not(protections)
             if reason is not None:
@@ -130,6 +139,8 @@ def _fork_server_for(protections: Protections) -> Iterator[tuple[ForkServer | No
         _state["runs"] = runs = _state.get("runs", 0) + 1
         refused = "refused" in _state
         server = _state.get("server")
+    if stale is not None:
+        stale.close()
     if refused:
         yield None, replace(protections, notes=protections.notes + (_note(),))
         return
