@@ -42,7 +42,6 @@ import os
 import resource
 import select
 import socket
-import sys
 
 import bootstrap
 
