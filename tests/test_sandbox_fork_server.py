@@ -82,6 +82,23 @@ def test_second_run_is_forked_and_has_every_layer(server, protections):
     assert "launch=fork-server" in result.protections.summary()
 
 
+STATE = """
+import builtins, json, os, sys
+print(json.dumps({"path": sys.path, "argv": sys.argv, "cwd": os.getcwd(), "environ": dict(os.environ),
+                  "flags": list(sys.flags), "builtins": sorted(vars(builtins)), "uid": os.getuid() > 0,
+                  "main": sorted(k for k in vars(sys.modules["__main__"]) if k != "__builtins__"),
+                  "recursion": sys.getrecursionlimit(), "umask": os.umask(0o22)}))
+"""
+
+
+def test_program_starts_as_in_a_fresh_interpreter(server, monkeypatch):
+    forked = json.loads(run(STATE).stdout)
+    monkeypatch.setitem(runner._state, "refused", "compared with a fresh start")
+    fresh_result = runner.run_program(STATE, time_limit_s=10)
+    assert fresh_result.protections.launch == "interpreter"
+    assert forked == json.loads(fresh_result.stdout)
+
+
 def test_program_cannot_see_or_signal_the_server(server):
     source = f"""
 import os, signal

@@ -53,6 +53,8 @@ SETUP_FAILED_EXIT = 125
 
 
 _loaded = []
+# Whether `site.main()` already ran in this interpreter (set by the fork server).
+_site_done = False
 
 
 def _c():
@@ -238,9 +240,10 @@ def _become_program(config, workdir, status_fd):
         if not os.access(config["interpreter"], os.X_OK) or not os.access(os.path.dirname(os.__file__),
                                                                            os.R_OK | os.X_OK):
             raise SetupError(f"{config['interpreter']} or its standard library is not usable by the run's uid")
-        import site
+        if not _site_done:  # the fork server ran it once, before forking (fork_server.py)
+            import site
 
-        site.main()
+            site.main()
         _write_record(status_fd, {"event": "exec"})  # the program starts now
         os.close(status_fd)  # the program never holds the supervisor's pipe
         return path
