@@ -1,7 +1,8 @@
 """First code of every sandboxed run, executed by the sandbox interpreter before the program.
 
 Started by `repro.sandbox.execution` (directly, or under `unshare` when namespaces are
-available) with one argument, its configuration (marshal, in hexadecimal); standard library
+available) with one argument, its configuration (marshal, in hexadecimal), or imported by the
+fork server (`fork_server.py`), which calls `start_run` in each forked run; standard library
 only, because it runs under the system interpreter, not the project's virtual environment. It
 never imports the project.
 

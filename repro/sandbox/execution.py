@@ -10,7 +10,9 @@ crash, timeout, output flood, a program that forks, daemonizes or kills), the ru
 whole process tree gone and reaped, the cgroup removed and the work directory deleted.
 
 Which layers to use is the caller's: `detect.py` probes candidate layers with `execute`, and
-`runner.run_program` runs programs under the layers `detect_protections()` verified.
+`runner.run_program` runs programs under the layers `detect_protections()` verified. Given a
+fork server (`fork_client.py`), the same run is forked by it instead of started under
+`unshare`: the rest of this module (pipes, deadline, kill, cleanup) is the same.
 """
 
 from __future__ import annotations
