@@ -120,20 +120,24 @@ def _take_descriptors(received):
 
 
 def _namespace_child(config, received):
-    """Process A. Never returns in A; returns the program's path in C (see the module doc)."""
+    """Process A. Never returns in A or B (every way out is `os._exit`, so that no exception can
+    carry a run's process back into the server's loop); returns the program's path in C."""
     try:
         os.setsid()  # the caller kills the run's process group as a last resort
         bootstrap._prctl(bootstrap._PR_SET_PDEATHSIG, signal.SIGKILL)  # the server dies: so does the run
         if os.getppid() == 1:
-            os._exit(bootstrap.SETUP_FAILED_EXIT)
+            raise bootstrap.SetupError("the fork server is gone")
         _take_descriptors(received)
+    except BaseException:  # noqa: BLE001 - no status pipe yet: the caller sees a run that never started
+        os._exit(bootstrap.SETUP_FAILED_EXIT)
+    try:
         flags = 0
         for name in config["namespaces"]:
             flags |= _NAMESPACE_FLAGS[name]
         _unshare(flags)
+        pid = os.fork()
     except BaseException as error:  # noqa: BLE001 - reported to the caller, which raises it
         _report_setup_error(error)
-    pid = os.fork()
     if pid == 0:
         try:
             bootstrap._prctl(bootstrap._PR_SET_PDEATHSIG, signal.SIGKILL)  # unshare's --kill-child
@@ -141,22 +145,22 @@ def _namespace_child(config, received):
                 raise bootstrap.SetupError("not the init of a new PID namespace")
             if "mount" in config["namespaces"]:
                 _mount_fresh_proc()
+            # B supervises and ends in `os._exit`; only the program's process C returns.
+            return bootstrap.start_run({**config, "status_fd": _STATUS_FD})
         except BaseException as error:  # noqa: BLE001
             _report_setup_error(error)
-        return bootstrap.start_run({**config, "status_fd": _STATUS_FD})  # only C returns
     # A, like `unshare --fork`: holds nothing of the run's, waits for its init, ends with it.
-    null = os.open(os.devnull, os.O_RDWR)
-    for fd in (0, 1, 2):
-        os.dup2(null, fd)
-    os.close(_STATUS_FD)
-    os.close(null)
-    while True:
-        try:
-            _, status = os.waitpid(pid, 0)
-            break
-        except InterruptedError:
-            continue
-    os._exit(os.WEXITSTATUS(status) if os.WIFEXITED(status) else 128 + os.WTERMSIG(status))
+    code = bootstrap.SETUP_FAILED_EXIT
+    try:
+        null = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1, 2):
+            os.dup2(null, fd)
+        os.close(_STATUS_FD)
+        os.close(null)
+        _, status = os.waitpid(pid, 0)
+        code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else 128 + os.WTERMSIG(status)
+    finally:
+        os._exit(code)
 
 
 def _report_setup_error(error):
