@@ -108,7 +108,7 @@ def _why_not(protections: Protections) -> str | None:
 
 
 def _note() -> str:
-    return f"fork server: not used ({_state['refused']}); every run starts a fresh interpreter"
+    return f"fork server: not used ({_state.get('refused', 'stopped')}); every run starts a fresh interpreter"
 
 
 def _refuse(reason: str) -> None:
