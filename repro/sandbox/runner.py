@@ -94,6 +94,15 @@ def fork_server_cpu_s() -> float:
     return server.cpu_s() if server is not None else 0.0
 
 
+def stop_fork_server() -> None:
+    """End this process's fork server now (it also ends when this process exits); a later run
+    starts a new one."""
+    with _state_lock:
+        server = _state.pop("server", None)
+    if server is not None:
+        server.close()
+
+
 def _why_not(protections: Protections) -> str | None:
     """Why this machine's layers cannot be applied by the fork server, or None."""
     if os.environ.get(limits.FORK_SERVER_ENV) == "0":
