@@ -119,13 +119,13 @@ def _take_descriptors(received):
     os.closerange(_STATUS_FD + 1, os.sysconf("SC_OPEN_MAX"))
 
 
-def _namespace_child(config, received):
+def _namespace_child(config, received, server_pid):
     """Process A. Never returns in A or B (every way out is `os._exit`, so that no exception can
     carry a run's process back into the server's loop); returns the program's path in C."""
     try:
         os.setsid()  # the caller kills the run's process group as a last resort
         bootstrap._prctl(bootstrap._PR_SET_PDEATHSIG, signal.SIGKILL)  # the server dies: so does the run
-        if os.getppid() == 1:
+        if os.getppid() != server_pid:  # it died before the parent-death signal was set
             raise bootstrap.SetupError("the fork server is gone")
         _take_descriptors(received)
     except BaseException:  # noqa: BLE001 - no status pipe yet: the caller sees a run that never started
@@ -243,6 +243,7 @@ def serve(control_fd):
             config = marshal.loads(message)["config"]
             if len(received) != 4:
                 raise ValueError(f"expected 4 descriptors, got {len(received)}")
+            server_pid = os.getpid()
             pid = os.fork()
         except BaseException as error:  # noqa: BLE001 - the caller raises it
             for fd in received:
@@ -251,7 +252,7 @@ def serve(control_fd):
             continue
         if pid == 0:
             control.detach()  # closed by _take_descriptors, never by the socket object
-            return _namespace_child(config, received), harness  # only the program's process returns
+            return _namespace_child(config, received, server_pid), harness  # only the program's process returns
         for fd in received:
             os.close(fd)
         _send(control, {"event": "started", "pid": pid})
