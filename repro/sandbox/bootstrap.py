@@ -50,6 +50,8 @@ _PR_SET_NO_NEW_PRIVS = 38
 # Mount points left alone by the read-only remount: pseudo file systems the interpreter needs.
 _KEEP_WRITABLE_PREFIXES = ("/proc", "/sys", "/dev")
 SETUP_FAILED_EXIT = 125
+# The work directory as the program sees it, in a private mount namespace.
+PRIVATE_WORKDIR = "/tmp/work"
 
 
 
@@ -156,7 +158,7 @@ def _private_filesystem(config):
         if os.path.isdir(path) and not os.path.islink(path):
             _mount("tmpfs", path, "tmpfs", _MS_NOSUID | _MS_NODEV, f"size={size},mode=1777")
             masked.append(path)
-    workdir = "/tmp/work"
+    workdir = PRIVATE_WORKDIR
     os.mkdir(workdir, 0o700)
     for name, data in files.items():
         with open(os.path.join(workdir, name), "wb") as handle:

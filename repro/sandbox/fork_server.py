@@ -90,7 +90,7 @@ def _compiled_harness():
     main.py that holds exactly this source."""
     with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "harness.py"), "rb") as handle:
         source = handle.read()
-    return source, compile(source, "/tmp/work/main.py", "exec")
+    return source, compile(source, os.path.join(bootstrap.PRIVATE_WORKDIR, "main.py"), "exec")
 
 
 def _unshare(flags):
