@@ -31,7 +31,8 @@ class Protections:
     notes: tuple[str, ...] = ()
     # How the run's processes were started: "interpreter" (a fresh interpreter under `unshare`)
     # or "fork-server" (forked, same layers, by a server with the harness imported; fork_server.py).
-    # Chosen per run, not probed: not part of the comparison.
+    # Chosen per run, not probed: not part of the comparison, nor of `as_dict` (what is stored
+    # and printed with verdicts, which must not depend on a process's earlier runs).
     launch: str = field(default="interpreter", compare=False)
     # How to apply the layers (not part of the report).
     unshare_argv: tuple[str, ...] = field(default=(), repr=False, compare=False)
@@ -92,6 +93,5 @@ class Protections:
             "pid_isolated": self.pid_isolated,
             "process_limit": self.process_limit,
             "signal_isolated": self.signal_isolated,
-            "launch": self.launch,
             "notes": list(self.notes),
         }
