@@ -118,6 +118,29 @@ for target in ({server.server_pid}, os.getppid(), 1, -1):
     assert_server_unharmed(server, result)
 
 
+def test_program_cannot_read_or_trace_its_supervisor(server):
+    """The supervisor (the namespace's init, root, a copy of the server's image) is out of
+    reach: no ptrace, no reading its memory."""
+    source = """
+import ctypes, os
+libc = ctypes.CDLL(None, use_errno=True)
+print("attach", libc.ptrace(16, 1, None, None), ctypes.get_errno() != 0)   # PTRACE_ATTACH
+try:
+    open("/proc/1/mem", "rb").read(1)
+    print("mem readable")
+except OSError as error:
+    print("mem", type(error).__name__)
+try:
+    print("environ", open("/proc/1/environ", "rb").read()[:20])
+except OSError as error:
+    print("environ", type(error).__name__)
+"""
+    result = run(source)
+    assert result.stdout.splitlines() == ["attach -1 True", "mem PermissionError", "environ PermissionError"], \
+        result.stdout + result.stderr
+    assert_server_unharmed(server, result)
+
+
 def test_program_holds_no_descriptor_of_the_server(server):
     source = """
 import os
