@@ -6,7 +6,9 @@
 
 Layers (each detected at run time, reported in `Protections`): unshare namespaces (network,
 PID, mount), a private unprivileged uid per run, a cgroup with pids and memory limits, and
-resource limits (always). See docs/sandbox.md.
+resource limits (always). From a process's second run on, runs are forked by a fork server
+with the test harness preloaded, under the same layers, where the machine allows it
+(`Protections.launch`). See docs/sandbox.md.
 """
 
 from repro.sandbox.detect import detect_protections

@@ -1,7 +1,8 @@
 """First code of every sandboxed run, executed by the sandbox interpreter before the program.
 
 Started by `repro.sandbox.execution` (directly, or under `unshare` when namespaces are
-available) with one argument, its configuration (marshal, in hexadecimal); standard library
+available) with one argument, its configuration (marshal, in hexadecimal), or imported by the
+fork server (`fork_server.py`), which calls `start_run` in each forked run; standard library
 only, because it runs under the system interpreter, not the project's virtual environment. It
 never imports the project.
 
@@ -49,10 +50,14 @@ _PR_SET_NO_NEW_PRIVS = 38
 # Mount points left alone by the read-only remount: pseudo file systems the interpreter needs.
 _KEEP_WRITABLE_PREFIXES = ("/proc", "/sys", "/dev")
 SETUP_FAILED_EXIT = 125
+# The work directory as the program sees it, in a private mount namespace.
+PRIVATE_WORKDIR = "/tmp/work"
 
 
 
 _loaded = []
+# Whether `site.main()` already ran in this interpreter (set by the fork server).
+_site_done = False
 
 
 def _c():
@@ -153,7 +158,7 @@ def _private_filesystem(config):
         if os.path.isdir(path) and not os.path.islink(path):
             _mount("tmpfs", path, "tmpfs", _MS_NOSUID | _MS_NODEV, f"size={size},mode=1777")
             masked.append(path)
-    workdir = "/tmp/work"
+    workdir = PRIVATE_WORKDIR
     os.mkdir(workdir, 0o700)
     for name, data in files.items():
         with open(os.path.join(workdir, name), "wb") as handle:
@@ -233,13 +238,15 @@ def _become_program(config, workdir, status_fd):
         sys.path[:] = [workdir] + [entry for entry in sys.path if entry != config["bootstrap_dir"]]
         sys.argv[:] = [config["program"]]
         sys.dont_write_bytecode = True  # -B: no __pycache__ in the work directory
-        sys.modules.pop("bootstrap", None)
+        for name in ("bootstrap", "fork_server"):  # the sandbox's own modules leave with their folder
+            sys.modules.pop(name, None)
         if not os.access(config["interpreter"], os.X_OK) or not os.access(os.path.dirname(os.__file__),
                                                                            os.R_OK | os.X_OK):
             raise SetupError(f"{config['interpreter']} or its standard library is not usable by the run's uid")
-        import site
+        if not _site_done:  # the fork server ran it once, before forking (fork_server.py)
+            import site
 
-        site.main()
+            site.main()
         _write_record(status_fd, {"event": "exec"})  # the program starts now
         os.close(status_fd)  # the program never holds the supervisor's pipe
         return path
@@ -250,16 +257,23 @@ def _become_program(config, workdir, status_fd):
             os._exit(SETUP_FAILED_EXIT)
 
 
-def _run_as_main(path):
+def _run_as_main(path, compiled=None):
     """Run the program as the interpreter runs a script: module `__main__`, an uncaught
     exception printed (without this frame) and exit status 1, SystemExit and KeyboardInterrupt
-    left to the interpreter, which exits with their status."""
+    left to the interpreter, which exits with their status. `compiled`: (source bytes, code
+    object) of a file compiled in advance (the fork server's test harness), used only when the
+    file holds exactly that source and the code was compiled under this very path."""
     main_module = type(sys)("__main__")
     main_module.__dict__.update(__file__=path, __cached__=None, __builtins__=sys.modules["builtins"])
     sys.modules["__main__"] = main_module
     try:
         with open(path, "rb") as handle:
-            code = compile(handle.read(), path, "exec")
+            source = handle.read()
+        if compiled is not None and compiled[0] == source and compiled[1].co_filename == path:
+            code = compiled[1]
+        else:
+            code = compile(source, path, "exec")
+        del compiled
         exec(code, main_module.__dict__)
     except (SystemExit, KeyboardInterrupt):
         raise
@@ -413,6 +427,16 @@ def _on_terminate(signum, frame):
 
 def main():
     config = marshal.loads(bytes.fromhex(sys.argv[1]))
+    path = start_run(config)
+    # Only the program's process gets here. Returns when the program ends normally: the
+    # interpreter then exits as after a script.
+    _run_as_main(path)
+
+
+def start_run(config):
+    """Steps 1-3 above, in the run's namespaces. Returns, in the program's process only, the
+    program's path (the caller then runs it with `_run_as_main`, from its top-level frame);
+    the supervisor never returns."""
     status_fd = config["status_fd"]
     try:
         _join_cgroups(config["cgroup_procs"])
@@ -425,9 +449,7 @@ def main():
         os._exit(SETUP_FAILED_EXIT)
     pid = os.fork()
     if pid == 0:
-        # Returns when the program ends normally: the interpreter then exits as after a script.
-        _run_as_main(_become_program(config, workdir, status_fd))
-        return
+        return _become_program(config, workdir, status_fd)
     _supervise(config, pid, status_fd)
 
 

@@ -26,7 +26,7 @@ from repro.sandbox.cgroups import CgroupSupport, find_cgroup_support, sweep_stal
 from repro.sandbox.execution import SandboxSetupError, execute, sweep_stale_workdirs
 from repro.sandbox.protections import BASE_RLIMITS, Protections
 
-_PROBE = r"""
+PROBE = r"""
 import json, os, resource, socket, sys
 
 def namespace(kind):
@@ -196,7 +196,7 @@ def _namespace_argv(notes: list[str]) -> tuple[tuple[str, ...], tuple[str, ...]]
     return tuple(argv), tuple(names)
 
 
-def _verify(candidate: Protections, report: dict, notes: list[str]) -> Protections | None:
+def verify(candidate: Protections, report: dict, notes: list[str]) -> Protections | None:
     """The candidate's layers that the probe saw from the inside, or None if one is missing."""
     own = {kind: _own_namespace(kind) for kind in ("net", "pid", "mnt", "user")}
     seen = report["namespaces"]
@@ -265,7 +265,7 @@ def _detect() -> Protections:
             cgroup_support=cgroup_support if use_cgroup else None,
         )
         try:
-            result = execute(candidate, _PROBE, time_limit_s=20, memory_mb=256)
+            result = execute(candidate, PROBE, time_limit_s=20, memory_mb=256)
         except (SandboxSetupError, OSError) as error:
             notes.append(f"probe with [{candidate.summary()}] failed: {error}")
             continue
@@ -277,7 +277,7 @@ def _detect() -> Protections:
         except json.JSONDecodeError:
             notes.append(f"probe printed no report: {result.stdout[-200:]!r}")
             continue
-        verified = _verify(candidate, report, notes)
+        verified = verify(candidate, report, notes)
         if verified is not None:
             if verified.private_filesystem and not verified.readonly_root:
                 notes.append("mount namespace: the read-only remount did not take effect")

@@ -10,7 +10,9 @@ crash, timeout, output flood, a program that forks, daemonizes or kills), the ru
 whole process tree gone and reaped, the cgroup removed and the work directory deleted.
 
 Which layers to use is the caller's: `detect.py` probes candidate layers with `execute`, and
-`runner.run_program` runs programs under the layers `detect_protections()` verified.
+`runner.run_program` runs programs under the layers `detect_protections()` verified. Given a
+fork server (`fork_client.py`), the same run is forked by it instead of started under
+`unshare`: the rest of this module (pipes, deadline, kill, cleanup) is the same.
 """
 
 from __future__ import annotations
@@ -46,7 +48,7 @@ WORKDIR_PREFIX = "repro-sandbox-"  # + the caller's pid, so leftovers can be tra
 # World-writable places a program without a private mount namespace could leave files in.
 SHARED_WRITABLE_DIRS = ("/tmp", "/var/tmp", "/dev/shm", "/run/lock")
 # Nothing of the caller's environment reaches the program (API keys, tokens, HF_TOKEN...).
-_ENVIRONMENT = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8",
+ENVIRONMENT = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8",
                 # Fewer malloc arenas: threads then reserve less of the address-space budget.
                 "MALLOC_ARENA_MAX": "2"}
 _READ_CHUNK = 65536
@@ -193,8 +195,12 @@ def _check_file_name(name: str) -> None:
 def execute(protections: Protections, source: str, stdin: str = "", *, time_limit_s: float,
             memory_mb: int = limits.MEMORY_MB, output_limit_bytes: int = limits.OUTPUT_LIMIT_BYTES,
             extra_files: dict[str, str] | None = None,
-            on_stdout: Callable[[bytes], bool] | None = None) -> ExecutionResult:
-    """`run_program` with explicit layers (detect.py probes candidate layers with it)."""
+            on_stdout: Callable[[bytes], bool] | None = None, fork_server=None) -> ExecutionResult:
+    """`run_program` with explicit layers (detect.py probes candidate layers with it).
+
+    `fork_server` (a `fork_client.ForkServer`, held by the caller for this run): the run is
+    forked by that server, in the same namespaces, cgroup, uid and limits, instead of started
+    as a fresh interpreter under `unshare`."""
     files = {PROGRAM_NAME: source, **(extra_files or {})}
     for name in extra_files or {}:
         _check_file_name(name)
@@ -242,14 +248,20 @@ def execute(protections: Protections, source: str, stdin: str = "", *, time_limi
                 "processes": _process_limit(protections),
             },
         }
-        argv = [*protections.unshare_argv, protections.interpreter, "-I", "-S", "-X", "utf8", "-c", _BOOTSTRAP_COMMAND,
-                encode_config(config)]
         started = time.monotonic()
-        try:
-            process = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                       env=_ENVIRONMENT, cwd="/", start_new_session=True, pass_fds=(status_write,))
-        except OSError as error:  # `unshare` or the interpreter missing
-            raise SandboxStartError(f"cannot start {argv[0]}: {error}") from error
+        if fork_server is not None:
+            # The server's run (A) enters these namespaces itself, as `unshare` would.
+            config["namespaces"] = [name for name in protections.namespaces if name != "user"]
+            process = fork_server.launch(config, status_write)
+        else:
+            argv = [*protections.unshare_argv, protections.interpreter, "-I", "-S", "-X", "utf8", "-c",
+                    _BOOTSTRAP_COMMAND, encode_config(config)]
+            try:
+                process = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                           stderr=subprocess.PIPE, env=ENVIRONMENT, cwd="/", start_new_session=True,
+                                           pass_fds=(status_write,))
+            except OSError as error:  # `unshare` or the interpreter missing
+                raise SandboxStartError(f"cannot start {argv[0]}: {error}") from error
         os.close(status_write)
         status_write = -1
         deadline = started + time_limit_s

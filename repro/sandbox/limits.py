@@ -100,3 +100,5 @@ INTERPRETER_ENV = "REPRO_SANDBOX_PYTHON"
 # root's capabilities away: it could remount or mount the host's disk, and without a PID
 # namespace `kill -9 -1` reaches everything): refused unless this variable is "1".
 ALLOW_WEAK_ENV = "REPRO_SANDBOX_ALLOW_WEAK"
+# "0": never fork runs from a fork server (fork_server.py); every run starts a fresh interpreter.
+FORK_SERVER_ENV = "REPRO_SANDBOX_FORK_SERVER"

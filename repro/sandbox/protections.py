@@ -29,6 +29,11 @@ class Protections:
     rlimits: tuple[str, ...] = BASE_RLIMITS
     # Why a layer is missing (one line each), for the report.
     notes: tuple[str, ...] = ()
+    # How the run's processes were started: "interpreter" (a fresh interpreter under `unshare`)
+    # or "fork-server" (forked, same layers, by a server with the harness imported; fork_server.py).
+    # Chosen per run, not probed: not part of the comparison, nor of `as_dict` (what is stored
+    # and printed with verdicts, which must not depend on a process's earlier runs).
+    launch: str = field(default="interpreter", compare=False)
     # How to apply the layers (not part of the report).
     unshare_argv: tuple[str, ...] = field(default=(), repr=False, compare=False)
     cgroup_support: CgroupSupport | None = field(default=None, repr=False, compare=False)
@@ -70,6 +75,7 @@ class Protections:
             f"cgroup={cgroup}",
             f"rlimits={','.join(self.rlimits)}",
             f"interpreter={self.interpreter} ({self.interpreter_version})",
+            f"launch={self.launch}",
         ]
         return " ".join(parts)
 
