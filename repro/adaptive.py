@@ -34,7 +34,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
-from math import exp, lgamma, sqrt
+from math import sqrt
 from statistics import NormalDist
 
 import numpy as np
@@ -51,7 +51,6 @@ from repro.tiers import SAMPLES_PER_ROUND
 
 EXTRAPOLATE_MIN_CORRECT = 5
 PREDICTION_ERROR = 0.01  # chance, per verdict, that a verdict settled early is not the full tier's
-BOUND_OVER_SD = 2.0  # an extrapolation is replaced by its bound once the bound is this narrow
 SATURATED_SD = 0.001  # a problem whose full-tier estimate can move by less than this needs no more samples
 OPEN = "open"
 RunKey = tuple[str, str]  # (arm, benchmark)
@@ -115,20 +114,6 @@ def _grouped_variances(c: np.ndarray, m: np.ndarray, target: int | None, k: int)
     return values[inverse.reshape(-1)]
 
 
-def _solved_floor(c: np.ndarray, n: int, k: int) -> np.ndarray:
-    """1 - C(n - c, k) / C(n, k): the unbiased pass@k from n samples of which c are correct, the
-    least the full tier can estimate for a problem already solved c times."""
-    counts, inverse = np.unique(c, return_inverse=True)
-    return np.array([_floor_one(ci, n, k) for ci in counts.tolist()])[inverse.reshape(-1)]
-
-
-@lru_cache(maxsize=1 << 16)
-def _floor_one(c: int, n: int, k: int) -> float:
-    if n - c < k:
-        return 1.0
-    return 1 - exp(lgamma(n - c + 1) - lgamma(n - c - k + 1) - lgamma(n + 1) + lgamma(n - k + 1))
-
-
 @dataclass(frozen=True)
 class Value:
     """One curve value (or a sum of signed ones) as the adaptive tier sees it."""
@@ -139,13 +124,18 @@ class Value:
     var_full: float  # the full tier's variance at its n, predicted from the counts so far
     var_paper: float  # the variance of an estimate from the paper's n
     var_own: float = 0.0  # the variance of ours around the true value (the adaptive tier's own test)
+    # var_full + var_paper over the problems drawn to k or more only: the others' variances are
+    # predicted from few counts and may shrink once drawn, so a pass is settled against this
+    var_sure: float = 0.0
 
     def __add__(self, other: Value) -> Value:
         return Value(self.estimate + other.estimate, self.bound + other.bound, self.remaining + other.remaining,
-                     self.var_full + other.var_full, self.var_paper + other.var_paper, self.var_own + other.var_own)
+                     self.var_full + other.var_full, self.var_paper + other.var_paper, self.var_own + other.var_own,
+                     self.var_sure + other.var_sure)
 
     def scaled(self, sign: float) -> Value:
-        return Value(sign * self.estimate, self.bound, self.remaining, self.var_full, self.var_paper, self.var_own)
+        return Value(sign * self.estimate, self.bound, self.remaining, self.var_full, self.var_paper, self.var_own,
+                     self.var_sure)
 
     def reach(self, z: float) -> float:
         """How far the full tier's value may lie from ours: bound + z sd of the rest."""
@@ -183,38 +173,36 @@ class RunState:
                 var[extrapolated] = np.maximum(twice - once**2, 0.0)
             var_full = _grouped_variances(c, m, self.n, min(k, self.n))
             # A problem solved c >= 1 times in its first m samples is solved at least c times in
-            # the full tier's n, so the full tier's estimate lies in [floor, 1] whatever the rest
-            # holds: a bound without a prior (at k = n, floor = 1: the value is known exactly).
-            floor = _solved_floor(c, self.n, min(k, self.n))
-            # Where the posterior extrapolates too, the bound takes over once it is narrower than
-            # the extrapolation's spread (problems then saturate sooner at large k).
-            bounded = ~known & (c >= 1) & (~extrapolated | ((1 - floor) / 2 <= BOUND_OVER_SD * np.sqrt(var + var_full)))
-            est[bounded] = (1 + floor[bounded]) / 2
-            var[bounded] = 0.0
-            half_width[bounded] = (1 - floor[bounded]) / 2
-            unknown = ~known & ~extrapolated & ~bounded
-            half_width[unknown] = 0.5  # never solved yet: the full tier's value can be anything in [0, 1]
+            # the full tier's n; where k > n - c every k of those n samples hold a success, so the
+            # full tier's estimate is exactly 1 whatever the rest holds (at k = n: solved once is
+            # solved, which is what the crossing claim at the largest k reads). No prior needed.
+            certain = ~known & (c >= 1) & (self.n - c < min(k, self.n))
+            est[certain], var[certain] = 1.0, 0.0
+            extrapolated &= ~certain
+            unknown = ~known & ~extrapolated & ~certain
+            half_width[unknown] = 0.5  # never solved yet, or too rarely: the full tier's value can be anything in [0, 1]
             # How far the full tier's estimate may still move from ours: for nested unbiased
             # estimates Var(full - ours) = Var(ours) - Var(full) (docs/statistics.md); beyond
-            # m the posterior's error and the full tier's own noise add up; a bounded value's
-            # error is all in its half-width.
-            remaining = np.where(known, np.maximum(var - var_full, 0.0), np.where(bounded, 0.0, var + var_full))
+            # m the posterior's error and the full tier's own noise add up; a certain value does
+            # not move.
+            remaining = np.where(known, np.maximum(var - var_full, 0.0), np.where(certain, 0.0, var + var_full))
             # Around the true value (the adaptive tier's own test): our estimate's variance, and
-            # for a bounded value the full tier's own noise around the truth.
-            own = np.where(bounded, var_full, var)
-            self._cache[k] = {"est": est, "var": own, "unknown": unknown, "half_width": half_width,
+            # for a certain value the full tier's own noise around the truth.
+            own = np.where(certain, var_full, var)
+            self._cache[k] = {"est": est, "var": own, "unknown": unknown, "half_width": half_width, "known": known,
                               "var_full": var_full, "remaining": remaining}
         return self._cache[k]
 
     def value(self, k: int, paper_n: int | None = None) -> Value:
         t = self.terms(k)
         size = self.problems
-        var_paper = 0.0
+        var_paper = np.zeros(size)
         if paper_n is not None:
-            var_paper = float(_grouped_variances(self.c, self.m, paper_n, k).sum()) / size**2
+            var_paper = _grouped_variances(self.c, self.m, paper_n, k)
+        sure = float((t["var_full"] + var_paper)[t["known"]].sum()) / size**2
         return Value(float(t["est"].mean()), float(t["half_width"].sum()) / size,
-                     float(t["remaining"].sum()) / size**2, float(t["var_full"].sum()) / size**2, var_paper,
-                     float(t["var"].sum()) / size**2)
+                     float(t["remaining"].sum()) / size**2, float(t["var_full"].sum()) / size**2,
+                     float(var_paper.sum()) / size**2, float(t["var"].sum()) / size**2, sure)
 
     def wanted(self, k: int) -> np.ndarray:
         """Problems that a next round could still move at pass@k: all but the saturated ones
@@ -311,7 +299,7 @@ class PointCheck:
                     f"{100 * reach:.2f}), tolerance {100 * tolerance:.2f}")
         if look >= looks - 1:
             return Decision(PASS if gap <= tolerance else FAIL, look, evidence)
-        if gap + reach <= tolerance:
+        if gap + reach <= self.z_full * sqrt(value.var_sure) + self.paper_error:
             return Decision(PASS, look, evidence)
         if gap - reach > tolerance:
             return Decision(FAIL, look, evidence)
