@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import posixpath
 import signal
 import subprocess
 import sys
@@ -21,7 +22,7 @@ import pytest
 from repro.code_tests import TestSuite
 from repro.grading.code import check_program
 from repro.sandbox import detect_protections, runner
-from repro.sandbox.bootstrap import children_of
+from repro.sandbox.bootstrap import PRIVATE_WORKDIR, children_of
 from repro.sandbox.detect import PROBE
 from repro.sandbox.execution import execute, processes_of_uid
 from repro.sandbox.fork_client import ForkServer
@@ -144,6 +145,7 @@ except OSError as error:
 def test_program_holds_no_descriptor_of_the_server(server):
     source = """
 import os
+import posixpath
 fds = sorted(int(fd) for fd in os.listdir("/proc/self/fd"))
 print([fd for fd in fds if fd > 2 and os.path.exists(f"/proc/self/fd/{fd}") and
        not os.readlink(f"/proc/self/fd/{fd}").startswith("/proc")])
@@ -177,18 +179,20 @@ print("left")
 
 
 def test_files_and_memory_never_reach_the_next_run(server):
-    first = """
+    # The run's private work folder and the folder above it, both inside its mount namespace.
+    work, above = PRIVATE_WORKDIR, posixpath.dirname(PRIVATE_WORKDIR)
+    first = f"""
 import json, random, sys, os
-open("/tmp/left-by-first", "w").write("x")
-open("/tmp/work/left-by-first", "w").write("x")
+open("{above}/left-by-first", "w").write("x")
+open("{work}/left-by-first", "w").write("x")
 json.dumps = None          # a preloaded module, changed in this run's copy
 sys.modules["planted"] = object()
 sys.setrecursionlimit(123)
 print(random.random())
 """
-    second = """
+    second = f"""
 import json, os, random, sys
-print(os.path.exists("/tmp/left-by-first"), os.path.exists("/tmp/work/left-by-first"))
+print(os.path.exists("{above}/left-by-first"), os.path.exists("{work}/left-by-first"))
 print(json.dumps is not None, "planted" in sys.modules, sys.getrecursionlimit())
 print(random.random())
 """
