@@ -52,6 +52,7 @@ from repro.tiers import SAMPLES_PER_ROUND
 EXTRAPOLATE_MIN_CORRECT = 5
 PREDICTION_ERROR = 0.01  # chance, per verdict, that a verdict settled early is not the full tier's
 SATURATED_SD = 0.001  # a problem whose full-tier estimate can move by less than this needs no more samples
+SOLVED_SURE = 0.999  # a solved problem's chance of being solved in n, beyond which its weight is settled
 OPEN = "open"
 RunKey = tuple[str, str]  # (arm, benchmark)
 
@@ -111,6 +112,16 @@ def _grouped_variances(c: np.ndarray, m: np.ndarray, target: int | None, k: int)
     keys, inverse = np.unique(c.astype(np.int64) * width + m, return_inverse=True)
     values = np.array([_variance(key // width, key % width, key % width if target is None else target, k)
                        for key in keys.tolist()])
+    return values[inverse.reshape(-1)]
+
+
+def _solved_chances(c: np.ndarray, m: np.ndarray, n: int) -> np.ndarray:
+    """stats.solved_probability(c_i, m_i, n) per problem, once per distinct (c, m)."""
+    if not len(c):
+        return np.empty(0)
+    width = int(m.max()) + 1
+    keys, inverse = np.unique(c.astype(np.int64) * width + m, return_inverse=True)
+    values = np.array([stats.solved_probability(key // width, key % width, n) for key in keys.tolist()])
     return values[inverse.reshape(-1)]
 
 
@@ -212,6 +223,13 @@ class RunState:
         it looked)."""
         t = self.terms(k)
         return (self.m < self.n) & ((t["half_width"] > SATURATED_SD) | (t["remaining"] > SATURATED_SD**2))
+
+    def status_open(self) -> np.ndarray:
+        """Problems whose solved status, or its weight in the full tier's solved-set rule, can
+        still change: below n and not yet solved, or solved with a chance below SOLVED_SURE of
+        being solved in a draw of n."""
+        chance = _solved_chances(self.c, self.m, self.n)
+        return (self.m < self.n) & ((self.c == 0) | (chance < SOLVED_SURE))
 
     def grow(self, mask: np.ndarray, size: int, draw: Callable[[np.ndarray, int, int], np.ndarray]) -> int:
         """Bring the chosen problems to `size` samples; returns the samples drawn."""
@@ -444,7 +462,10 @@ class SolvedStatus:
     """Verdicts over solved-at-least-once sets (claim 2's NearlySubset, Tables 4 and 5): a
     problem solved once is solved in the full tier too (its samples are a prefix); one not yet
     solved goes on to the full n. The sets are then the full tier's, and the verdicts are taken
-    with the full tier's rule on the samples in hand."""
+    with the full tier's rule on the samples in hand. That rule also weighs each problem by its
+    chance of being solved in a draw of n (from its counts): a problem solved once in 32 has a
+    visibly lower chance than it will have at n, so a solved problem goes on until its chance is
+    SOLVED_SURE (or n)."""
 
     key: tuple
     run_keys: frozenset
@@ -453,7 +474,7 @@ class SolvedStatus:
         return set(self.run_keys)
 
     def decide(self, states, look: int, looks: int) -> Decision:
-        done = all(((states[r].c > 0) | (states[r].m >= states[r].n)).all() for r in self.run_keys)
+        done = not any(states[r].status_open().any() for r in self.run_keys)
         return Decision("full" if done else OPEN, look)
 
     def wanted(self, states, look: int, looks: int) -> list[tuple[RunKey, int]]:
@@ -627,7 +648,7 @@ def run_adaptive(checks: list, runs: Mapping[RunKey, int], problems: Mapping[Run
                 if k is None:
                     mask = state.m < state.n
                 elif k == "unsolved":
-                    mask = (state.m < state.n) & (state.c == 0)
+                    mask = state.status_open()
                 else:
                     mask = state.wanted(k)
                 wanted[run] = wanted.get(run, np.zeros(state.problems, dtype=bool)) | mask

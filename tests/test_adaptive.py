@@ -239,6 +239,37 @@ def test_solved_sets_stop_a_problem_at_its_first_success_and_take_the_rest_to_n(
         assert ((state.c > 0) == full_solved).all()
         assert (state.m[state.c == 0] == 512).all()
         assert (state.m[:10] == 32).all()
+        # A problem solved but rarely goes on until its chance of being solved in n (the weight
+        # the full tier's rule gives it) is sure, or n.
+        chances = np.array([stats.solved_probability(int(c), int(m), 512) for c, m in zip(state.c, state.m)])
+        assert ((chances >= adaptive.SOLVED_SURE) | (state.m == 512)).all()
+    rare = RunState(512, np.array([32, 32, 32]), np.array([1, 6, 0]))
+    assert rare.status_open().tolist() == [True, False, True]
+
+
+def test_solved_sets_weigh_each_problem_as_the_full_tier_does():
+    """Tables 4 and 5 are judged against the disagreements expected from sampling alone, sum_i
+    (s_i ? 1 - q_i : q_i), q_i a problem's chance of being solved in a draw of n from its counts.
+    A problem solved once in 32 has a lower q_i than it gets at n: the adaptive samples must give
+    the full tier's expectation, not only its solved set (30 reruns)."""
+    from repro.results import RunResult
+
+    run = ("rl", "bench")
+    p = np.concatenate([np.full(20, 0.5), np.full(30, 0.03), np.full(10, 0.004), np.full(10, 0.0)])
+    n, ids = 512, tuple(map(str, range(len(p))))
+    worst = 0.0
+    for seed in range(30):
+        draw, blocks = _draws({run: p}, seed=700 + seed)
+        outcome = run_adaptive([adaptive.SolvedStatus(("solved status",), frozenset({run}))], {run: n}, {run: len(p)}, draw)
+        state = outcome.states[run]
+        expected = []
+        for m, c in ((np.full(len(p), n), blocks[run][:, n // 32 - 1]), (state.m, state.c)):
+            result = RunResult(run[0], run[1], ids, tuple(range(len(p))), m, c)
+            chance = result.solved_chances(n)
+            expected.append(float(np.where(result.c > 0, 1 - chance, chance).sum()))
+        worst = max(worst, abs(expected[0] - expected[1]))
+        assert (outcome.states[run].c > 0).sum() == (blocks[run][:, n // 32 - 1] > 0).sum()
+    assert worst < 0.05
 
 
 def _own(check, rule):
