@@ -13,9 +13,10 @@ all n samples. With m_i of them drawn for problem i (c_i correct), the pass@k es
   noise of variance Var(ours) - Var(full), both Jeffreys-posterior expectations (repro.stats);
 - m_i < k, c_i >= EXTRAPOLATE_MIN_CORRECT: the posterior mean 1 - E[(1-p)^k] (Jeffreys); the
   full tier's differs by the posterior error plus its own noise;
+- m_i < k, c_i >= 1 and k > n - c_i (k = n in particular): exactly 1, as the full tier's will be;
 - otherwise unknown: carried as 1/2 with a worst-case error of 1/2, added as a bound.
 A verdict is settled when the full tier's value, within `bound + z sd` of ours, is on one side
-of the full tier's threshold; z spends PREDICTION_ERROR over the looks before the last (a union
+of the full tier's threshold (for a pass, the threshold of the problems already drawn to k); z spends PREDICTION_ERROR over the looks before the last (a union
 bound: a verdict settled early differs from the full tier's with probability at most 1%). A
 verdict open at its last look is the full tier's test on the data in hand.
 
@@ -23,8 +24,9 @@ Open verdicts ask for every problem of their runs that is not saturated (whose f
 estimate cannot move by SATURATED_SD): the problems still sampled go up together, because
 choosing among them by their counts would bias the estimate.
 
-Solved sets (claim 2, Tables 4 and 5): a problem solved once is settled, the others go to the
-full n, so the sets are the full tier's. Verdicts the method does not cover (accuracy
+Solved sets (claim 2, Tables 4 and 5): a problem solved once is solved in the full tier, the
+others go to the full n, so the sets are the full tier's; a solved problem goes on until its
+chance of being solved in n (the weight the full tier's rule gives it) is SOLVED_SURE. Verdicts the method does not cover (accuracy
 histograms, solved-count cells) ask for the full n on their runs: their verdicts are then the
 full tier's own, on the same samples.
 """
@@ -103,26 +105,26 @@ def _variance(c: int, m: int, target: int, k: int) -> float:
     return float(stats.problem_variances(c, m, target, (k,))[0])
 
 
-def _grouped_variances(c: np.ndarray, m: np.ndarray, target: int | None, k: int) -> np.ndarray:
-    """Per-problem posterior-expected variance of pass@k from `target` samples (None: each
-    problem's own m), one computation per distinct (c, m)."""
+def _per_distinct_count(c: np.ndarray, m: np.ndarray, function: Callable[[int, int], float]) -> np.ndarray:
+    """function(c_i, m_i) per problem, computed once per distinct (c, m): most problems of a run
+    share a few counts (never or always solved)."""
     if not len(c):
         return np.empty(0)
     width = int(m.max()) + 1
     keys, inverse = np.unique(c.astype(np.int64) * width + m, return_inverse=True)
-    values = np.array([_variance(key // width, key % width, key % width if target is None else target, k)
-                       for key in keys.tolist()])
+    values = np.array([function(key // width, key % width) for key in keys.tolist()])
     return values[inverse.reshape(-1)]
+
+
+def _grouped_variances(c: np.ndarray, m: np.ndarray, target: int | None, k: int) -> np.ndarray:
+    """Per-problem posterior-expected variance of pass@k from `target` samples (None: each
+    problem's own m)."""
+    return _per_distinct_count(c, m, lambda ci, mi: _variance(ci, mi, mi if target is None else target, k))
 
 
 def _solved_chances(c: np.ndarray, m: np.ndarray, n: int) -> np.ndarray:
-    """stats.solved_probability(c_i, m_i, n) per problem, once per distinct (c, m)."""
-    if not len(c):
-        return np.empty(0)
-    width = int(m.max()) + 1
-    keys, inverse = np.unique(c.astype(np.int64) * width + m, return_inverse=True)
-    values = np.array([stats.solved_probability(key // width, key % width, n) for key in keys.tolist()])
-    return values[inverse.reshape(-1)]
+    """stats.solved_probability(c_i, m_i, n) per problem."""
+    return _per_distinct_count(c, m, lambda ci, mi: stats.solved_probability(ci, mi, n))
 
 
 @dataclass(frozen=True)
