@@ -86,11 +86,14 @@ class RunSamples:
                 self.units_sampled += sample_missing(self.context, self.spec, self.store, self.problems, self.label,
                                                      units=missing)
                 self._read_grades()
-        successes = np.zeros(len(chosen), dtype=np.int64)
-        for j, problem in enumerate(chosen):
-            marks = [mark for r in range(first, last) for mark in self._unit(problem.problem_id, r)]
-            successes[j] = sum(marks[start - first * per_round : stop - first * per_round])
-        return successes
+        return np.array([self._successes(problem.problem_id, start, stop) for problem in chosen], dtype=np.int64)
+
+    def _successes(self, problem_id: str, start: int, stop: int) -> int:
+        """Correct samples among samples start..stop-1 of a problem, from the stored verdicts."""
+        per_round = self.spec.samples_per_round
+        first, last = start // per_round, ceil(stop / per_round)
+        marks = [mark for r in range(first, last) for mark in self._unit(problem_id, r)]
+        return sum(marks[start - first * per_round : stop - first * per_round])
 
     def _unit(self, problem_id: str, round_index: int) -> list[bool]:
         marks = self.verdicts.get((problem_id, round_index))
@@ -101,11 +104,8 @@ class RunSamples:
 
     def result(self, m: np.ndarray) -> RunResult:
         """The run's result from the stored verdicts: problem i over its first m[i] samples."""
-        per_round = self.spec.samples_per_round
-        c = np.zeros(len(self.problems), dtype=np.int64)
-        for i, problem in enumerate(self.problems):
-            marks = [mark for r in range(ceil(int(m[i]) / per_round)) for mark in self._unit(problem.problem_id, r)]
-            c[i] = sum(marks[: int(m[i])])
+        c = np.array([self._successes(problem.problem_id, 0, int(mi)) for problem, mi in zip(self.problems, m)],
+                     dtype=np.int64)
         return RunResult(self.planned.arm, self.spec.benchmark, tuple(p.problem_id for p in self.problems),
                          tuple(p.index for p in self.problems), np.asarray(m, dtype=np.int64).copy(), c,
                          backend=self.spec.backend, synthetic=self.loaded.synthetic)
@@ -156,8 +156,9 @@ def _run_backend(context: RunContext, experiment: Experiment, backend: str, plan
         if not np.array_equal(result.c, outcome.states[key].c):  # the loop's counts are the store's
             raise ReproError(f"{samples[key].label}: the counts read back from the store differ from those the "
                              "adaptive loop drew; the store changed under this command")
-    complete_decisions(experiment, outcome, results)
-    order = list(keyed_comparisons(experiment, results))
+    comparisons = keyed_comparisons(experiment, results)  # once: the delegated verdicts and the order
+    complete_decisions(experiment, outcome, results, comparisons)
+    order = list(comparisons)
     records[backend] = record(experiment, context.tier.name, backend, get_backend(backend).simulated, outcome, order)
     return [RunOutcome(experiment.id, backend, result, key[0], key[1], samples[key].loaded.note, samples[key].spec,
                        samples[key].store.root) for key, result in results.items()]

@@ -70,14 +70,17 @@ def full_tier_verdicts(experiment: Experiment, results: Mapping[tuple[str, str],
 
 
 def complete_decisions(experiment: Experiment, outcome: adaptive.Outcome,
-                       results: Mapping[tuple[str, str], RunResult]) -> dict[tuple, adaptive.Decision]:
+                       results: Mapping[tuple[str, str], RunResult],
+                       comparisons: Mapping[tuple, PointComparison | ClaimVerdict] | None = None
+                       ) -> dict[tuple, adaptive.Decision]:
     """Add to `outcome.decisions` every verdict the method leaves to the full tier's rule,
     taken with that rule on `results` (the adaptive tier's own samples: m_i and c_i of each
     problem); returns the decisions. Each one's samples are those of the decision that held its
     runs: the full-n carrier for histograms, the solved-status one for solved sets and claims
-    over solved sets (the other where only one exists)."""
+    over solved sets (the other where only one exists). `comparisons`: `keyed_comparisons` of
+    `results`, where the caller has it already."""
     decisions = outcome.decisions
-    verdicts = keyed_comparisons(experiment, results, points=True)
+    verdicts = keyed_comparisons(experiment, results, points=True) if comparisons is None else comparisons
     delegated = [key for key in verdicts if key not in decisions]
     full, status = decisions.get(CARRIERS[0]), decisions.get(CARRIERS[1])
     for key in delegated:
