@@ -18,12 +18,27 @@ from repro.grading.code import check_program
 from repro.sandbox import limits
 
 
+def _read(path: Path) -> bytes:
+    try:
+        return Path(path).read_bytes()
+    except OSError as error:
+        raise InputFileError(f"{path}: cannot read: {error.strerror or error}") from None
+
+
+def _text(data: bytes, errors: str = "strict") -> str:
+    """A file's bytes as text, as a file opened in text mode reads them (universal newlines)."""
+    return data.decode("utf-8", errors).replace("\r\n", "\n").replace("\r", "\n")
+
+
 def load_problem(problem_path: Path) -> TestSuite:
     """The test suite of PROBLEM.json; InputFileError (one line) when it is malformed."""
+    return parse_problem(_read(problem_path), problem_path)
+
+
+def parse_problem(data: bytes, problem_path) -> TestSuite:
+    """The test suite in `data`, the bytes of PROBLEM.json (`problem_path` names it in errors)."""
     try:
-        problem = json.loads(Path(problem_path).read_text(encoding="utf-8"))
-    except OSError as error:
-        raise InputFileError(f"{problem_path}: cannot read: {error.strerror or error}") from None
+        problem = json.loads(_text(data))
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise InputFileError(f"{problem_path}: not valid JSON: {error}") from None
     if not isinstance(problem, dict):
@@ -63,10 +78,18 @@ def load_problem(problem_path: Path) -> TestSuite:
 def sandbox_command(solution_path: Path, problem_path: Path) -> int:
     """Print the verdict of SOLUTION.py on PROBLEM.json as one JSON object; 0 iff it passes."""
     suite = load_problem(problem_path)
-    try:
-        source = Path(solution_path).read_text(encoding="utf-8", errors="replace")
-    except OSError as error:
-        raise InputFileError(f"{solution_path}: cannot read: {error.strerror or error}") from None
-    verdict = check_program(source, suite)
-    print(json.dumps(verdict.as_dict(), sort_keys=True))
-    return 0 if verdict.correct else 1
+    code, line = _verdict(_read(solution_path), suite)
+    print(line)
+    return code
+
+
+def judge(solution: bytes, problem: bytes, problem_path) -> tuple[int, str]:
+    """What `sandbox_command` prints and returns, from the files' bytes (`problem_path` names
+    the problem in errors): the sandbox service's answer (`repro/sandbox_service.py`)."""
+    return _verdict(solution, parse_problem(problem, problem_path))
+
+
+def _verdict(solution: bytes, suite: TestSuite) -> tuple[int, str]:
+    """(exit code, the verdict as one JSON line)."""
+    verdict = check_program(_text(solution, errors="replace"), suite)
+    return (0 if verdict.correct else 1), json.dumps(verdict.as_dict(), sort_keys=True)

@@ -19,9 +19,13 @@
    the grading path (`check_program` in a warm process, as a grading worker calls it, against
    the bare judge as a function). Each pair of measurements alternates, `--repeats` times, and
    the table gives medians, so the ratio is measured side by side. The command-line rows are
-   given with the safety checks already cached (every command after the first on a machine)
-   and for the first command (an empty cache folder: the protection probe and the self-check
-   run).
+   given with the safety checks already cached and the sandbox service of the command's
+   context running (every command after the first on a machine; repro/sandbox_client.py),
+   and for the first command (an empty cache folder: it starts a service, which runs the
+   protection probe and the self-check). `REPRO_SANDBOX_SERVICE=0` measures the command
+   judging in its own process. The services the script started are ended at its end.
+4. One test per check, checks one after another as a grading worker runs them, against bare
+   judges one after another.
 
 `--only per-test` skips 1 and 2. Prints Markdown tables. Absolute numbers depend on the
 machine and its load; compare rows of one run.
@@ -33,6 +37,7 @@ import argparse
 import json
 import os
 import resource
+import signal
 import statistics
 import subprocess
 import sys
@@ -201,8 +206,16 @@ def _stop_cpu_accounting() -> None:
     stop_fork_server()  # it runs in the group too
     group = _cpuacct.pop("group", None)
     if group is not None:
+        # The sandbox services started by the `repro sandbox` measurements run in the group too:
+        # asked to end (SIGTERM: they finish what they are doing and remove their sockets).
+        for pid in (group / "cgroup.procs").read_text().split():
+            if int(pid) != os.getpid():
+                try:
+                    os.kill(int(pid), signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
         (_CPUACCT_ROOT / "cgroup.procs").write_text(str(os.getpid()))
-        for _ in range(100):  # the fork server (ended with its socket) may take a moment
+        for _ in range(200):  # the fork server (ended with its socket) and the services may take a moment
             try:
                 group.rmdir()
                 return
@@ -293,6 +306,41 @@ def per_test_costs(test_counts: list[int], repeats: int, interpreter: str) -> No
               f"({cpu / bare_cpu:.2f}x) |")
 
 
+def checks_in_a_row(repeats: int, interpreter: str, checks: int = 20) -> None:
+    """A Markdown table: one test per check, `checks` checks one after another (a grading
+    worker's pace) against as many bare judges one after another; blocks alternate `repeats`
+    times, medians of the blocks. Measured apart from the table above because a check that
+    follows an idle moment waits for the kernel (docs/performance.md): its run joins a cgroup,
+    which on cgroup v1 waits for an RCU grace period unless another join happened a few
+    milliseconds before."""
+    import importlib.util
+
+    with tempfile.TemporaryDirectory() as directory:
+        folder = Path(directory)
+        solution = folder / "solution.py"
+        solution.write_text(SUM_SOLUTION)
+        judge_path = folder / "bare_judge.py"
+        judge_path.write_text(BARE_JUDGE)
+        spec = importlib.util.spec_from_file_location("bare_judge", judge_path)
+        bare = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(bare)
+        tests = sum_tests(1)
+        suite = TestSuite.livecodebench(tests, None)
+        samples: dict[str, list[tuple[float, float]]] = {"bare": [], "check": []}
+        check_program(SUM_SOLUTION, suite)
+        for _ in range(repeats):
+            samples["bare"].append(_timed(lambda: [bare.judge(interpreter, str(solution), tests)
+                                                   for _ in range(checks)]))
+            samples["check"].append(_timed(lambda: [check_program(SUM_SOLUTION, suite) for _ in range(checks)]))
+    (bare_wall, bare_cpu), (wall, cpu) = ((statistics.median(w for w, _ in samples[name]) * 1000 / checks,
+                                           statistics.median(c for _, c in samples[name]) * 1000 / checks)
+                                          for name in ("bare", "check"))
+    print(f"\n| one test, {checks} checks in a row | bare judge (function) | `check_program` | ratio |")
+    print("|---|---|---|---|")
+    print(f"| ms per check | {bare_wall:.1f} ({bare_cpu:.1f}) | {wall:.1f} ({cpu:.1f}) | {wall / bare_wall:.2f}x "
+          f"({cpu / bare_cpu:.2f}x) |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--programs", type=int, default=120)
@@ -310,6 +358,7 @@ def main() -> None:
         print(_start_cpu_accounting())
         try:
             per_test_costs([int(n) for n in args.tests.split(",")], args.repeats, choose_interpreter())
+            checks_in_a_row(args.repeats, choose_interpreter())
         finally:
             _stop_cpu_accounting()
         return
@@ -331,6 +380,7 @@ def main() -> None:
     print(f"| `run_program` (sandbox) | {sandboxed * 1000:.0f} |")
     print(f"| overhead | {(sandboxed - bare) * 1000:.0f} |")
     per_test_costs([int(n) for n in args.tests.split(",")], args.repeats, choose_interpreter())
+    checks_in_a_row(args.repeats, choose_interpreter())
 
 
 if __name__ == "__main__":

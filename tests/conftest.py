@@ -21,6 +21,35 @@ import pytest
 from repro.results import RunResult
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _sandbox_services_of_this_session(tmp_path_factory):
+    """`repro sandbox` commands that tests run start sandbox services (repro/sandbox_client.py):
+    their sockets go to a folder of this session's, and they end with it (SIGTERM to the peer
+    of each socket), not a minute later."""
+    import signal
+    import struct
+
+    from repro import sandbox_client
+
+    folder = tmp_path_factory.mktemp("runtime")
+    saved = {name: os.environ.get(name) for name in ("XDG_RUNTIME_DIR", sandbox_client.IDLE_ENV)}
+    os.environ["XDG_RUNTIME_DIR"] = str(folder)
+    os.environ[sandbox_client.IDLE_ENV] = "15"
+    yield
+    for path in (folder / "repro-sandbox").glob("*.sock"):
+        connection = sandbox_client.connect(str(path))
+        if connection is not None:
+            with connection:
+                pid, _, _ = struct.unpack("3i", connection.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED,
+                                                                      struct.calcsize("3i")))
+            os.kill(pid, signal.SIGTERM)
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+
+
 def shared_dir() -> Path | None:
     value = os.environ.get("REPRO_SHARED_DIR")
     return Path(value) if value and Path(value).is_dir() else None

@@ -358,8 +358,10 @@ def test_other_sandbox_calls_go_through_typer(args, code, message):
 
 def test_a_bug_in_the_plain_sandbox_command_is_reported_as_an_internal_error(tmp_path, sandbox_problem):
     problem, right, _ = sandbox_problem
+    # The sandbox service off: the bug is planted in this command's process (the service's own
+    # bugs leave the command to judge alone: tests/test_sandbox_service.py).
     done = _run_cli(str(PROJECT / "cli.py") + "!fail", "sandbox", str(right), "--problem", str(problem),
-                    env={"REPRO_HOME": str(tmp_path / "runs")})
+                    env={"REPRO_HOME": str(tmp_path / "runs"), "REPRO_SANDBOX_SERVICE": "0"})
     assert done.returncode == 3, done.stderr
     assert "internal error (a bug in repro, not in your input): RuntimeError: a bug" in done.stderr
 

@@ -71,19 +71,32 @@ def run_program(source: str, stdin: str = "", *, time_limit_s: float, memory_mb:
 # ------------------------------------------------------------------ the fork server, per process
 
 # This process's: "for" (the Protections they belong to), "runs" started, "server", "refused"
-# (why it is not used).
+# (why it is not used), "eager" (warm_fork_server was called: the first run forks too).
 _state: dict = {}
 _state_lock = threading.Lock()
+_eager = False
 
 
 def _reset_after_fork() -> None:
     """A forked copy of this process (a pool worker) gets its own server, never its parent's."""
-    global _state_lock
+    global _state_lock, _eager
     _state.clear()
     _state_lock = threading.Lock()
+    _eager = False
 
 
 os.register_at_fork(after_in_child=_reset_after_fork)
+
+
+def warm_fork_server() -> bool:
+    """Start and verify this process's fork server now, and fork every run from it from now on,
+    the first included: for a process that will check many programs (the sandbox service,
+    `repro/sandbox_service.py`). Whether the server is in use (where it is not, runs start
+    fresh interpreters, and their reports say why)."""
+    global _eager
+    _eager = True
+    with _fork_server_for(detect_protections()) as (server, _):
+        return server is not None
 
 
 def fork_server_cpu_s() -> float:
@@ -153,7 +166,7 @@ def _fork_server_for(protections: Protections) -> Iterator[tuple[ForkServer | No
     if refused:
         yield None, replace(protections, notes=protections.notes + (_note(),))
         return
-    if runs == 1:
+    if runs == 1 and not _eager:
         yield None, protections
         return
     if server is not None and not server.alive():
