@@ -42,23 +42,22 @@ _sandbox_failure: BaseException | None = None
 _sandbox_call = (_plain_sandbox_call(sys.argv[1:])
                  if __name__ == "__main__" or os.path.basename(sys.argv[0]) == "repro" else None)
 if _sandbox_call is not None:
-    # First the sandbox service (repro/sandbox_client.py: a warm process that judges for
-    # commands run in exactly this context); None: judge here, as without it.
-    from repro.sandbox_client import judge_through_service
-
-    _answer = judge_through_service(*_sandbox_call)
-    if _answer is not None:
-        _sandbox_code, _out, _err = _answer
-        sys.stdout.write(_out)
-        sys.stderr.write(_err)
-        sys.exit(_sandbox_code)
-
     from repro.errors import ReproError
 
     try:
-        from repro.sandbox_command import sandbox_command
+        # First the sandbox service (repro/sandbox_client.py: a warm process that judges for
+        # commands run in exactly this context); None: judge here, as without it.
+        from repro.sandbox_client import judge_through_service
 
-        _sandbox_code = sandbox_command(*_sandbox_call)
+        _answer = judge_through_service(*_sandbox_call)
+        if _answer is None:
+            from repro.sandbox_command import sandbox_command
+
+            _sandbox_code = sandbox_command(*_sandbox_call)
+        else:
+            _sandbox_code, _out, _err = _answer
+            sys.stdout.write(_out)
+            sys.stderr.write(_err)
     except ReproError as _error:
         print(f"error: {_error}", file=sys.stderr)
         sys.exit(_error.exit_code)

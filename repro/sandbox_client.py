@@ -51,7 +51,7 @@ _PACKAGE = os.path.dirname(os.path.abspath(__file__))
 _SOCKET_PATH_BYTES = 108  # sun_path, with its final NUL (Linux)
 
 # How the client starts a service: this Python, the package's parent folder first on sys.path
-# (the folder this module was imported from, installed or not), and the socket and lock paths.
+# (the folder this module was imported from, installed or not), then the socket, lock and log.
 _SERVICE_COMMAND = ("import sys; sys.path.insert(0, sys.argv.pop(1)); "
                     "from repro.sandbox_service import main; main(sys.argv[1:])")
 
@@ -60,7 +60,6 @@ class ServicePaths:
     """The socket, lock and log file of the service for one context."""
 
     def __init__(self, folder: str, key: str):
-        self.folder = folder
         self.socket = os.path.join(folder, f"{key}.sock")
         self.lock = os.path.join(folder, f"{key}.lock")
         self.log = os.path.join(folder, f"{key}.log")
@@ -111,6 +110,10 @@ def service_folder() -> str | None:
     return folder
 
 
+# Messages are marshal data behind an 8-byte length: marshal is built in (nothing to import),
+# carries bytes as they are (a solution need not be UTF-8), and both ends are this package under
+# the same Python. The peer is always a process of the same user (the folder is the user's, and
+# the service checks the peer's uid), so loading its data trusts no one new.
 def send_message(connection: socket.socket, message: dict) -> None:
     data = marshal.dumps(message, MARSHAL_VERSION)
     connection.sendall(len(data).to_bytes(_LENGTH_BYTES, "big") + data)

@@ -42,12 +42,14 @@ import struct
 import sys
 import threading
 import time
+import traceback
 
 from repro import sandbox_client
 from repro.errors import ReproError
 
 _ACCEPT_POLL_S = 1.0  # how often the idle loop looks at the clock and at a stop request
 _LOCK_POLL_S = 0.02
+_REQUEST_TIMEOUT_S = 30.0
 
 
 class _Service:
@@ -145,11 +147,15 @@ class _Service:
             with connection:
                 if not _same_user(connection):
                     return
+                # A command sends its request at once; one that does not (stopped, stuck) must
+                # not keep the service from ending.
+                connection.settimeout(_REQUEST_TIMEOUT_S)
                 request = sandbox_client.receive_message(connection)
                 if request is None:
                     return  # a connection test (another service looking for a live one)
+                connection.settimeout(None)
                 sandbox_client.send_message(connection, self._reply(request))
-        except (OSError, ValueError, EOFError, TypeError) as error:
+        except Exception as error:  # noqa: BLE001 - one command's failure; the command judges alone
             print(f"sandbox service: a request failed: {type(error).__name__}: {error}", file=sys.stderr)
         finally:
             with self.active_lock:
@@ -269,6 +275,9 @@ def main(argv: list[str]) -> None:
     try:
         service.warm_up()
         service.serve()
+    except Exception:  # noqa: BLE001 - into the log, which is then kept; commands judge alone
+        traceback.print_exc()
+        raise SystemExit(1) from None
     finally:
         service.take_out_of_service()
         # Leave nothing behind but a log worth reading. The lock file goes while still locked

@@ -247,22 +247,28 @@ def _run_ok(argv: list[str], env: dict[str, str]) -> None:
         raise SystemExit(f"{argv[1]} did not pass: exit {done.returncode}: {done.stdout[-300:]} {done.stderr[-300:]}")
 
 
+def _bare_judge_in(folder: Path):
+    """(the solution's file, the bare judge's file, the bare judge imported) in `folder`."""
+    import importlib.util
+
+    solution = folder / "solution.py"
+    solution.write_text(SUM_SOLUTION)
+    judge_path = folder / "bare_judge.py"
+    judge_path.write_text(BARE_JUDGE)
+    spec = importlib.util.spec_from_file_location("bare_judge", judge_path)
+    bare = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bare)
+    return solution, judge_path, bare
+
+
 def per_test_costs(test_counts: list[int], repeats: int, interpreter: str) -> None:
     """Markdown tables: ms per test, sandbox against a bare judge, through the command line
     and through the grading path."""
-    import importlib.util
-
     load_before = os.getloadavg()[0]
 
     with tempfile.TemporaryDirectory() as directory:
         folder = Path(directory)
-        solution = folder / "solution.py"
-        solution.write_text(SUM_SOLUTION)
-        judge_path = folder / "bare_judge.py"
-        judge_path.write_text(BARE_JUDGE)
-        spec = importlib.util.spec_from_file_location("bare_judge", judge_path)
-        bare = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(bare)
+        solution, judge_path, bare = _bare_judge_in(folder)
         cache = folder / "cache"
         env = dict(os.environ, REPRO_CACHE_DIR=str(cache))
         cli_rows, grading_rows = [], []
@@ -313,17 +319,8 @@ def checks_in_a_row(repeats: int, interpreter: str, checks: int = 20) -> None:
     follows an idle moment waits for the kernel (docs/performance.md): its run joins a cgroup,
     which on cgroup v1 waits for an RCU grace period unless another join happened a few
     milliseconds before."""
-    import importlib.util
-
     with tempfile.TemporaryDirectory() as directory:
-        folder = Path(directory)
-        solution = folder / "solution.py"
-        solution.write_text(SUM_SOLUTION)
-        judge_path = folder / "bare_judge.py"
-        judge_path.write_text(BARE_JUDGE)
-        spec = importlib.util.spec_from_file_location("bare_judge", judge_path)
-        bare = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(bare)
+        solution, _, bare = _bare_judge_in(Path(directory))
         tests = sum_tests(1)
         suite = TestSuite.livecodebench(tests, None)
         samples: dict[str, list[tuple[float, float]]] = {"bare": [], "check": []}

@@ -263,3 +263,19 @@ def test_a_connection_from_another_user_is_refused():
         other.wait()
         listener.close()
         shutil.rmtree(folder)
+
+
+def test_an_interrupted_command_says_so_and_the_service_goes_on(runtime, files):
+    args = (str(files / "right.py"), "--problem", str(files / "problem.json"))
+    assert command(*args).returncode == 0
+    (_, pid), = services(runtime).items()
+    (files / "slow.py").write_text("import time\ntime.sleep(4)\n" + RIGHT)
+    slow = subprocess.Popen([sys.executable, str(PROJECT / "cli.py"), "sandbox", str(files / "slow.py"), "--problem",
+                             str(files / "problem.json")], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            cwd=PROJECT, env=dict(os.environ))  # as command() passes it (pytest's C environment differs)
+    time.sleep(1.5)  # the service is running the program
+    slow.send_signal(signal.SIGINT)
+    out, err = slow.communicate(timeout=60)
+    assert slow.returncode == 130 and err.startswith("interrupted"), (slow.returncode, out, err)
+    done = command(*args)
+    assert done.returncode == 0 and list(services(runtime).values()) == [pid]
