@@ -411,11 +411,11 @@ def sandbox(solution: Annotated[Path, typer.Argument(help="A Python program (the
             problem: Annotated[Path, typer.Option("--problem", "-p", help="The problem's tests in LiveCodeBench's "
                                                   "format: {\"tests\": [{\"input\", \"output\", \"testtype\": "
                                                   "stdin|functional}], \"metadata\": {\"func_name\": ...}}.")]):
-    """Run one solution against one problem's tests in the sandbox; print a JSON verdict.
-
-    The same code path as the code experiments (isolation, limits, comparison rules). Exit 0
-    when every test passes, 1 otherwise.
-    """
+    """Run one solution against one problem's tests in the sandbox; print a JSON verdict (exit
+    0 when every test passes, 1 otherwise). The same code path as the code experiments
+    (isolation, limits, comparison rules); a warm sandbox service of the same context (Python,
+    environment, folder) judges when it can, and ends after a minute without a command
+    (REPRO_SANDBOX_SERVICE=0: never; docs/sandbox.md)."""
     from repro.sandbox_command import sandbox_command
 
     _guard(lambda: sandbox_command(solution, problem))
