@@ -247,6 +247,14 @@ def _run_ok(argv: list[str], env: dict[str, str]) -> None:
         raise SystemExit(f"{argv[1]} did not pass: exit {done.returncode}: {done.stdout[-300:]} {done.stderr[-300:]}")
 
 
+def _rcu_expedited() -> str:
+    """The kernel setting that decides how long a run's cgroup join can wait (docs/performance.md)."""
+    try:
+        return f"rcu_expedited {Path('/sys/kernel/rcu_expedited').read_text().strip()}"
+    except OSError:
+        return "rcu_expedited unknown"
+
+
 def _bare_judge_in(folder: Path):
     """(the solution's file, the bare judge's file, the bare judge imported) in `folder`."""
     import importlib.util
@@ -299,7 +307,8 @@ def per_test_costs(test_counts: list[int], repeats: int, interpreter: str) -> No
     # command costs to import (both sides run under the same setting).
     print(f"load average (1 min) {load_before:.1f} at the start, {os.getloadavg()[0]:.1f} at the end; "
           f"{len(os.sched_getaffinity(0))} CPUs; PYTHONDONTWRITEBYTECODE "
-          f"{'set: modules compiled at every command' if os.environ.get('PYTHONDONTWRITEBYTECODE') else 'unset'}\n")
+          f"{'set: modules compiled at every command' if os.environ.get('PYTHONDONTWRITEBYTECODE') else 'unset'}; "
+          f"{_rcu_expedited()}\n")
     print("| tests | bare judge (process) | `repro sandbox` | ratio | `repro sandbox`, first command (empty cache) |")
     print("|---|---|---|---|---|")
     for count, (bare_wall, bare_cpu), (wall, cpu), (cold_wall, cold_cpu) in cli_rows:
