@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
@@ -23,6 +24,7 @@ from repro.code_tests import TestSuite
 from repro.grading.code import check_program
 from repro.sandbox import detect_protections, runner
 from repro.sandbox.bootstrap import PRIVATE_WORKDIR, children_of
+from repro.sandbox.cgroups import NAME_PREFIX
 from repro.sandbox.detect import PROBE
 from repro.sandbox.execution import execute, processes_of_uid
 from repro.sandbox.fork_client import ForkServer
@@ -30,6 +32,7 @@ from repro.sandbox.fork_client import ForkServer
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the sandbox needs Linux")
 
 MEMORY_MB = 512
+PROJECT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +65,15 @@ def run(source: str, stdin: str = "", time_limit_s: float = 5.0):
 def assert_server_unharmed(server: ForkServer, result) -> None:
     os.kill(server.server_pid, 0)  # still there
     assert runner._state["server"] is server and server.alive()
-    assert children_of(server.server_pid) == [], "the server kept a run's process"
+    # Its one child between runs is the spare parked in the next run's cgroups (fork_server.py),
+    # once it has joined them (which can take a kernel grace period).
+    deadline = time.monotonic() + 5
+    while True:
+        spare = set(server.prepared.pids()) if server.prepared is not None else set()
+        if set(children_of(server.server_pid)) <= spare and len(spare) <= 1 or time.monotonic() > deadline:
+            break
+        time.sleep(0.01)
+    assert set(children_of(server.server_pid)) <= spare and len(spare) <= 1, "the server kept a run's process"
     if result.uid is not None:
         assert processes_of_uid(result.uid) == [], "a process of the run's uid survived"
     after = run("print(6)")
@@ -275,3 +286,71 @@ def test_where_the_server_is_not_used_the_report_says_why(protections, monkeypat
     finally:
         runner._state.clear()
         runner._state.update(saved)
+
+
+CGROUPS = "print(open('/proc/self/cgroup').read())"
+
+
+def _run_cgroups(text: str) -> set[str]:
+    """The run's cgroup paths, from the /proc/self/cgroup lines a program printed."""
+    return {line.split(":", 2)[2] for line in text.splitlines() if NAME_PREFIX in line}
+
+
+def test_a_run_handed_to_the_spare_is_in_the_cgroups_prepared_for_it(server):
+    run("print(1)")  # the run after this one is handed to a spare
+    prepared = server.prepared
+    assert prepared is not None and prepared.dirs
+    hierarchies = len(prepared.dirs)  # pids and memory on cgroup v1
+    names = {path.name for path in prepared.dirs}
+    result = run(CGROUPS)
+    found = _run_cgroups(result.stdout)
+    assert len(found) == hierarchies and {path.rsplit("/", 1)[-1] for path in found} == names, (result.stdout, names)
+    with open(f"/proc/{server.server_pid}/cgroup") as handle:
+        assert NAME_PREFIX not in handle.read(), "the server joined a run's cgroup"
+    assert_server_unharmed(server, result)
+
+
+def test_a_run_with_other_limits_gets_cgroups_of_its_own(server):
+    run("print(1)")
+    spare_cgroup = server.prepared
+    other = runner.run_program(CGROUPS, time_limit_s=5, memory_mb=MEMORY_MB * 2)
+    assert other.protections.launch == "fork-server"
+    names = {path.rsplit("/", 1)[-1] for path in _run_cgroups(other.stdout)}
+    assert names and not names & {path.name for path in spare_cgroup.dirs}
+    assert not spare_cgroup.dirs, "the unused prepared cgroups were not removed"
+    assert_server_unharmed(server, other)
+
+
+def test_closing_the_server_removes_the_prepared_cgroups(protections):
+    server = ForkServer.start(protections.interpreter)
+    with server.lock:
+        for _ in range(2):
+            result = execute(protections, "print(1)", time_limit_s=10, memory_mb=MEMORY_MB, fork_server=server)
+            assert result.stdout == "1\n"
+    dirs = list(server.prepared.dirs)
+    assert dirs and all(path.is_dir() for path in dirs)
+    server.close()
+    assert not any(path.exists() for path in dirs)
+
+
+def test_a_caller_killed_leaves_no_prepared_cgroup(protections, tmp_path):
+    """The server removes the spare's cgroups when its caller goes away, however it went."""
+    script = tmp_path / "caller.py"
+    script.write_text(f"""import json, sys, time
+sys.path.insert(0, {str(PROJECT)!r})
+from repro.sandbox import runner
+for _ in range(3):
+    runner.run_program("print(1)", time_limit_s=10)
+server = runner._state["server"]
+print(json.dumps([str(path) for path in server.prepared.dirs]), flush=True)
+time.sleep(60)
+""")
+    caller = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
+    dirs = json.loads(caller.stdout.readline())
+    assert dirs and all(os.path.isdir(path) for path in dirs)
+    caller.kill()
+    caller.wait()
+    deadline = time.monotonic() + 10
+    while any(os.path.exists(path) for path in dirs) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(os.path.exists(path) for path in dirs)

@@ -32,7 +32,7 @@ import pytest
 
 from repro.code_tests import TestSuite
 from repro.grading.code import check_program
-from repro.sandbox import detect_protections, limits, run_program
+from repro.sandbox import detect_protections, limits, run_program, runner
 from repro.sandbox.cgroups import NAME_PREFIX
 from repro.sandbox.execution import WORKDIR_PREFIX, ExecutionResult, processes_of_uid
 
@@ -119,7 +119,12 @@ def _own_leftovers() -> list[str]:
     owner = f"{os.getpid()}-"
     support = detect_protections().cgroup_support
     parents = {support.pids_parent, support.memory_parent} - {None} if support else set()
-    found = [str(path) for parent in parents for path in parent.glob(f"{NAME_PREFIX}{owner}*")]
+    # The cgroups a fork server prepared for the next run are not a leftover: its spare waits
+    # there (repro/sandbox/fork_server.py, `_Spare`).
+    server = runner._state.get("server")
+    prepared = {str(path) for path in server.prepared.dirs} if server is not None and server.prepared else set()
+    found = [str(path) for parent in parents for path in parent.glob(f"{NAME_PREFIX}{owner}*")
+             if str(path) not in prepared]
     found += [str(path) for path in Path(tempfile.gettempdir()).glob(f"{WORKDIR_PREFIX}{owner}*")]
     return found
 

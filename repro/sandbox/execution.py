@@ -206,6 +206,8 @@ def execute(protections: Protections, source: str, stdin: str = "", *, time_limi
         _check_file_name(name)
     uid = _allocate_uid() if protections.private_uid else None
     cgroup = None
+    cgroup_limits = (protections.cgroup_support, limits.MAX_PROCESSES + limits.CGROUP_EXTRA_PROCESSES,
+                     (memory_mb + limits.CGROUP_EXTRA_MEMORY_MB) * 1024 * 1024)
     workdir = Path(tempfile.mkdtemp(prefix=f"{WORKDIR_PREFIX}{os.getpid()}-"))
     status_read = status_write = -1
     try:
@@ -216,10 +218,11 @@ def execute(protections: Protections, source: str, stdin: str = "", *, time_limi
             for path in [workdir, *(workdir / name for name in files)]:
                 os.chown(path, uid, uid)
         if protections.cgroup_support is not None:
+            # From a fork server: the cgroups it prepared after the last run, a spare process
+            # already in them (fork_server.py, `_Spare`); else new ones, joined by the run.
+            cgroup = fork_server.prepared_cgroup(*cgroup_limits) if fork_server is not None else None
             try:
-                cgroup = RunCgroup(protections.cgroup_support,
-                                   limits.MAX_PROCESSES + limits.CGROUP_EXTRA_PROCESSES,
-                                   (memory_mb + limits.CGROUP_EXTRA_MEMORY_MB) * 1024 * 1024)
+                cgroup = cgroup or RunCgroup(*cgroup_limits)
             except OSError as error:
                 raise SandboxStartError(f"cannot create the run's cgroup: {error}") from error
         status_read, status_write = os.pipe()
@@ -298,6 +301,8 @@ def execute(protections: Protections, source: str, stdin: str = "", *, time_limi
                 _sweep_uid_files(uid)
             _release_uid(uid)
         shutil.rmtree(workdir, ignore_errors=True)
+        if fork_server is not None and protections.cgroup_support is not None:
+            fork_server.prepare_next(*cgroup_limits)
 
 
 def _pump(process: subprocess.Popen, data: bytes, deadline: float, cap: int,

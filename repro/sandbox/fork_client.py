@@ -23,6 +23,7 @@ import threading
 from pathlib import Path
 
 from repro.sandbox.bootstrap import MARSHAL_VERSION
+from repro.sandbox.cgroups import CgroupSupport, RunCgroup
 from repro.sandbox.execution import ENVIRONMENT, SandboxStartError
 
 SERVER_FOLDER = Path(__file__).parent
@@ -50,6 +51,9 @@ class ForkServer:
         self.broken: str | None = None
         self.runs_cpu_s = 0.0  # CPU of the runs the server reaped (never in our RUSAGE_CHILDREN)
         self.own_cpu_s = 0.0  # the server's own CPU, as of its last report
+        # The next run's cgroups, with the server's spare process in them, and their limits.
+        self.prepared: RunCgroup | None = None
+        self.prepared_limits: tuple | None = None
 
     def cpu_s(self) -> float:
         """CPU time spent by the server and its finished runs, for benchmarks."""
@@ -90,6 +94,36 @@ class ForkServer:
 
     def alive(self) -> bool:
         return self.broken is None and self.owner == os.getpid()
+
+    def prepared_cgroup(self, support: CgroupSupport, max_processes: int, memory_bytes: int) -> RunCgroup | None:
+        """The cgroups prepared for the next run (`prepare_next`), if they have these limits: the
+        server's spare process is in them already, so the run does not wait for the kernel to
+        let it join (fork_server.py, `_Spare`). None: the caller creates the run's cgroups (a
+        spare in other ones is killed by the server when the run names them)."""
+        prepared, limits, self.prepared, self.prepared_limits = self.prepared, self.prepared_limits, None, None
+        if prepared is not None and limits == (support, max_processes, memory_bytes):
+            return prepared
+        if prepared is not None:
+            prepared.remove()  # kills the spare in it, if it is still there
+        return None
+
+    def prepare_next(self, support: CgroupSupport, max_processes: int, memory_bytes: int) -> None:
+        """Create the next run's cgroups and have the server park a spare process in them now,
+        while nothing waits. Anything that fails here only means the next run joins its cgroups
+        itself."""
+        if not self.alive():
+            return
+        try:
+            cgroup = RunCgroup(support, max_processes, memory_bytes)
+        except OSError:
+            return
+        try:
+            socket.send_fds(self.control, [marshal.dumps({"prepare": cgroup.procs_files()}, MARSHAL_VERSION)], [])
+        except OSError as error:
+            cgroup.remove()
+            self.broken = f"cannot reach the fork server: {error}"
+            return
+        self.prepared, self.prepared_limits = cgroup, (support, max_processes, memory_bytes)
 
     def launch(self, config: dict, status_write: int) -> ServerRun:
         """Have the server fork a run; the returned object stands for the run's first process.
@@ -150,6 +184,9 @@ class ForkServer:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+        if self.prepared is not None:  # its spare dies with the server (parent-death signal)
+            self.prepared.remove()
+            self.prepared = self.prepared_limits = None
 
 
 class ServerRun:

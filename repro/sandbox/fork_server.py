@@ -54,6 +54,8 @@ _MNT_DETACH = 2
 _NAMESPACE_FLAGS = {"mount": _CLONE_NEWNS, "pid": _CLONE_NEWPID, "net": _CLONE_NEWNET}
 _STATUS_FD = 3  # where a run's status pipe lands in A, B and the supervisor (never in C)
 _MESSAGE_BYTES = 1 << 16
+_SPARE_READY = b"r"
+_SPARE_READY_TIMEOUT_MS = 5000  # a cgroup join waits a grace period at most, even on a loaded machine
 
 # What every checked program's process imports before the program: the harness's own modules
 # (harness.py, including what its guard and its stdin wrapper import) and the standard-library
@@ -171,6 +173,99 @@ def _report_setup_error(error):
         os._exit(bootstrap.SETUP_FAILED_EXIT)
 
 
+class _Spare:
+    """A process forked ahead of the next run, parked in that run's cgroups.
+
+    Joining a cgroup (writing to `cgroup.procs`) takes the kernel's cgroup threadgroup lock for
+    writing, which on cgroup v1 waits for an RCU grace period (6-14 ms here) unless another join
+    happened a few milliseconds before: a check after an idle moment waited that long before
+    its program could start (docs/performance.md). So after each run the caller creates the
+    next run's cgroups and asks for a spare; the spare joins them at once, while nobody waits,
+    and then waits on its own socket. The next run whose configuration names those cgroups is
+    handed to it: it becomes that run's A, and B, forked from it, is in the cgroups already.
+    A run that names other cgroups (other limits) gets a fresh A, and the spare is killed."""
+
+    def __init__(self, pid, connection, procs_files):
+        self.pid = pid
+        self.connection = connection
+        self.procs_files = procs_files
+
+    def discard(self):
+        try:
+            os.kill(self.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        os.waitpid(self.pid, 0)
+        self.connection.close()
+
+    def remove(self):
+        """Discard the spare and remove the cgroups it waited in: the server does it when its
+        caller hangs up, so that no exit of the caller (even SIGKILL) leaves them behind."""
+        self.discard()
+        for procs_file in self.procs_files:
+            for _ in range(20):  # a cgroup can stay busy a moment after its last task is reaped
+                try:
+                    os.rmdir(os.path.dirname(procs_file))
+                    break
+                except FileNotFoundError:
+                    break
+                except OSError:
+                    select.select([], [], [], 0.005)
+
+    def take(self, config, received):
+        """Hand the run to the spare (True), or False if it did not join its cgroups (it is then
+        discarded, and the run forks a fresh A whose B joins them)."""
+        poller = select.poll()
+        poller.register(self.connection.fileno(), select.POLLIN)
+        joined = bool(poller.poll(_SPARE_READY_TIMEOUT_MS)) and self.connection.recv(1) == _SPARE_READY
+        if joined:
+            try:
+                socket.send_fds(self.connection, [marshal.dumps({**config, "cgroup_procs": []},
+                                                                bootstrap.MARSHAL_VERSION)], received)
+            except OSError:
+                joined = False
+        if not joined:
+            self.discard()
+            return False
+        self.connection.close()
+        return True
+
+
+def _fork_spare(control, procs_files, server_pid):
+    """(a new `_Spare`, whose process joins `procs_files` at once, or None if none could be
+    forked; None). In the spare's own process: (None, the program's path), and only in the
+    program's process C of the run handed to it, like `_namespace_child`."""
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    try:
+        pid = os.fork()
+    except OSError:
+        ours.close()
+        theirs.close()
+        return None, None
+    if pid != 0:
+        theirs.close()
+        return _Spare(pid, ours, procs_files), None
+    try:
+        bootstrap._prctl(bootstrap._PR_SET_PDEATHSIG, signal.SIGKILL)  # the server dies: so does the spare
+        if os.getppid() != server_pid:
+            raise bootstrap.SetupError("the fork server is gone")
+        control.detach()
+        ours.close()
+        own = theirs.fileno()
+        os.closerange(0, own)  # nothing of the server's but its own socket (A takes the run's pipes)
+        os.closerange(own + 1, os.sysconf("SC_OPEN_MAX"))
+        bootstrap._join_cgroups(procs_files)
+        theirs.send(_SPARE_READY)
+        message, received, _, _ = socket.recv_fds(theirs, _MESSAGE_BYTES, 4)
+        if not message or len(received) != 4:
+            os._exit(0)  # discarded (the server closed its end) or a broken handover
+        config = marshal.loads(message)
+        theirs.detach()  # closed by _take_descriptors, never by the socket object
+    except BaseException:  # noqa: BLE001 - the server sees a spare that never got ready
+        os._exit(bootstrap.SETUP_FAILED_EXIT)
+    return None, _namespace_child(config, received, server_pid)
+
+
 def _send(control, record):
     control.send(marshal.dumps(record, bootstrap.MARSHAL_VERSION))
 
@@ -232,19 +327,40 @@ def serve(control_fd):
     # collection would touch (and so copy, page by page) the whole forked image.
     gc.freeze()
     _send(control, {"event": "ready", "pid": os.getpid()})
+    server_pid = os.getpid()
+    spare = None
     while True:
         try:
             message, received, _, _ = socket.recv_fds(control, _MESSAGE_BYTES, 4)
         except (ConnectionError, OSError):
+            message = b""
+        if not message:  # the caller closed the socket, or went away
+            if spare is not None:
+                spare.remove()
             os._exit(0)
-        if not message:
-            os._exit(0)  # the caller closed the socket
         try:
-            config = marshal.loads(message)["config"]
+            request = marshal.loads(message)
+            if "prepare" in request:  # the next run's cgroups: park a spare in them (no answer)
+                for fd in received:
+                    os.close(fd)
+                if spare is not None:
+                    spare.discard()
+                spare, program = _fork_spare(control, list(request["prepare"]), server_pid)
+                if program is not None:
+                    return program, harness  # only the program's process of the spare's run returns
+                continue
+            config = request["config"]
             if len(received) != 4:
                 raise ValueError(f"expected 4 descriptors, got {len(received)}")
-            server_pid = os.getpid()
-            pid = os.fork()
+            pid = None
+            if spare is not None:
+                if config["cgroup_procs"] != spare.procs_files:
+                    spare.discard()  # not this run's cgroups (the caller made others)
+                elif spare.take(config, received):  # (a spare that did not join is discarded)
+                    pid = spare.pid
+                spare = None
+            if pid is None:
+                pid = os.fork()
         except BaseException as error:  # noqa: BLE001 - the caller raises it
             for fd in received:
                 os.close(fd)
