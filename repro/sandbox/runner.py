@@ -71,10 +71,10 @@ def run_program(source: str, stdin: str = "", *, time_limit_s: float, memory_mb:
 # ------------------------------------------------------------------ the fork server, per process
 
 # This process's: "for" (the Protections they belong to), "runs" started, "server", "refused"
-# (why it is not used), "eager" (warm_fork_server was called: the first run forks too).
+# (why it is not used).
 _state: dict = {}
 _state_lock = threading.Lock()
-_eager = False
+_eager = False  # warm_fork_server was called: the first run forks too
 
 
 def _reset_after_fork() -> None:
