@@ -87,13 +87,11 @@ class _Service:
     def warm_up(self) -> None:
         """Load the checker, the safety checks and the fork server before the first answer; then
         note what the answers depend on, to notice when it changes."""
-        from repro.sandbox import detect, runner
+        from repro.sandbox import runner
         from repro.sandbox_command import judge  # the checker's imports, done once here
 
         self.judge = judge
-
-        detect.detect_protections()
-        runner.warm_fork_server()
+        runner.warm_fork_server()  # reads (or runs) the safety checks first
         self.modules = _module_files({})
         self.checks_key = _checks_key()
 
